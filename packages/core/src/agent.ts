@@ -1,0 +1,523 @@
+import { randomUUID } from 'node:crypto';
+import EventEmitter from 'eventemitter3';
+import type { AgentContext, Capability, RegistrationContribution } from './capability';
+import { systemClock, type Clock } from './clock';
+import { loadConfig, type AgentConfig, type AgentConfigInput } from './config';
+import { AgentEndpoint, type RequestHandler } from './endpoint';
+import { LifecycleError } from './errors/lifecycleError';
+import { isSovError, toSovError } from './errors/sovError';
+import { TimeoutError } from './errors/timeoutError';
+import { createLogger, type Logger } from './logger';
+import { PeerClient } from './peerClient';
+import type { AgentIdentity } from './ports';
+import { HttpRegistryClient, type RegistryClient } from './registryClient';
+import type { AgentRegistration, Lease } from './wire';
+
+/** The states of an agent's life. */
+export type AgentState = 'created' | 'initializing' | 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** Options of an Agent: its configuration plus the parts it is built from. */
+export interface AgentOptions extends AgentConfigInput {
+  /** The agent's key; its id becomes the agent id and every outgoing request is signed. */
+  identity?: AgentIdentity;
+  /** A registry client to use instead of one built from registryUrl (a MockRegistry in tests). */
+  registry?: RegistryClient;
+  /** A JSON config file (SOV_CONFIG_FILE works too). */
+  configFile?: string;
+  /** Environment to read SOV_* from. @default process.env */
+  env?: Record<string, string | undefined>;
+  /** A logger to use instead of the JSON stdout one. */
+  logger?: Logger;
+  /** Where the default logger writes. @default process.stdout */
+  logStream?: NodeJS.WritableStream;
+  /** @default the system clock */
+  clock?: Clock;
+}
+
+interface AgentEvents {
+  state: [AgentState, AgentState];
+  heartbeatError: [Error];
+  registered: [Lease];
+}
+
+type Undo = { what: string; run: () => Promise<void> | void };
+
+const CONFIG_KEYS: ReadonlyArray<keyof AgentConfig> = [
+  'name', 'agentId', 'registryUrl', 'host', 'port', 'publicUrl', 'logLevel', 'leaseTtlSec',
+  'heartbeatIntervalMs', 'requestTimeoutMs', 'shutdownTimeoutMs', 'bodyLimit', 'capabilities', 'metadata',
+];
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(what, Math.max(0, Math.round(ms)))), Math.max(0, ms));
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The agent kernel: lifecycle (initialize → start → shutdown), configuration,
+ * logging, the registry lease and the HTTP endpoint. Everything else plugs in
+ * as a capability with `agent.use()`.
+ *
+ * @example
+ * const agent = new Agent({ name: 'analyst', registryUrl: 'http://127.0.0.1:7000', capabilities: ['analyse'] });
+ * agent.handle(async (req) => ({ result: analyse(req.params) }));
+ * await agent.start();
+ * process.on('SIGTERM', () => void agent.shutdown());
+ */
+export class Agent {
+  private readonly options: AgentOptions;
+  private readonly capabilities: Array<Capability<unknown>> = [];
+  private readonly events = new EventEmitter<AgentEvents>();
+  private readonly contributors: Array<() => RegistrationContribution> = [];
+  private readonly clock: Clock;
+  private currentState: AgentState = 'created';
+  private cfg: AgentConfig | undefined;
+  private log: Logger | undefined;
+  private endpointInstance: AgentEndpoint | undefined;
+  private registryClient: RegistryClient | undefined;
+  private peerClient: PeerClient | undefined;
+  private requestHandler: RequestHandler | undefined;
+  private initialized: Array<Capability<unknown>> = [];
+  private undo: Undo[] = [];
+  private registered = false;
+  private heartbeatTimer: unknown;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private agentId: string;
+
+  constructor(options: AgentOptions) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.agentId = options.identity?.id ?? options.agentId ?? `urn:sov:anon:${randomUUID()}`;
+  }
+
+  /** The agent's current lifecycle state. */
+  get state(): AgentState {
+    return this.currentState;
+  }
+
+  /** The agent id: the identity's when there is one. */
+  get id(): string {
+    return this.agentId;
+  }
+
+  /** The published endpoint URL, once listening. */
+  get url(): string | undefined {
+    return this.endpointInstance?.url;
+  }
+
+  /** Whether the registry holds a live lease for this agent. */
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  /** The validated configuration (after initialize). */
+  get config(): AgentConfig {
+    if (!this.cfg) throw new LifecycleError('Agent config is available after initialize()');
+    return this.cfg;
+  }
+
+  /** The agent's logger (after initialize). */
+  get logger(): Logger {
+    if (!this.log) throw new LifecycleError('Agent logger is available after initialize()');
+    return this.log;
+  }
+
+  /** The registry client, if the agent has a registry (after initialize). */
+  get registry(): RegistryClient | undefined {
+    return this.registryClient;
+  }
+
+  /** A client for calling other agents, signing with this agent's identity. */
+  get peers(): PeerClient {
+    this.peerClient ??= new PeerClient({
+      ...(this.options.identity ? { signer: this.options.identity.signer } : {}),
+      ...(this.cfg ? { timeoutMs: this.cfg.requestTimeoutMs * 2 } : {}),
+    });
+    return this.peerClient;
+  }
+
+  /** Adds a capability and returns its API. Only before initialize. */
+  use<TApi>(capability: Capability<TApi>): TApi {
+    if (this.currentState !== 'created') {
+      throw new LifecycleError(`Cannot use capability "${capability.name}" in state ${this.currentState}; add capabilities before start()`);
+    }
+    if (this.capabilities.some((c) => c.name === capability.name)) {
+      throw new LifecycleError(`Capability "${capability.name}" is already in use`);
+    }
+    this.capabilities.push(capability as Capability<unknown>);
+    return capability.api;
+  }
+
+  /** Sets the handler of the agent's request route (`POST /rpc`). */
+  handle(handler: RequestHandler): void {
+    this.requestHandler = handler;
+    this.endpointInstance?.setRequestHandler(handler);
+  }
+
+  /** Subscribes to state changes; returns a function that unsubscribes. */
+  onStateChange(listener: (state: AgentState, previous: AgentState) => void): () => void {
+    this.events.on('state', listener);
+    return () => this.events.off('state', listener);
+  }
+
+  /** Subscribes to heartbeat failures; returns a function that unsubscribes. */
+  onHeartbeatError(listener: (error: Error) => void): () => void {
+    this.events.on('heartbeatError', listener);
+    return () => this.events.off('heartbeatError', listener);
+  }
+
+  /** Subscribes to each successful (re-)registration; returns a function that unsubscribes. */
+  onRegistered(listener: (lease: Lease) => void): () => void {
+    this.events.on('registered', listener);
+    return () => this.events.off('registered', listener);
+  }
+
+  /** Loads config, builds logger, registry client and endpoint, and initializes every capability. */
+  async initialize(): Promise<void> {
+    if (this.currentState === 'initialized') return;
+    if (this.currentState !== 'created' && this.currentState !== 'failed') {
+      throw new LifecycleError(`Cannot initialize in state ${this.currentState}`);
+    }
+    this.setState('initializing');
+    try {
+      await this.doInitialize();
+      this.setState('initialized');
+    } catch (e) {
+      await this.rollback();
+      this.setState('failed');
+      throw e;
+    }
+  }
+
+  /**
+   * Starts the agent: initialize if needed, start capabilities, listen, register,
+   * heartbeat. Safe to call twice. A failure rolls back every step already taken.
+   */
+  start(): Promise<void> {
+    if (this.currentState === 'running') return Promise.resolve();
+    if (this.starting) return this.starting;
+    if (this.currentState === 'stopping' || this.currentState === 'stopped') {
+      return Promise.reject(new LifecycleError(`Cannot start an agent in state ${this.currentState}; create a new Agent`));
+    }
+    this.starting = this.doStart().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  /**
+   * Graceful shutdown: stop intake, deregister, drain in-flight requests, shut
+   * capabilities down in reverse, close the endpoint. Bounded by
+   * `shutdownTimeoutMs`; safe to call twice.
+   */
+  shutdown(reason = 'requested'): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      if (this.starting) await this.starting.catch(() => undefined);
+      if (this.currentState !== 'running' && this.currentState !== 'initialized') {
+        if (this.currentState !== 'stopped') this.setState('stopped');
+        return;
+      }
+      await this.doShutdown(reason);
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Shuts down gracefully on SIGTERM and SIGINT, then exits (code 0, or 1 when
+   * shutdown failed). Returns a function that removes the handlers.
+   */
+  shutdownOnSignals(options: { signals?: NodeJS.Signals[]; exit?: boolean } = {}): () => void {
+    const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+    const onSignal = (signal: NodeJS.Signals) => {
+      this.log?.info('signal received, shutting down', { signal });
+      this.shutdown(signal).then(
+        () => options.exit !== false && process.exit(0),
+        () => options.exit !== false && process.exit(1),
+      );
+    };
+    for (const s of signals) process.once(s, onSignal);
+    return () => signals.forEach((s) => process.off(s, onSignal));
+  }
+
+  private setState(next: AgentState): void {
+    const previous = this.currentState;
+    this.currentState = next;
+    this.log?.debug('state changed', { from: previous, to: next });
+    this.events.emit('state', next, previous);
+  }
+
+  private async doInitialize(): Promise<void> {
+    const optionConfig: AgentConfigInput = {};
+    for (const k of CONFIG_KEYS) {
+      if (this.options[k] !== undefined) (optionConfig as Record<string, unknown>)[k] = this.options[k];
+    }
+    const cfg = await loadConfig({
+      options: optionConfig,
+      ...(this.options.env ? { env: this.options.env } : {}),
+      ...(this.options.configFile ? { file: this.options.configFile } : {}),
+    });
+    this.cfg = cfg;
+    if (!this.options.identity && cfg.agentId) this.agentId = cfg.agentId;
+    this.log = (
+      this.options.logger ??
+      createLogger({ level: cfg.logLevel, ...(this.options.logStream ? { stream: this.options.logStream } : {}) })
+    ).child({ agent: cfg.name, agentId: this.agentId });
+
+    this.registryClient =
+      this.options.registry ??
+      (cfg.registryUrl
+        ? new HttpRegistryClient({
+            baseUrl: cfg.registryUrl,
+            timeoutMs: cfg.requestTimeoutMs,
+            ...(this.options.identity ? { signer: this.options.identity.signer } : {}),
+          })
+        : undefined);
+
+    const endpoint = new AgentEndpoint({
+      host: cfg.host,
+      port: cfg.port,
+      bodyLimit: cfg.bodyLimit,
+      logger: this.log,
+      ...(cfg.publicUrl ? { publicUrl: cfg.publicUrl } : {}),
+    });
+    this.endpointInstance = endpoint;
+    if (this.requestHandler) endpoint.setRequestHandler(this.requestHandler);
+    endpoint.addReadinessCheck('registry', () =>
+      this.registryClient ? { ok: this.registered, detail: this.registered ? 'registered' : 'not registered' } : true,
+    );
+    endpoint.addReadinessCheck('lifecycle', () => ({ ok: this.currentState === 'running', detail: this.currentState }));
+
+    const ctx = this.context();
+    this.initialized = [];
+    this.undo.push({ what: 'shut capabilities down', run: () => this.shutdownCapabilities(Infinity) });
+    for (const cap of this.capabilities) {
+      try {
+        await cap.initialize?.(ctx);
+      } catch (cause) {
+        throw new LifecycleError(`Capability "${cap.name}" failed to initialize: ${toSovError(cause).message}`, {
+          cause,
+          code: 'CAPABILITY_FAILED',
+        });
+      }
+      this.initialized.push(cap);
+    }
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.currentState !== 'initialized') await this.initialize();
+    this.setState('starting');
+    const ctx = this.context();
+    try {
+      for (const cap of this.capabilities) {
+        try {
+          await cap.start?.(ctx);
+        } catch (cause) {
+          throw new LifecycleError(`Capability "${cap.name}" failed to start: ${toSovError(cause).message}`, {
+            cause,
+            code: 'CAPABILITY_FAILED',
+          });
+        }
+      }
+      const endpoint = this.endpointInstance!;
+      const url = await endpoint.listen();
+      this.undo.push({ what: 'close the endpoint', run: () => endpoint.close() });
+      this.log!.info('listening', { url });
+
+      if (this.registryClient) {
+        await this.register();
+        this.undo.push({ what: 'deregister', run: () => this.deregister() });
+        this.scheduleHeartbeat();
+        this.undo.push({ what: 'stop the heartbeat', run: () => this.stopHeartbeat() });
+      }
+      for (const cap of this.capabilities) {
+        try {
+          await cap.ready?.(ctx);
+        } catch (cause) {
+          throw new LifecycleError(`Capability "${cap.name}" failed when ready: ${toSovError(cause).message}`, {
+            cause,
+            code: 'CAPABILITY_FAILED',
+          });
+        }
+      }
+      this.undo = [];
+      this.setState('running');
+    } catch (e) {
+      this.log?.error('start failed; rolling back', { error: toSovError(e).message });
+      await this.rollback();
+      this.setState('failed');
+      throw e;
+    }
+  }
+
+  private async rollback(): Promise<void> {
+    const steps = this.undo.reverse();
+    this.undo = [];
+    for (const step of steps) {
+      try {
+        await step.run();
+      } catch (e) {
+        this.log?.warn(`rollback step failed: ${step.what}`, { error: toSovError(e).message });
+      }
+    }
+  }
+
+  private async doShutdown(reason: string): Promise<void> {
+    const cfg = this.config;
+    const log = this.logger;
+    const endpoint = this.endpointInstance!;
+    const deadline = this.clock.now() + cfg.shutdownTimeoutMs;
+    const left = () => Math.max(0, deadline - this.clock.now());
+    this.setState('stopping');
+    log.info('shutting down', { reason, inFlight: endpoint.inFlight });
+    endpoint.stopIntake();
+    this.stopHeartbeat();
+    try {
+      await withDeadline(
+        (async () => {
+          // Leave the registry first so no peer finds us while we drain.
+          const leaving = this.deregister().catch((e: unknown) =>
+            log.warn('deregistration failed', { error: toSovError(e).message }),
+          );
+          const drained = await endpoint.drain(left());
+          if (!drained) {
+            log.warn('in-flight requests did not finish before the shutdown deadline; aborting them', { inFlight: endpoint.inFlight });
+            endpoint.abortInFlight('Shutdown deadline reached');
+          }
+          await leaving;
+          await this.shutdownCapabilities(left());
+          await endpoint.close();
+        })(),
+        cfg.shutdownTimeoutMs,
+        'Graceful shutdown',
+      );
+      log.info('stopped', { reason });
+    } catch (e) {
+      log.error('shutdown did not finish in time; forcing close', { error: toSovError(e).message });
+      endpoint.abortInFlight('Shutdown deadline reached');
+      await endpoint.close().catch(() => undefined);
+    } finally {
+      this.setState('stopped');
+    }
+  }
+
+  private async shutdownCapabilities(budgetMs: number): Promise<void> {
+    const ctx = this.context();
+    const list = this.initialized.reverse();
+    this.initialized = [];
+    for (const cap of list) {
+      if (!cap.shutdown) continue;
+      try {
+        const work = Promise.resolve(cap.shutdown(ctx));
+        await (Number.isFinite(budgetMs) ? withDeadline(work, budgetMs, `Capability "${cap.name}" shutdown`) : work);
+      } catch (e) {
+        this.log?.warn('capability shutdown failed', { capability: cap.name, error: toSovError(e).message });
+      }
+    }
+  }
+
+  private registration(): AgentRegistration {
+    const cfg = this.config;
+    const capabilities = new Set(cfg.capabilities);
+    const services = [];
+    let metadata: Record<string, unknown> = { ...cfg.metadata, ...(this.options.identity?.registrationMetadata?.() ?? {}) };
+    for (const contribute of this.contributors) {
+      const c = contribute();
+      for (const cap of c.capabilities ?? []) capabilities.add(cap);
+      services.push(...(c.services ?? []));
+      metadata = { ...metadata, ...c.metadata };
+    }
+    return {
+      id: this.agentId,
+      name: cfg.name,
+      endpoint: this.endpointInstance!.url!,
+      capabilities: [...capabilities],
+      services,
+      metadata,
+      ttl: cfg.leaseTtlSec,
+    };
+  }
+
+  private async register(): Promise<void> {
+    const { lease } = await this.registryClient!.register(this.registration());
+    this.registered = true;
+    this.log!.info('registered', { registry: this.cfg?.registryUrl, expiresAt: lease.expiresAt });
+    this.events.emit('registered', lease);
+  }
+
+  private async deregister(): Promise<void> {
+    if (!this.registered || !this.registryClient) return;
+    this.registered = false;
+    await withDeadline(this.registryClient.deregister(this.agentId), this.config.requestTimeoutMs, 'Deregistration');
+    this.log!.info('deregistered');
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = this.clock.setTimeout(() => void this.beat(), this.config.heartbeatIntervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined) this.clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async beat(): Promise<void> {
+    this.heartbeatTimer = undefined;
+    if (this.currentState !== 'running' && this.currentState !== 'starting') return;
+    try {
+      await this.registryClient!.heartbeat(this.agentId);
+      this.registered = true;
+    } catch (e) {
+      const err = toSovError(e);
+      this.events.emit('heartbeatError', err);
+      if (isSovError(e) && (e.code === 'NOT_FOUND' || e.code === 'LEASE_EXPIRED')) {
+        this.registered = false;
+        this.log!.warn('lease lost; registering again', { code: e.code });
+        try {
+          await this.register();
+        } catch (again) {
+          this.log!.warn('re-registration failed', { error: toSovError(again).message });
+        }
+      } else {
+        this.log!.warn('heartbeat failed', { code: err.code, error: err.message });
+      }
+    } finally {
+      if (this.currentState === 'running' && this.heartbeatTimer === undefined) this.scheduleHeartbeat();
+    }
+  }
+
+  private context(): AgentContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context reads the agent's live fields
+    const agent = this;
+    return {
+      agent,
+      get agentId() {
+        return agent.agentId;
+      },
+      get config() {
+        return agent.config;
+      },
+      get logger() {
+        return agent.logger;
+      },
+      clock: this.clock,
+      identity: this.options.identity,
+      get registry() {
+        return agent.registryClient;
+      },
+      setRegistry: (client) => {
+        this.registryClient = client;
+      },
+      endpoint: this.endpointInstance!,
+      setRequestHandler: (handler) => this.handle(handler),
+      contributeRegistration: (contributor) => {
+        this.contributors.push(contributor);
+      },
+    };
+  }
+}

@@ -1,0 +1,342 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { SovError, isSovError, toSovError } from './errors/sovError';
+import type { Logger } from './logger';
+import { withRequestId } from './logger';
+import type { VerifiedCaller, Verifier } from './ports';
+import type { AgentRequest, RpcReply } from './wire';
+
+/** What a request handler knows about the request it serves. */
+export interface RequestContext {
+  requestId: string;
+  /** The verified caller; undefined for an anonymous call. */
+  caller: VerifiedCaller | undefined;
+  /** Aborted when the caller goes away or shutdown runs out of time. */
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/** Handles calls to the agent's request route (`POST /rpc`). */
+export type RequestHandler = (request: AgentRequest, context: RequestContext) => RpcReply | Promise<RpcReply>;
+
+/** A check's verdict: a boolean, or a verdict with details shown in /health or /ready. */
+export type CheckResult = boolean | { ok: boolean; detail?: unknown };
+/** A health or readiness check. */
+export type Check = () => CheckResult | Promise<CheckResult>;
+
+/** A request to a route added by a capability. */
+export interface RouteRequest {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined>;
+  /** The parsed JSON body, when there is one. */
+  body: unknown;
+  caller: VerifiedCaller | undefined;
+  requestId: string;
+}
+
+/** What a route answers. An object body is sent as JSON. */
+export interface RouteReply {
+  /** @default 200 */
+  status?: number;
+  body?: unknown;
+  /** @default 'application/json' for objects, 'text/plain' for strings */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/** A route a capability adds to the agent's endpoint. */
+export interface EndpointRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  /** Require a verified signature (when the endpoint has a verifier). @default true for POST, PUT, DELETE */
+  signed?: boolean;
+  handler: (request: RouteRequest) => RouteReply | Promise<RouteReply>;
+}
+
+/** Options of AgentEndpoint. */
+export interface AgentEndpointOptions {
+  host: string;
+  port: number;
+  /** URL to publish instead of the bound one. */
+  publicUrl?: string;
+  /** @default 1048576 */
+  bodyLimit?: number;
+  logger: Logger;
+}
+
+/** Hooks through which capabilities extend the endpoint before it listens. */
+export interface EndpointRegistrar {
+  addRoute(route: EndpointRoute): void;
+  addHealthCheck(name: string, check: Check): void;
+  addReadinessCheck(name: string, check: Check): void;
+  /** Verifies signed calls; without one every call is anonymous. */
+  setVerifier(verifier: Verifier, options?: { allowAnonymous?: boolean }): void;
+  /**
+   * Runs before every signed-route request is handled, after verification; throw a SovError to refuse
+   * (a rate limiter answering RATE_LIMITED, for instance).
+   */
+  addGuard(guard: (request: RouteRequest) => void | Promise<void>): void;
+}
+
+async function runCheck(check: Check): Promise<{ ok: boolean; detail?: unknown }> {
+  try {
+    const r = await check();
+    return typeof r === 'boolean' ? { ok: r } : r;
+  } catch (e) {
+    return { ok: false, detail: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function sendError(reply: FastifyReply, error: SovError): FastifyReply {
+  const retryAfterMs = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  if (typeof retryAfterMs === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  return reply.code(error.status).type('application/json').send(error.toWire());
+}
+
+/**
+ * The agent's HTTP endpoint (fastify): `GET /health`, `GET /ready`, the request
+ * route `POST /rpc`, and the routes capabilities add. Tracks requests in flight
+ * so that shutdown can stop intake and drain them.
+ */
+export class AgentEndpoint implements EndpointRegistrar {
+  private readonly server: FastifyInstance;
+  private readonly options: AgentEndpointOptions;
+  private readonly healthChecks = new Map<string, Check>();
+  private readonly readinessChecks = new Map<string, Check>();
+  private readonly guards: Array<(request: RouteRequest) => void | Promise<void>> = [];
+  private readonly controllers = new Set<AbortController>();
+  private verifier: Verifier | undefined;
+  private allowAnonymous = true;
+  private handler: RequestHandler | undefined;
+  private accepting = true;
+  private listening = false;
+  private drainWaiters: Array<() => void> = [];
+  private boundUrl: string | undefined;
+  /** Requests being handled right now. */
+  inFlight = 0;
+
+  constructor(options: AgentEndpointOptions) {
+    this.options = options;
+    this.server = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024, forceCloseConnections: 'idle' });
+    // Keep the raw bytes: signatures cover them, and JSON is parsed only after verification.
+    this.server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    this.server.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
+      if (isSovError(err)) return sendError(reply, err);
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return sendError(reply, new SovError('PAYLOAD_TOO_LARGE', `Request body is larger than ${options.bodyLimit ?? 1048576} bytes`));
+      }
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        return sendError(reply, new SovError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'));
+      }
+      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+        return sendError(reply, new SovError('INVALID_INPUT', err.message));
+      }
+      this.options.logger.error('request failed', { error: err.message, stack: err.stack });
+      return sendError(reply, new SovError('INTERNAL', 'Internal error'));
+    });
+    this.server.setNotFoundHandler((req, reply) =>
+      sendError(reply, new SovError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)),
+    );
+    this.server.get('/health', async (_req, reply) => {
+      const checks = await this.runChecks(this.healthChecks);
+      const ok = Object.values(checks).every((c) => c.ok);
+      return reply.code(ok ? 200 : 503).send({ success: true, status: ok ? 'ok' : 'unhealthy', checks });
+    });
+    this.server.get('/ready', async (_req, reply) => {
+      const checks = await this.runChecks(this.readinessChecks);
+      checks.accepting = { ok: this.accepting };
+      const ok = Object.values(checks).every((c) => c.ok);
+      if (!ok) {
+        return reply.code(503).send({ success: false, error: { code: 'NOT_READY', message: 'Agent is not ready' }, checks });
+      }
+      return reply.send({ success: true, status: 'ready', checks });
+    });
+    this.server.post('/rpc', (req, reply) =>
+      this.serve(req, reply, true, async (body, ctx) => {
+        if (!this.handler) throw new SovError('SERVICE_NOT_FOUND', 'This agent has no request handler');
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+          throw new SovError('INVALID_INPUT', 'Request body must be a JSON object');
+        }
+        const r = await this.handler(body as AgentRequest, ctx);
+        return { body: { ...r, success: true } };
+      }),
+    );
+  }
+
+  /** Sets the handler of `POST /rpc`. */
+  setRequestHandler(handler: RequestHandler): void {
+    this.handler = handler;
+  }
+
+  addRoute(route: EndpointRoute): void {
+    if (this.listening) throw new SovError('LIFECYCLE', `Cannot add route ${route.method} ${route.url} after the endpoint listens`);
+    const signed = route.signed ?? route.method !== 'GET';
+    this.server.route({
+      method: route.method,
+      url: route.url,
+      handler: (req, reply) =>
+        this.serve(req, reply, signed, (body, ctx) =>
+          route.handler({
+            method: req.method,
+            path: req.url.split('?')[0] ?? req.url,
+            query: req.query as RouteRequest['query'],
+            headers: req.headers,
+            body,
+            caller: ctx.caller,
+            requestId: ctx.requestId,
+          }),
+        ),
+    });
+  }
+
+  addHealthCheck(name: string, check: Check): void {
+    this.healthChecks.set(name, check);
+  }
+
+  addReadinessCheck(name: string, check: Check): void {
+    this.readinessChecks.set(name, check);
+  }
+
+  setVerifier(verifier: Verifier, options: { allowAnonymous?: boolean } = {}): void {
+    this.verifier = verifier;
+    this.allowAnonymous = options.allowAnonymous ?? false;
+  }
+
+  addGuard(guard: (request: RouteRequest) => void | Promise<void>): void {
+    this.guards.push(guard);
+  }
+
+  /** Binds the port and returns the URL to publish (the bound one unless publicUrl is set). */
+  async listen(): Promise<string> {
+    const address = await this.server.listen({ host: this.options.host, port: this.options.port });
+    this.listening = true;
+    this.accepting = true;
+    const bound = new URL(address);
+    if (bound.hostname === '0.0.0.0' || bound.hostname === '[::]') bound.hostname = '127.0.0.1';
+    this.boundUrl = (this.options.publicUrl ?? bound.toString()).replace(/\/+$/, '');
+    return this.boundUrl;
+  }
+
+  /** The published URL once listening. */
+  get url(): string | undefined {
+    return this.boundUrl;
+  }
+
+  /** Stops taking new work: requests from now on get 503 SHUTTING_DOWN; /health and /ready still answer. */
+  stopIntake(): void {
+    this.accepting = false;
+  }
+
+  /** Waits until no request is in flight, or the deadline passes. Resolves true when drained. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = await Promise.race([
+      new Promise<boolean>((resolve) => this.drainWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return drained;
+  }
+
+  /** Aborts every request still in flight (their handlers see `signal.aborted`). */
+  abortInFlight(reason: string): void {
+    for (const c of this.controllers) c.abort(new SovError('SHUTTING_DOWN', reason));
+  }
+
+  /** Closes the server and every connection. */
+  async close(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    const closing = this.server.close();
+    // Connections still busy after the drain are cut, so close never hangs.
+    this.server.server.closeAllConnections();
+    await closing;
+  }
+
+  private async runChecks(checks: Map<string, Check>): Promise<Record<string, { ok: boolean; detail?: unknown }>> {
+    const out: Record<string, { ok: boolean; detail?: unknown }> = {};
+    await Promise.all([...checks].map(async ([name, check]) => (out[name] = await runCheck(check))));
+    return out;
+  }
+
+  private async serve(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    signed: boolean,
+    work: (body: unknown, ctx: RequestContext) => Promise<RouteReply> | RouteReply,
+  ): Promise<FastifyReply> {
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+    void reply.header('x-request-id', requestId);
+    if (!this.accepting) {
+      void reply.header('connection', 'close');
+      return sendError(reply, new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'));
+    }
+    this.inFlight++;
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const onClose = () => {
+      if (!reply.sent) controller.abort(new SovError('UNAVAILABLE', 'Caller closed the connection'));
+    };
+    req.raw.once('close', onClose);
+    try {
+      return await withRequestId(requestId, async () => {
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        let caller: VerifiedCaller | undefined;
+        if (this.verifier && signed) {
+          const verifiable = {
+            method: req.method,
+            path: req.url,
+            authority: req.headers.host ?? '',
+            headers: req.headers,
+            body: raw,
+          };
+          if (this.verifier.isSigned(verifiable)) caller = await this.verifier.verify(verifiable);
+          else if (!this.allowAnonymous) throw new SovError('UNAUTHORIZED', 'This endpoint accepts signed requests only');
+        }
+        let body: unknown;
+        if (raw.length > 0) {
+          try {
+            body = JSON.parse(raw.toString('utf8'));
+          } catch (cause) {
+            throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
+          }
+        }
+        const routeRequest: RouteRequest = {
+          method: req.method,
+          path: req.url.split('?')[0] ?? req.url,
+          query: req.query as RouteRequest['query'],
+          headers: req.headers,
+          body,
+          caller,
+          requestId,
+        };
+        for (const guard of this.guards) await guard(routeRequest);
+        const logger = this.options.logger.child({ requestId });
+        const out = await work(body, { requestId, caller, signal: controller.signal, logger });
+        const status = out.status ?? 200;
+        if (out.headers) void reply.headers(out.headers);
+        if (typeof out.body === 'string') return reply.code(status).type(out.contentType ?? 'text/plain; charset=utf-8').send(out.body);
+        return reply.code(status).type(out.contentType ?? 'application/json').send(out.body ?? {});
+      });
+    } catch (e) {
+      const err = toSovError(e);
+      if (err.code === 'INTERNAL') this.options.logger.error('request failed', { requestId, error: err.message });
+      return sendError(reply, err);
+    } finally {
+      req.raw.off('close', onClose);
+      this.controllers.delete(controller);
+      this.inFlight--;
+      if (this.inFlight === 0) {
+        const waiters = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Every error code the SDK puts on the wire, with the HTTP status it maps to.
+ * Codes are stable: clients branch on them, so a code is never renamed.
+ */
+export const ERROR_CODES = {
+  // input
+  INVALID_INPUT: 400,
+  INVALID_JSON: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  // identity and signatures
+  UNAUTHORIZED: 401,
+  SIGNATURE_INVALID: 401,
+  SIGNATURE_EXPIRED: 401,
+  REPLAY_DETECTED: 401,
+  FORBIDDEN: 403,
+  ID_MISMATCH: 403,
+  // lookups and conflicts
+  NOT_FOUND: 404,
+  LEASE_EXPIRED: 404,
+  ROUTE_NOT_FOUND: 404,
+  CONFLICT: 409,
+  // services
+  SERVICE_NAME_MISSING: 400,
+  SERVICE_NOT_FOUND: 404,
+  INSUFFICIENT_STAKE: 402,
+  HANDLER_FAILED: 500,
+  OUTPUT_INVALID: 500,
+  // load and time
+  RATE_LIMITED: 429,
+  TOO_MANY_IN_FLIGHT: 429,
+  BULKHEAD_FULL: 429,
+  CIRCUIT_OPEN: 503,
+  TIMEOUT: 504,
+  SHUTTING_DOWN: 503,
+  UNAVAILABLE: 503,
+  NOT_READY: 503,
+  // transport
+  NETWORK_ERROR: 502,
+  REMOTE_ERROR: 502,
+  // crypto
+  DECRYPTION_FAILED: 400,
+  ENVELOPE_EXPIRED: 400,
+  UNKNOWN_SENDER: 404,
+  WRONG_RECIPIENT: 400,
+  KEYSTORE_INVALID: 500,
+  KEYSTORE_PASSPHRASE: 500,
+  // state
+  STATE_LOCKED: 423,
+  STATE_CORRUPT: 500,
+  NOT_SERIALIZABLE: 400,
+  STATE_CLOSED: 500,
+  // kernel
+  INVALID_CONFIG: 500,
+  LIFECYCLE: 500,
+  CAPABILITY_FAILED: 500,
+  INTERNAL: 500,
+} as const;
+
+/** A stable error code. */
+export type SovErrorCode = keyof typeof ERROR_CODES;
+
+/** The HTTP status that carries an error code; 500 for a code this version does not know. */
+export function httpStatusOf(code: string): number {
+  return (ERROR_CODES as Record<string, number>)[code] ?? 500;
+}
+
+/** Whether a string is one of the SDK's error codes. */
+export function isSovErrorCode(code: unknown): code is SovErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+}

@@ -1,0 +1,86 @@
+import { httpStatusOf, isSovErrorCode, type SovErrorCode } from './errorCodes';
+
+// A registry-wide symbol, so that a guard recognises errors thrown by another
+// copy of this package (two versions in one node_modules tree).
+const SOV_ERROR = Symbol.for('@sov/core/SovError');
+
+/** The failure half of every response that crosses the wire. */
+export interface WireFailure {
+  success: false;
+  error: { code: SovErrorCode; message: string; details?: unknown };
+}
+
+/** Options shared by every SovError. */
+export interface SovErrorOptions {
+  /** The error this one wraps. */
+  cause?: unknown;
+  /** Structured, non-secret context sent on the wire (for example the list of bad fields). */
+  details?: unknown;
+}
+
+/**
+ * The base of every error the SDK throws. `code` is stable; `message` names
+ * what failed and with which value; `cause` keeps the original.
+ */
+export class SovError extends Error {
+  readonly code: SovErrorCode;
+  readonly details: unknown;
+  /** @internal brand read by the guards */
+  readonly [SOV_ERROR] = true;
+
+  constructor(code: SovErrorCode, message: string, options: SovErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SovError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  /** The HTTP status this error is sent with. */
+  get status(): number {
+    return httpStatusOf(this.code);
+  }
+
+  /** The wire form: `{ success: false, error: { code, message } }`. */
+  toWire(): WireFailure {
+    const error: WireFailure['error'] = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { success: false, error };
+  }
+}
+
+/** Whether a value is a SovError, from this or any other copy of the package. */
+export function isSovError(value: unknown): value is SovError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[SOV_ERROR] === true &&
+    isSovErrorCode((value as { code?: unknown }).code)
+  );
+}
+
+/** Whether a value is a SovError with the given code. */
+export function hasErrorCode(value: unknown, code: SovErrorCode): value is SovError {
+  return isSovError(value) && value.code === code;
+}
+
+/**
+ * Normalises anything thrown into a SovError: a SovError is returned as is,
+ * anything else becomes INTERNAL with the original as `cause`.
+ */
+export function toSovError(value: unknown, fallbackCode: SovErrorCode = 'INTERNAL'): SovError {
+  if (isSovError(value)) return value;
+  if (value instanceof Error) {
+    if (value.name === 'AbortError' || value.name === 'TimeoutError') {
+      return new SovError('TIMEOUT', value.message || 'Operation aborted', { cause: value });
+    }
+    return new SovError(fallbackCode, value.message || value.name, { cause: value });
+  }
+  return new SovError(fallbackCode, `Non-error thrown: ${String(value)}`, { cause: value });
+}
+
+/** Whether a parsed JSON body is a wire failure. */
+export function isWireFailure(body: unknown): body is WireFailure {
+  if (typeof body !== 'object' || body === null) return false;
+  const b = body as { success?: unknown; error?: { code?: unknown; message?: unknown } };
+  return b.success === false && typeof b.error === 'object' && b.error !== null && typeof b.error.code === 'string';
+}

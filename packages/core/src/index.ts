@@ -1,0 +1,50 @@
+export { Agent } from './agent';
+export { AgentEndpoint } from './endpoint';
+export { HttpRegistryClient } from './registryClient';
+export { PeerClient } from './peerClient';
+export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
+export { createLogger, withRequestId, currentRequestId } from './logger';
+export { systemClock, sleep } from './clock';
+export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';
+export { SovError, isSovError, hasErrorCode, toSovError, isWireFailure } from './errors/sovError';
+export { ValidationError, isValidationError } from './errors/validationError';
+export { ConfigError, isConfigError } from './errors/configError';
+export { TimeoutError, isTimeoutError } from './errors/timeoutError';
+export { NetworkError, isNetworkError } from './errors/networkError';
+export { RemoteError, isRemoteError } from './errors/remoteError';
+export { LifecycleError, isLifecycleError } from './errors/lifecycleError';
+
+export type { AgentOptions, AgentState } from './agent';
+export type { AgentContext, Capability, RegistrationContribution } from './capability';
+export type {
+  AgentEndpointOptions,
+  Check,
+  CheckResult,
+  EndpointRegistrar,
+  EndpointRoute,
+  RequestContext,
+  RequestHandler,
+  RouteReply,
+  RouteRequest,
+} from './endpoint';
+export type { HttpRegistryClientOptions, RegisterResult, RegistryClient } from './registryClient';
+export type { PeerClientOptions } from './peerClient';
+export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './config';
+export type { Logger, LoggerOptions } from './logger';
+export type { Clock } from './clock';
+export type { SovErrorCode } from './errors/errorCodes';
+export type { SovErrorOptions, WireFailure } from './errors/sovError';
+export type { FieldProblem } from './errors/validationError';
+export type { AgentIdentity, SignableRequest, Signer, VerifiableRequest, VerifiedCaller, Verifier } from './ports';
+export type {
+  AgentRecord,
+  AgentRegistration,
+  AgentRequest,
+  Lease,
+  RpcReply,
+  SearchPage,
+  SearchQuery,
+  ServiceListing,
+  WireResponse,
+  WireSuccess,
+} from './wire';

@@ -1,0 +1,58 @@
+/**
+ * The identity ports. @sov/core defines them; @sov/crypto fills them. Core
+ * signs and verifies through these interfaces only, so it never imports crypto.
+ */
+
+/** An outgoing request about to be signed. */
+export interface SignableRequest {
+  method: string;
+  /** Absolute URL of the request. */
+  url: string;
+  /** The exact body bytes that will be sent (empty for none). */
+  body: Uint8Array;
+  /** Headers already set (content-type ...); the signer may cover some of them. */
+  headers: Readonly<Record<string, string>>;
+}
+
+/** Signs outgoing requests (RFC 9421 HTTP Message Signatures in @sov/crypto). */
+export interface Signer {
+  /** The key id the signature names (the agent id for Ed25519 did:key identities). */
+  readonly keyId: string;
+  /** Returns the headers to add to the request (Signature, Signature-Input, Content-Digest ...). */
+  sign(request: SignableRequest): Record<string, string> | Promise<Record<string, string>>;
+}
+
+/** An incoming request as received, before anything is done with it. */
+export interface VerifiableRequest {
+  method: string;
+  /** Path with query string, as sent on the request line. */
+  path: string;
+  /** The authority the request was sent to (Host header). */
+  authority: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw body bytes. */
+  body: Uint8Array;
+}
+
+/** Who signed a request, once the signature, its freshness and its nonce have been checked. */
+export interface VerifiedCaller {
+  /** The caller's agent id. */
+  id: string;
+  keyId: string;
+}
+
+/** Verifies incoming requests; throws a SovError (SIGNATURE_INVALID, SIGNATURE_EXPIRED, REPLAY_DETECTED, UNAUTHORIZED) to refuse. */
+export interface Verifier {
+  /** Whether the request carries a signature at all. */
+  isSigned(request: VerifiableRequest): boolean;
+  verify(request: VerifiableRequest): VerifiedCaller | Promise<VerifiedCaller>;
+}
+
+/** What an agent needs of its identity: an id and a way to sign. */
+export interface AgentIdentity {
+  /** The agent id (a did:key for Ed25519 identities). */
+  readonly id: string;
+  readonly signer: Signer;
+  /** Public, signed facts to publish in the registry record (for example the X25519 key). */
+  registrationMetadata?(): Record<string, unknown>;
+}

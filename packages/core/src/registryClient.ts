@@ -1,0 +1,97 @@
+import ky, { type KyInstance } from 'ky';
+import { jsonRequest } from './internal/jsonRequest';
+import type { Signer } from './ports';
+import type { AgentRecord, AgentRegistration, Lease, SearchPage, SearchQuery } from './wire';
+
+/** What registering answers. */
+export interface RegisterResult {
+  agent: AgentRecord;
+  lease: Lease;
+}
+
+/**
+ * The registry operations an agent uses. HttpRegistryClient talks to a real
+ * registry; @sov/testing's MockRegistry implements the same interface.
+ */
+export interface RegistryClient {
+  register(registration: AgentRegistration): Promise<RegisterResult>;
+  /** Renews the lease; throws NOT_FOUND (or LEASE_EXPIRED) when the registry no longer knows the agent. */
+  heartbeat(agentId: string): Promise<Lease>;
+  deregister(agentId: string): Promise<void>;
+  get(agentId: string): Promise<AgentRecord>;
+  search(query: SearchQuery): Promise<SearchPage>;
+}
+
+/** Options of HttpRegistryClient. */
+export interface HttpRegistryClientOptions {
+  /** Registry base URL, e.g. `http://127.0.0.1:7000`. */
+  baseUrl: string;
+  /** Time budget of each call in ms; nothing hangs. @default 5000 */
+  timeoutMs?: number;
+  /** Signs every request when given (an agent's identity). */
+  signer?: Signer;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A RegistryClient over HTTP (ky). Every call has a timeout, errors come back
+ * as SovErrors carrying the registry's code, and requests are signed when a
+ * signer is given.
+ *
+ * @example
+ * const registry = new HttpRegistryClient({ baseUrl: 'http://127.0.0.1:7000' });
+ * const { agents } = await registry.search({ capabilities: ['summarise'] });
+ */
+export class HttpRegistryClient implements RegistryClient {
+  readonly baseUrl: string;
+  private readonly http: KyInstance;
+  private readonly signer: Signer | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(options: HttpRegistryClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.signer = options.signer;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.http = ky.create({
+      timeout: this.timeoutMs,
+      retry: 0,
+      throwHttpErrors: false,
+      headers: options.headers ?? {},
+    });
+  }
+
+  async register(registration: AgentRegistration): Promise<RegisterResult> {
+    return this.call<RegisterResult>('POST', '/v1/agents', registration);
+  }
+
+  async heartbeat(agentId: string): Promise<Lease> {
+    const { lease } = await this.call<{ lease: Lease }>('POST', `/v1/agents/${encodeURIComponent(agentId)}/heartbeat`, {});
+    return lease;
+  }
+
+  async deregister(agentId: string): Promise<void> {
+    await this.call('DELETE', `/v1/agents/${encodeURIComponent(agentId)}`);
+  }
+
+  async get(agentId: string): Promise<AgentRecord> {
+    const { agent } = await this.call<{ agent: AgentRecord }>('GET', `/v1/agents/${encodeURIComponent(agentId)}`);
+    return agent;
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const params = new URLSearchParams();
+    for (const c of query.capabilities ?? []) params.append('capability', c);
+    if (query.minReputation !== undefined) params.set('minReputation', String(query.minReputation));
+    if (query.maxPrice !== undefined) params.set('maxPrice', String(query.maxPrice));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    const qs = params.toString();
+    return this.call<SearchPage>('GET', `/v1/agents${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Sends one request and returns the success body, or throws a SovError. */
+  protected call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return jsonRequest<T>({ http: this.http, method, url: `${this.baseUrl}${path}`, body, signer: this.signer, timeoutMs: this.timeoutMs });
+  }
+}
