@@ -44,7 +44,7 @@ type Undo = { what: string; run: () => Promise<void> | void };
 
 const CONFIG_KEYS: ReadonlyArray<keyof AgentConfig> = [
   'name', 'agentId', 'registryUrl', 'host', 'port', 'publicUrl', 'logLevel', 'leaseTtlSec',
-  'heartbeatIntervalMs', 'requestTimeoutMs', 'shutdownTimeoutMs', 'bodyLimit', 'capabilities', 'metadata',
+  'heartbeatIntervalMs', 'requestTimeoutMs', 'shutdownTimeoutMs', 'bodyLimit', 'capabilities', 'metadata', 'allowAnonymous',
 ];
 
 function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -288,6 +288,9 @@ export class Agent {
     });
     this.endpointInstance = endpoint;
     if (this.requestHandler) endpoint.setRequestHandler(this.requestHandler);
+    const verifier = this.options.identity?.createVerifier?.();
+    if (verifier) endpoint.setVerifier(verifier, { allowAnonymous: cfg.allowAnonymous });
+    else if (this.options.identity) this.log.warn('identity has no verifier: incoming calls are not authenticated');
     endpoint.addReadinessCheck('registry', () =>
       this.registryClient ? { ok: this.registered, detail: this.registered ? 'registered' : 'not registered' } : true,
     );

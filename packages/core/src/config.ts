@@ -36,6 +36,8 @@ export interface AgentConfig {
   capabilities: string[];
   /** Extra public metadata published in the registry record. @default {} */
   metadata: Record<string, unknown>;
+  /** Accept unsigned calls on the endpoint when the agent verifies signatures. @default false */
+  allowAnonymous: boolean;
 }
 
 /** What a user may pass; everything but the name has a default. */
@@ -60,6 +62,7 @@ const schema = {
     bodyLimit: { type: 'integer', minimum: 1024 },
     capabilities: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 128 } },
     metadata: { type: 'object' },
+    allowAnonymous: { type: 'boolean' },
   },
 } as const;
 
@@ -82,6 +85,7 @@ export const CONFIG_ENV: Record<keyof AgentConfig, string> = {
   bodyLimit: 'SOV_BODY_LIMIT',
   capabilities: 'SOV_CAPABILITIES',
   metadata: 'SOV_METADATA',
+  allowAnonymous: 'SOV_ALLOW_ANONYMOUS',
 };
 
 const DEFAULTS = {
@@ -94,6 +98,7 @@ const DEFAULTS = {
   bodyLimit: 1024 * 1024,
   capabilities: [],
   metadata: {},
+  allowAnonymous: false,
 } satisfies Partial<AgentConfig>;
 
 type Source = 'option' | 'env' | 'file' | 'default';
@@ -109,6 +114,7 @@ export interface ConfigSources {
 
 function fromEnv(field: keyof AgentConfig, raw: string): unknown {
   const type = (schema.properties[field] as { type?: string }).type;
+  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   if (type === 'integer') return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
   if (type === 'array') return raw.split(',').map((s) => s.trim()).filter(Boolean);
   if (type === 'object') {

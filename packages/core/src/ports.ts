@@ -55,4 +55,6 @@ export interface AgentIdentity {
   readonly signer: Signer;
   /** Public, signed facts to publish in the registry record (for example the X25519 key). */
   registrationMetadata?(): Record<string, unknown>;
+  /** A verifier for incoming calls; the agent's endpoint installs it at initialize. */
+  createVerifier?(): Verifier;
 }
