@@ -121,6 +121,7 @@ export class AgentEndpoint implements EndpointRegistrar {
     this.options = options;
     this.server = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024, forceCloseConnections: 'idle' });
     // Keep the raw bytes: signatures cover them, and JSON is parsed only after verification.
+    this.server.removeAllContentTypeParsers();
     this.server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     this.server.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
       if (isSovError(err)) return sendError(reply, err);

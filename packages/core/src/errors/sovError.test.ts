@@ -1,0 +1,56 @@
+import { RemoteError, isRemoteError } from './remoteError';
+import { SovError, hasErrorCode, isSovError, isWireFailure, toSovError } from './sovError';
+import { TimeoutError, isTimeoutError } from './timeoutError';
+import { ValidationError } from './validationError';
+
+describe('errors', () => {
+  it('carries a stable code, the cause, and the wire form', () => {
+    const cause = new Error('disk full');
+    const e = new SovError('STATE_CORRUPT', 'Snapshot /x is damaged', { cause });
+    expect(e.cause).toBe(cause);
+    expect(e.status).toBe(500);
+    expect(e.toWire()).toEqual({ success: false, error: { code: 'STATE_CORRUPT', message: 'Snapshot /x is damaged' } });
+    expect(isWireFailure(e.toWire())).toBe(true);
+  });
+
+  it('recognises errors from another copy of the package by brand, not instanceof', () => {
+    const foreign = Object.assign(Object.create(null) as object, {
+      [Symbol.for('@sov/core/SovError')]: true,
+      code: 'TIMEOUT',
+      name: 'TimeoutError',
+      message: 'x',
+    });
+    expect(isSovError(foreign)).toBe(true);
+    expect(isTimeoutError(foreign)).toBe(true);
+    expect(isSovError({ code: 'TIMEOUT' })).toBe(false);
+    expect(isTimeoutError(new TimeoutError('call', 10))).toBe(true);
+  });
+
+  it('normalises anything thrown', () => {
+    expect(toSovError('boom')).toMatchObject({ code: 'INTERNAL', message: 'Non-error thrown: boom' });
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    expect(toSovError(abort).code).toBe('TIMEOUT');
+    const same = new SovError('NOT_FOUND', 'x');
+    expect(toSovError(same)).toBe(same);
+    expect(hasErrorCode(same, 'NOT_FOUND')).toBe(true);
+  });
+
+  it('lists every bad field in a ValidationError', () => {
+    const e = new ValidationError('input', [
+      { path: '/a', message: 'must be string' },
+      { path: '/b', message: 'is required' },
+    ]);
+    expect(e.message).toBe('Invalid input: /a must be string; /b is required');
+    expect(e.toWire().error.details).toHaveLength(2);
+  });
+
+  it('keeps a remote code it knows and maps one it does not to REMOTE_ERROR', () => {
+    const known = new RemoteError({ code: 'INSUFFICIENT_STAKE', message: 'need 100', status: 402, method: 'POST', url: 'http://a/rpc' });
+    expect(known.code).toBe('INSUFFICIENT_STAKE');
+    expect(known.status).toBe(402);
+    expect(known.message).toBe('POST http://a/rpc answered 402 INSUFFICIENT_STAKE: need 100');
+    const unknown = new RemoteError({ code: 'WAT', message: 'x', status: 500, method: 'GET', url: 'http://a' });
+    expect(unknown.code).toBe('REMOTE_ERROR');
+    expect(isRemoteError(unknown)).toBe(true);
+  });
+});

@@ -1,0 +1,5 @@
+export { RegistryServer } from './registryServer';
+export { MemoryRegistryStore } from './memoryRegistryStore';
+
+export type { RegistryEvent, RegistryServerOptions } from './registryServer';
+export type { RegistryStore } from './registryStore';
