@@ -318,8 +318,17 @@ export class AgentEndpoint implements EndpointRegistrar {
           requestId,
         };
         for (const guard of this.guards) await guard(routeRequest);
-        const logger = this.options.logger.child({ requestId });
-        const out = await work(body, { requestId, caller, signal: controller.signal, logger });
+        const base = this.options.logger;
+        let logger: Logger | undefined;
+        const out = await work(body, {
+          requestId,
+          caller,
+          signal: controller.signal,
+          // A child logger costs more than the rest of a small request; make it only when used.
+          get logger() {
+            return (logger ??= base.child({ requestId }));
+          },
+        });
         const status = out.status ?? 200;
         if (out.headers) void reply.headers(out.headers);
         if (typeof out.body === 'string') return reply.code(status).type(out.contentType ?? 'text/plain; charset=utf-8').send(out.body);
