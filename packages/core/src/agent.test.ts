@@ -9,7 +9,7 @@ import type { AgentRecord, AgentRegistration } from './wire';
 const quiet = createLogger({ silent: true });
 
 /** An in-memory RegistryClient that records calls. */
-function fakeRegistry(): RegistryClient & { calls: string[]; records: Map<string, AgentRegistration>; failRegister?: Error } {
+function fakeRegistry(): RegistryClient & { calls: string[]; records: Map<string, AgentRegistration>; failRegister: Error | undefined } {
   const records = new Map<string, AgentRegistration>();
   const calls: string[] = [];
   const lease = () => ({ ttl: 30, expiresAt: new Date(Date.now() + 30_000).toISOString() });

@@ -149,7 +149,7 @@ export class Agent {
     if (this.capabilities.some((c) => c.name === capability.name)) {
       throw new LifecycleError(`Capability "${capability.name}" is already in use`);
     }
-    this.capabilities.push(capability as Capability<unknown>);
+    this.capabilities.push(capability);
     return capability.api;
   }
 

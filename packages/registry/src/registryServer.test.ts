@@ -39,6 +39,10 @@ const registration = (id: string, capabilities: string[], extra: Record<string, 
   ...extra,
 });
 
+async function getJson(url: string): Promise<Record<string, any>> {
+  return (await (await fetch(url)).json()) as Record<string, any>;
+}
+
 async function post(url: string, body: unknown, raw = false) {
   const res = await fetch(url, {
     method: 'POST',
@@ -61,24 +65,24 @@ describe('RegistryServer', () => {
   it('registers, finds by every requested capability, and deregisters', async () => {
     expect((await post(`${registry.url}/v1/agents`, registration('a', ['summarise', 'translate']))).status).toBe(201);
     await post(`${registry.url}/v1/agents`, registration('b', ['summarise']));
-    const both = await (await fetch(`${registry.url}/v1/agents?capability=summarise`)).json();
+    const both = await getJson(`${registry.url}/v1/agents?capability=summarise`);
     expect(both.total).toBe(2);
-    const one = await (await fetch(`${registry.url}/v1/agents?capability=summarise&capability=translate`)).json();
+    const one = await getJson(`${registry.url}/v1/agents?capability=summarise&capability=translate`);
     expect(one.agents.map((a: { id: string }) => a.id)).toEqual(['a']);
     expect((await fetch(`${registry.url}/v1/agents/a`, { method: 'DELETE' })).status).toBe(200);
-    const after = await (await fetch(`${registry.url}/v1/agents?capability=translate`)).json();
+    const after = await getJson(`${registry.url}/v1/agents?capability=translate`);
     expect(after.total).toBe(0);
   });
 
   it('pages through results with a cursor and says how many matched', async () => {
     for (let i = 0; i < 5; i++) await post(`${registry.url}/v1/agents`, registration(`p${i}`, ['x']));
-    const first = await (await fetch(`${registry.url}/v1/agents?capability=x&limit=2`)).json();
+    const first = await getJson(`${registry.url}/v1/agents?capability=x&limit=2`);
     expect(first.total).toBe(5);
     expect(first.agents).toHaveLength(2);
     const ids = first.agents.map((a: { id: string }) => a.id);
     let cursor = first.nextCursor;
     while (cursor) {
-      const page = await (await fetch(`${registry.url}/v1/agents?capability=x&limit=2&cursor=${cursor}`)).json();
+      const page = await getJson(`${registry.url}/v1/agents?capability=x&limit=2&cursor=${cursor}`);
       ids.push(...page.agents.map((a: { id: string }) => a.id));
       cursor = page.nextCursor;
     }
@@ -94,7 +98,7 @@ describe('RegistryServer', () => {
     expect((await post(`${registry.url}/v1/agents/kept/heartbeat`, {})).status).toBe(200);
     await clock.advance(5000); // dropped: 11 s without a heartbeat > ttl 10 s
     expect(left).toEqual(['dropped']);
-    const page = await (await fetch(`${registry.url}/v1/agents?capability=c`)).json();
+    const page = await getJson(`${registry.url}/v1/agents?capability=c`);
     expect(page.agents.map((a: { id: string }) => a.id)).toEqual(['kept']);
     expect((await fetch(`${registry.url}/v1/agents/dropped`)).status).toBe(404);
     const beat = await post(`${registry.url}/v1/agents/dropped/heartbeat`, {});

@@ -256,7 +256,7 @@ export class RegistryServer {
       send(reply, new SovError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)),
     );
 
-    app.get('/health', async () => ({ success: true, status: 'ok' }));
+    app.get('/health', (_req, reply) => reply.send({ success: true, status: 'ok' }));
     app.get('/ready', async (_req, reply) => {
       try {
         const agents = await this.store.count();
