@@ -35,6 +35,12 @@ function fakeRegistry(): RegistryClient & { calls: string[]; records: Map<string
     },
     get: () => Promise.reject(new SovError('NOT_FOUND', 'x')),
     search: () => Promise.resolve({ agents: [], total: 0, nextCursor: null }),
+    updateMetadata: () => Promise.reject(new SovError('NOT_FOUND', 'x')),
+    getStake: (agentId: string) => Promise.resolve({ agentId, stake: 0 }),
+    submitFeedback: () => Promise.reject(new SovError('NOT_FOUND', 'x')),
+    subscribe: () => {
+      throw new SovError('UNAVAILABLE', 'no events in this fake');
+    },
   };
   return client;
 }

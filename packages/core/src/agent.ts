@@ -290,6 +290,8 @@ export class Agent {
     if (this.requestHandler) endpoint.setRequestHandler(this.requestHandler);
     const verifier = this.options.identity?.createVerifier?.();
     if (verifier) endpoint.setVerifier(verifier, { allowAnonymous: cfg.allowAnonymous });
+    const identity = this.options.identity;
+    if (identity?.signReceipt) endpoint.setReceiptSigner(identity.id, (r) => identity.signReceipt!(r));
     else if (this.options.identity) this.log.warn('identity has no verifier: incoming calls are not authenticated');
     endpoint.addReadinessCheck('registry', () =>
       this.registryClient ? { ok: this.registered, detail: this.registered ? 'registered' : 'not registered' } : true,

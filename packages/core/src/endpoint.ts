@@ -3,8 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { SovError, isSovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
 import { withRequestId } from './logger';
-import type { VerifiedCaller, Verifier } from './ports';
-import type { AgentRequest, RpcReply } from './wire';
+import type { UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
+import type { AgentRequest, CallReceipt, RpcReply } from './wire';
 
 /** What a request handler knows about the request it serves. */
 export interface RequestContext {
@@ -110,6 +110,7 @@ export class AgentEndpoint implements EndpointRegistrar {
   private verifier: Verifier | undefined;
   private allowAnonymous = true;
   private handler: RequestHandler | undefined;
+  private receipts: { agentId: string; sign: (receipt: UnsignedReceipt) => string } | undefined;
   private accepting = true;
   private listening = false;
   private drainWaiters: Array<() => void> = [];
@@ -160,10 +161,32 @@ export class AgentEndpoint implements EndpointRegistrar {
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
           throw new SovError('INVALID_INPUT', 'Request body must be a JSON object');
         }
-        const r = await this.handler(body as AgentRequest, ctx);
-        return { body: { ...r, success: true } };
+        const request = body as AgentRequest;
+        const r = await this.handler(request, ctx);
+        const reply: Record<string, unknown> = { ...r, success: true };
+        if (ctx.caller && this.receipts) reply.receipt = this.receipt(ctx.caller.id, request);
+        return { body: reply };
       }),
     );
+  }
+
+  /**
+   * Signs a receipt for every call served to a verified caller, returned as
+   * `receipt` in the reply: the caller's proof of service for feedback.
+   */
+  setReceiptSigner(agentId: string, sign: (receipt: UnsignedReceipt) => string): void {
+    this.receipts = { agentId, sign };
+  }
+
+  private receipt(caller: string, request: AgentRequest): CallReceipt {
+    const unsigned: UnsignedReceipt = {
+      id: randomUUID(),
+      caller,
+      callee: this.receipts!.agentId,
+      service: typeof request.service === 'string' ? request.service : '',
+      at: new Date().toISOString(),
+    };
+    return { ...unsigned, signature: this.receipts!.sign(unsigned) };
   }
 
   /** Sets the handler of `POST /rpc`. */

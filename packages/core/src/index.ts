@@ -2,9 +2,12 @@ export { Agent } from './agent';
 export { AgentEndpoint } from './endpoint';
 export { HttpRegistryClient } from './registryClient';
 export { PeerClient } from './peerClient';
+export { RegistryEventStream } from './registryEvents';
+export { REGISTRY_EVENT_TYPES } from './wire';
 export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
 export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';
+export { receiptPayload } from './ports';
 export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';
 export { SovError, isSovError, hasErrorCode, toSovError, isWireFailure } from './errors/sovError';
 export { ValidationError, isValidationError } from './errors/validationError';
@@ -29,22 +32,28 @@ export type {
 } from './endpoint';
 export type { HttpRegistryClientOptions, RegisterResult, RegistryClient } from './registryClient';
 export type { PeerClientOptions } from './peerClient';
+export type { RegistryEventSubscription, RegistryEventsOptions } from './registryEvents';
 export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './config';
 export type { Logger, LoggerOptions } from './logger';
 export type { Clock } from './clock';
 export type { SovErrorCode } from './errors/errorCodes';
 export type { SovErrorOptions, WireFailure } from './errors/sovError';
 export type { FieldProblem } from './errors/validationError';
-export type { AgentIdentity, SignableRequest, Signer, VerifiableRequest, VerifiedCaller, Verifier } from './ports';
+export type { AgentIdentity, UnsignedReceipt, SignableRequest, Signer, VerifiableRequest, VerifiedCaller, Verifier } from './ports';
 export type {
   AgentRecord,
   AgentRegistration,
   AgentRequest,
+  CallReceipt,
+  Feedback,
   Lease,
+  RegistryEvent,
+  RegistryEventType,
   RpcReply,
   SearchPage,
   SearchQuery,
   ServiceListing,
+  StakeBalance,
   WireResponse,
   WireSuccess,
 } from './wire';

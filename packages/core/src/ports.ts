@@ -57,4 +57,22 @@ export interface AgentIdentity {
   registrationMetadata?(): Record<string, unknown>;
   /** A verifier for incoming calls; the agent's endpoint installs it at initialize. */
   createVerifier?(): Verifier;
+  /** Signs a receipt for a call this agent served (base64url signature over `receiptPayload(receipt)`). */
+  signReceipt?(receipt: UnsignedReceipt): string;
+}
+
+/** A call receipt before it is signed. */
+export interface UnsignedReceipt {
+  id: string;
+  caller: string;
+  callee: string;
+  service: string;
+  at: string;
+}
+
+/** The exact bytes a call receipt's signature covers. Signers and verifiers must both use this. */
+export function receiptPayload(receipt: UnsignedReceipt): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify(['sov-receipt-v1', receipt.id, receipt.caller, receipt.callee, receipt.service, receipt.at]),
+  );
 }

@@ -1,7 +1,8 @@
 import ky, { type KyInstance } from 'ky';
 import { jsonRequest } from './internal/jsonRequest';
 import type { Signer } from './ports';
-import type { AgentRecord, AgentRegistration, Lease, SearchPage, SearchQuery } from './wire';
+import { RegistryEventStream, type RegistryEventSubscription, type RegistryEventsOptions } from './registryEvents';
+import type { AgentRecord, AgentRegistration, Feedback, Lease, SearchPage, SearchQuery, StakeBalance } from './wire';
 
 /** What registering answers. */
 export interface RegisterResult {
@@ -20,6 +21,14 @@ export interface RegistryClient {
   deregister(agentId: string): Promise<void>;
   get(agentId: string): Promise<AgentRecord>;
   search(query: SearchQuery): Promise<SearchPage>;
+  /** Replaces the agent's public metadata (signed); returns the updated record. */
+  updateMetadata(agentId: string, metadata: Record<string, unknown>): Promise<AgentRecord>;
+  /** Anyone may read anyone's stake. */
+  getStake(agentId: string): Promise<StakeBalance>;
+  /** Rates a served call; needs the receipt the rated agent signed. Returns the rated agent's new reputation. */
+  submitFeedback(feedback: Feedback): Promise<{ agentId: string; reputation: number }>;
+  /** Streams registry events, reconnecting and resuming on its own. */
+  subscribe(options?: RegistryEventsOptions): RegistryEventSubscription;
 }
 
 /** Options of HttpRegistryClient. */
@@ -32,6 +41,8 @@ export interface HttpRegistryClientOptions {
   signer?: Signer;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
+  /** The registry operator's token; only needed to credit or debit stakes. Never logged. */
+  operatorToken?: string;
 }
 
 /**
@@ -48,11 +59,13 @@ export class HttpRegistryClient implements RegistryClient {
   private readonly http: KyInstance;
   private readonly signer: Signer | undefined;
   private readonly timeoutMs: number;
+  private readonly operatorToken: string | undefined;
 
   constructor(options: HttpRegistryClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.signer = options.signer;
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.operatorToken = options.operatorToken;
     this.http = ky.create({
       timeout: this.timeoutMs,
       retry: 0,
@@ -88,6 +101,48 @@ export class HttpRegistryClient implements RegistryClient {
     if (query.cursor !== undefined) params.set('cursor', query.cursor);
     const qs = params.toString();
     return this.call<SearchPage>('GET', `/v1/agents${qs ? `?${qs}` : ''}`);
+  }
+
+  async updateMetadata(agentId: string, metadata: Record<string, unknown>): Promise<AgentRecord> {
+    const { agent } = await this.call<{ agent: AgentRecord }>('PUT', `/v1/agents/${encodeURIComponent(agentId)}/metadata`, { metadata });
+    return agent;
+  }
+
+  async getStake(agentId: string): Promise<StakeBalance> {
+    const { stake } = await this.call<{ stake: StakeBalance }>('GET', `/v1/stakes/${encodeURIComponent(agentId)}`);
+    return stake;
+  }
+
+  /** Operator only: adds `amount` to an agent's stake (needs `operatorToken`). */
+  async creditStake(agentId: string, amount: number): Promise<StakeBalance> {
+    return this.operatorCall(agentId, 'credit', amount);
+  }
+
+  /** Operator only: takes `amount` from an agent's stake (needs `operatorToken`); never below zero. */
+  async debitStake(agentId: string, amount: number): Promise<StakeBalance> {
+    return this.operatorCall(agentId, 'debit', amount);
+  }
+
+  async submitFeedback(feedback: Feedback): Promise<{ agentId: string; reputation: number }> {
+    const { agentId, reputation } = await this.call<{ agentId: string; reputation: number }>('POST', '/v1/feedback', feedback);
+    return { agentId, reputation };
+  }
+
+  subscribe(options: RegistryEventsOptions = {}): RegistryEventStream {
+    return new RegistryEventStream(this.baseUrl, { ...(this.signer ? { signer: this.signer } : {}), ...options }).start();
+  }
+
+  private async operatorCall(agentId: string, op: 'credit' | 'debit', amount: number): Promise<StakeBalance> {
+    const { stake } = await jsonRequest<{ stake: StakeBalance }>({
+      http: this.http,
+      method: 'POST',
+      url: `${this.baseUrl}/v1/stakes/${encodeURIComponent(agentId)}/${op}`,
+      body: { amount },
+      signer: undefined,
+      timeoutMs: this.timeoutMs,
+      headers: this.operatorToken ? { authorization: `Bearer ${this.operatorToken}` } : {},
+    });
+    return stake;
   }
 
   /** Sends one request and returns the success body, or throws a SovError. */

@@ -37,7 +37,10 @@ export interface AgentRecord {
   registeredAt: string;
   lastHeartbeat: string;
   expiresAt: string;
+  /** Reputation in [0, 1], moved by feedback backed by signed receipts. @default 0.5 for a newcomer */
   reputation: number;
+  /** Share of the time since registration that the agent held a live lease, in [0, 1]. */
+  availability: number;
 }
 
 /** A registration lease. */
@@ -84,3 +87,54 @@ export type WireSuccess<T extends object> = { success: true } & T;
 
 /** Every response on the wire. */
 export type WireResponse<T extends object> = WireSuccess<T> | WireFailure;
+
+/** The kinds of event a registry streams. */
+export const REGISTRY_EVENT_TYPES = [
+  'peer_joined',
+  'peer_left',
+  'peer_updated',
+  'stake_changed',
+  'reputation_changed',
+  'new_request',
+] as const;
+
+/** One kind of registry event. */
+export type RegistryEventType = (typeof REGISTRY_EVENT_TYPES)[number];
+
+/** An event from a registry's stream. `id` orders events and resumes a stream (Last-Event-ID). */
+export interface RegistryEvent {
+  id: string;
+  type: RegistryEventType;
+  /** ISO time the registry recorded it. */
+  at: string;
+  /** `peer_id` names the agent concerned; other fields depend on the type. */
+  data: { peer_id: string; [key: string]: unknown };
+}
+
+/** A client's stake as the registry holds it. */
+export interface StakeBalance {
+  agentId: string;
+  stake: number;
+}
+
+/**
+ * Proof that an agent served a call: signed by the agent that served it
+ * (`callee`), naming the agent it served (`caller`). Feedback needs one.
+ */
+export interface CallReceipt {
+  /** Unique per call; a receipt counts once. */
+  id: string;
+  caller: string;
+  callee: string;
+  service: string;
+  /** ISO time the call was served. */
+  at: string;
+  /** base64url Ed25519 signature by the callee over the canonical receipt (see @sov/crypto). */
+  signature: string;
+}
+
+/** Feedback on a served call: a rating in [0, 1] and the receipt that proves the call. */
+export interface Feedback {
+  receipt: CallReceipt;
+  rating: number;
+}

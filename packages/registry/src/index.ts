@@ -1,5 +1,10 @@
 export { RegistryServer } from './registryServer';
 export { MemoryRegistryStore } from './memoryRegistryStore';
+export { EmbeddedRegistryStore } from './embeddedRegistryStore';
+export { availabilityOf, toRecord } from './storedAgent';
 
-export type { RegistryEvent, RegistryServerOptions } from './registryServer';
-export type { RegistryStore } from './registryStore';
+export type { RegistryServerOptions } from './registryServer';
+export type { MemoryRegistryStoreOptions } from './memoryRegistryStore';
+export type { EmbeddedRegistryStoreOptions } from './embeddedRegistryStore';
+export type { EventReplay, RegistryStore, StoreSearch, StoredPage } from './registryStore';
+export type { StoredAgent } from './storedAgent';

@@ -58,7 +58,7 @@ describe('RegistryServer', () => {
 
   beforeEach(async () => {
     clock = manualClock();
-    registry = await RegistryServer.start({ clock, logger: silent, sweepIntervalMs: 1000, defaultTtlSec: 10 });
+    registry = await RegistryServer.start({ clock, logger: silent, sweepIntervalMs: 1000, defaultTtlSec: 10, insecure: true });
   });
   afterEach(() => registry.close());
 
@@ -91,7 +91,7 @@ describe('RegistryServer', () => {
 
   it('expires a lease that is not renewed, emits peer_left and drops it from search', async () => {
     const left: string[] = [];
-    registry.onEvent((e) => e.type === 'peer_left' && left.push(e.agentId));
+    registry.onEvent((e) => e.type === 'peer_left' && left.push(e.data.peer_id));
     await post(`${registry.url}/v1/agents`, registration('kept', ['c'], { ttl: 10 }));
     await post(`${registry.url}/v1/agents`, registration('dropped', ['c'], { ttl: 10 }));
     await clock.advance(6000);
@@ -107,7 +107,7 @@ describe('RegistryServer', () => {
 
   it('answers LEASE_EXPIRED to a heartbeat that comes after the lease but before the sweep', async () => {
     await registry.close();
-    registry = await RegistryServer.start({ clock, logger: silent, sweepIntervalMs: 60_000 });
+    registry = await RegistryServer.start({ clock, logger: silent, sweepIntervalMs: 60_000, insecure: true });
     await post(`${registry.url}/v1/agents`, registration('late', ['c'], { ttl: 2 }));
     await clock.advance(3000);
     const beat = await post(`${registry.url}/v1/agents/late/heartbeat`, {});

@@ -1,31 +1,39 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import EventEmitter from 'eventemitter3';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import {
+  REGISTRY_EVENT_TYPES,
   SovError,
   ValidationError,
   createLogger,
   isSovError,
   systemClock,
   toSovError,
-  type AgentRecord,
   type AgentRegistration,
+  type CallReceipt,
   type Clock,
   type FieldProblem,
   type Logger,
-  type SearchQuery,
+  type RegistryEvent,
+  type RegistryEventType,
+  type VerifiedCaller,
+  type Verifier,
 } from '@sov/core';
 import { MemoryRegistryStore } from './memoryRegistryStore';
-import type { RegistryStore } from './registryStore';
-
-/** Something that happened in the registry. */
-export interface RegistryEvent {
-  type: 'peer_joined' | 'peer_left' | 'peer_updated';
-  agentId: string;
-  /** Why a peer left: it deregistered or its lease expired. */
-  reason?: 'deregistered' | 'expired';
-  at: string;
-}
+import type { RegistryStore, StoreSearch } from './registryStore';
+import { toRecord, type StoredAgent } from './storedAgent';
+import { RegistryMetrics } from './internal/registryMetrics';
+import {
+  agentRequestSchema,
+  feedbackSchema,
+  metadataSchema,
+  registrationSchema,
+  searchSchema,
+  stakeChangeSchema,
+} from './internal/schemas';
 
 /** Options of a RegistryServer. */
 export interface RegistryServerOptions {
@@ -35,6 +43,17 @@ export interface RegistryServerOptions {
   port?: number;
   /** @default a fresh MemoryRegistryStore */
   store?: RegistryStore;
+  /** Verifies signed requests (register, heartbeat, deregister, metadata, feedback, requests). Required unless `insecure`. */
+  verifier?: Verifier;
+  /** Checks a call receipt's signature against its callee's id. Required for feedback unless `insecure`. */
+  receiptVerifier?: (receipt: CallReceipt) => boolean;
+  /**
+   * Accept unsigned requests and trust the ids in them. For local experiments
+   * only: anyone can then act as anyone. Logged as a warning at start. @default false
+   */
+  insecure?: boolean;
+  /** Bearer token that credits and debits stakes; stake changes are refused without one. Never logged. */
+  operatorToken?: string;
   /** @default the system clock */
   clock?: Clock;
   /** Lease length when a registration names none, in seconds. @default 30 */
@@ -45,60 +64,30 @@ export interface RegistryServerOptions {
   sweepIntervalMs?: number;
   /** Largest request body in bytes. @default 65536 */
   bodyLimit?: number;
+  /** Largest metadata object, serialised, in bytes. @default 8192 */
+  maxMetadataBytes?: number;
+  /** Requests per client (IP) per window; `false` turns the limit off. @default { max: 1200, windowMs: 60000 } */
+  rateLimit?: { max: number; windowMs: number } | false;
+  /** Oldest receipt accepted for feedback, in seconds. @default 86400 */
+  maxReceiptAgeSec?: number;
+  /** How far each feedback moves reputation toward its rating (exponential moving average). @default 0.1 */
+  reputationWeight?: number;
+  /** Interval of keep-alive comments on event streams, in ms. @default 15000 */
+  keepAliveMs?: number;
   /** @default a JSON logger on stdout at 'info' */
   logger?: Logger;
 }
 
-const MAX_CAPABILITIES = 64;
-
-function registrationSchema(maxTtl: number) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['id', 'name', 'endpoint', 'capabilities'],
-    properties: {
-      id: { type: 'string', minLength: 1, maxLength: 256 },
-      name: { type: 'string', minLength: 1, maxLength: 128 },
-      endpoint: { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s]+$' },
-      capabilities: {
-        type: 'array',
-        maxItems: MAX_CAPABILITIES,
-        uniqueItems: true,
-        items: { type: 'string', minLength: 1, maxLength: 128 },
-      },
-      services: {
-        type: 'array',
-        maxItems: 64,
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: {
-            name: { type: 'string', minLength: 1, maxLength: 128 },
-            description: { type: 'string', maxLength: 1024 },
-            price: { type: 'number', minimum: 0 },
-            requiresStake: { type: 'boolean' },
-            minStake: { type: 'number', minimum: 0 },
-          },
-        },
-      },
-      metadata: { type: 'object' },
-      ttl: { type: 'integer', minimum: 1, maximum: maxTtl },
-    },
-  } as const;
+interface Subscriber {
+  types: Set<RegistryEventType> | undefined;
+  caller: string | undefined;
+  res: ServerResponse;
+  lastSent: number;
+  /** Live events that arrived while the replay was being sent. */
+  pending: RegistryEvent[] | undefined;
 }
 
-const searchSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    capability: { type: 'array', maxItems: MAX_CAPABILITIES, items: { type: 'string', minLength: 1, maxLength: 128 } },
-    minReputation: { type: 'number', minimum: 0, maximum: 1 },
-    maxPrice: { type: 'number', minimum: 0 },
-    limit: { type: 'integer', minimum: 1, maximum: 500 },
-    cursor: { type: 'string', maxLength: 256 },
-  },
-} as const;
+const eventTypes = new Set<string>(REGISTRY_EVENT_TYPES);
 
 function problems(errors: ErrorObject[] | null | undefined): FieldProblem[] {
   return (errors ?? []).map((e) => {
@@ -115,17 +104,28 @@ function problems(errors: ErrorObject[] | null | undefined): FieldProblem[] {
 }
 
 function send(reply: FastifyReply, error: SovError): FastifyReply {
+  const retryAfterMs = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  if (typeof retryAfterMs === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return reply.code(error.status).type('application/json').send(error.toWire());
 }
 
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /**
- * The registry server: agents register with a lease, renew it with
- * heartbeats, deregister, and find each other by capability. Leases that are
- * not renewed expire. Every input is validated; bad input gets 400 with a code
- * and changes nothing.
+ * The registry server. Agents register with a lease (signed), renew it with
+ * heartbeats, deregister, update their metadata, and find each other by
+ * capability, reputation and price. Leases that are not renewed expire.
+ * Events stream over SSE and resume with Last-Event-ID. Stakes are read by
+ * anyone and changed by the operator; feedback backed by a signed receipt
+ * moves reputation. Every input is validated: bad input gets a 4xx with a
+ * stable code and changes nothing.
  *
  * @example
- * const registry = await RegistryServer.start({ port: 7000 });
+ * const registry = await RegistryServer.start({ port: 7000, verifier: new RequestVerifier() });
  * console.log(registry.url);
  * await registry.close();
  */
@@ -134,30 +134,74 @@ export class RegistryServer {
   private readonly app: FastifyInstance;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly events = new EventEmitter<{ event: [RegistryEvent] }>();
-  private readonly options: Required<Pick<RegistryServerOptions, 'host' | 'port' | 'defaultTtlSec' | 'maxTtlSec' | 'sweepIntervalMs'>>;
-  private readonly validateRegistration: ValidateFunction;
-  private readonly validateSearch: ValidateFunction;
+  private readonly emitter = new EventEmitter<{ event: [RegistryEvent] }>();
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly opts: Required<
+    Pick<
+      RegistryServerOptions,
+      | 'host'
+      | 'port'
+      | 'defaultTtlSec'
+      | 'maxTtlSec'
+      | 'sweepIntervalMs'
+      | 'bodyLimit'
+      | 'maxMetadataBytes'
+      | 'maxReceiptAgeSec'
+      | 'reputationWeight'
+      | 'keepAliveMs'
+      | 'insecure'
+    >
+  >;
+  private readonly verifier: Verifier | undefined;
+  private readonly receiptVerifier: ((receipt: CallReceipt) => boolean) | undefined;
+  private readonly operatorToken: string | undefined;
+  private readonly rateLimit: { max: number; windowMs: number } | false;
+  private readonly metrics: RegistryMetrics;
+  private readonly validate: Record<'registration' | 'metadata' | 'search' | 'stake' | 'feedback' | 'request', ValidateFunction>;
   private sweepTimer: unknown;
+  private keepAliveTimer: unknown;
   private address: string | undefined;
   private closed = false;
+  private ready = false;
 
   constructor(options: RegistryServerOptions = {}) {
-    this.options = {
+    this.opts = {
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
       defaultTtlSec: options.defaultTtlSec ?? 30,
       maxTtlSec: options.maxTtlSec ?? 3600,
       sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+      bodyLimit: options.bodyLimit ?? 65536,
+      maxMetadataBytes: options.maxMetadataBytes ?? 8192,
+      maxReceiptAgeSec: options.maxReceiptAgeSec ?? 86400,
+      reputationWeight: options.reputationWeight ?? 0.1,
+      keepAliveMs: options.keepAliveMs ?? 15000,
+      insecure: options.insecure ?? false,
     };
+    if (!options.verifier && !this.opts.insecure) {
+      throw new SovError('INVALID_CONFIG', 'RegistryServer needs a verifier for signed requests (or insecure: true for local experiments)');
+    }
+    this.verifier = options.verifier;
+    this.receiptVerifier = options.receiptVerifier;
+    this.operatorToken = options.operatorToken;
+    this.rateLimit = options.rateLimit ?? { max: 1200, windowMs: 60_000 };
     this.store = options.store ?? new MemoryRegistryStore();
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ meta: { component: 'registry' } });
     const ajv = new Ajv({ allErrors: true });
-    this.validateRegistration = ajv.compile(registrationSchema(this.options.maxTtlSec));
-    this.validateSearch = ajv.compile(searchSchema);
-    this.app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 65536, forceCloseConnections: true });
-    this.routes(options.bodyLimit ?? 65536);
+    this.validate = {
+      registration: ajv.compile(registrationSchema(this.opts.maxTtlSec)),
+      metadata: ajv.compile(metadataSchema),
+      search: ajv.compile(searchSchema),
+      stake: ajv.compile(stakeChangeSchema),
+      feedback: ajv.compile(feedbackSchema),
+      request: ajv.compile(agentRequestSchema),
+    };
+    this.metrics = new RegistryMetrics(
+      () => this.store.count(),
+      () => this.subscribers.size,
+    );
+    this.app = Fastify({ logger: false, bodyLimit: this.opts.bodyLimit, forceCloseConnections: true });
   }
 
   /** Creates a server and starts listening. */
@@ -173,19 +217,26 @@ export class RegistryServer {
     return this.address;
   }
 
-  /** Subscribes to registry events; returns a function that unsubscribes. */
+  /** Subscribes to registry events in this process; returns a function that unsubscribes. */
   onEvent(listener: (event: RegistryEvent) => void): () => void {
-    this.events.on('event', listener);
-    return () => this.events.off('event', listener);
+    this.emitter.on('event', listener);
+    return () => this.emitter.off('event', listener);
   }
 
-  /** Binds the port and starts sweeping expired leases. */
+  /** Opens the store, binds the port and starts sweeping expired leases. */
   async listen(): Promise<string> {
-    const address = await this.app.listen({ host: this.options.host, port: this.options.port });
+    await this.store.open();
+    await this.routes();
+    const address = await this.app.listen({ host: this.opts.host, port: this.opts.port });
     const u = new URL(address);
     if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = '127.0.0.1';
     this.address = u.toString().replace(/\/+$/, '');
+    this.ready = true;
     this.scheduleSweep();
+    this.scheduleKeepAlive();
+    if (this.opts.insecure) {
+      this.logger.warn('registry running in INSECURE mode: unsigned requests are accepted and anyone can act as any agent');
+    }
     this.logger.info('registry listening', { url: this.address });
     return this.address;
   }
@@ -195,22 +246,42 @@ export class RegistryServer {
     const gone = await this.store.expire(this.clock.now());
     for (const r of gone) {
       this.logger.info('lease expired', { agentId: r.id });
-      this.emit({ type: 'peer_left', agentId: r.id, reason: 'expired' });
+      await this.publish('peer_left', { peer_id: r.id, reason: 'expired' });
     }
     return gone.length;
   }
 
-  /** Stops sweeping, closes every connection and the store. */
+  /** Stops sweeping, ends event streams, closes every connection and the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.ready = false;
     if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
+    if (this.keepAliveTimer !== undefined) this.clock.clearTimeout(this.keepAliveTimer);
+    for (const s of this.subscribers) s.res.end();
+    this.subscribers.clear();
     await this.app.close();
     await this.store.close();
   }
 
-  private emit(e: Omit<RegistryEvent, 'at'>): void {
-    this.events.emit('event', { ...e, at: new Date(this.clock.now()).toISOString() });
+  private async publish(type: RegistryEventType, data: RegistryEvent['data']): Promise<void> {
+    const event = await this.store.appendEvent({ type, at: new Date(this.clock.now()).toISOString(), data });
+    this.metrics.events.inc({ type });
+    this.emitter.emit('event', event);
+    for (const s of this.subscribers) {
+      if (s.pending) s.pending.push(event);
+      else this.deliver(s, event);
+    }
+  }
+
+  private deliver(s: Subscriber, event: RegistryEvent): void {
+    const seq = Number(event.id);
+    if (seq <= s.lastSent) return;
+    if (s.types && !s.types.has(event.type)) return;
+    // Requests addressed to an agent go only to that agent's own (signed) stream.
+    if (event.type === 'new_request' && s.caller !== event.data.peer_id) return;
+    s.lastSent = seq;
+    s.res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ at: event.at, data: event.data })}\n\n`);
   }
 
   private scheduleSweep(): void {
@@ -219,10 +290,18 @@ export class RegistryServer {
       this.sweep()
         .catch((e: unknown) => this.logger.error('sweep failed', { error: toSovError(e).message }))
         .finally(() => this.scheduleSweep());
-    }, this.options.sweepIntervalMs);
+    }, this.opts.sweepIntervalMs);
   }
 
-  private parseBody(req: FastifyRequest): unknown {
+  private scheduleKeepAlive(): void {
+    if (this.closed) return;
+    this.keepAliveTimer = this.clock.setTimeout(() => {
+      for (const s of this.subscribers) s.res.write(': keep-alive\n\n');
+      this.scheduleKeepAlive();
+    }, this.opts.keepAliveMs);
+  }
+
+  private body(req: FastifyRequest): unknown {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (raw.length === 0) throw new SovError('INVALID_INPUT', 'Request body is empty; expected a JSON object');
     try {
@@ -232,12 +311,51 @@ export class RegistryServer {
     }
   }
 
-  private live(record: AgentRecord | undefined): AgentRecord | undefined {
-    return record && Date.parse(record.expiresAt) > this.clock.now() ? record : undefined;
+  private check<T>(which: keyof RegistryServer['validate'], what: string, value: unknown): T {
+    const v = this.validate[which];
+    if (!v(value)) throw new ValidationError(what, problems(v.errors));
+    return value as T;
   }
 
-  private routes(bodyLimit: number): void {
+  /** Verifies the request's signature (before anything else is done with it); undefined for an allowed unsigned one. */
+  private async caller(req: FastifyRequest, required: boolean): Promise<VerifiedCaller | undefined> {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const verifiable = { method: req.method, path: req.url, authority: req.headers.host ?? '', headers: req.headers, body: raw };
+    if (this.verifier?.isSigned(verifiable)) return this.verifier.verify(verifiable);
+    if (required && !this.opts.insecure) throw new SovError('UNAUTHORIZED', `${req.method} ${req.url.split('?')[0]} needs a signed request`);
+    return undefined;
+  }
+
+  /** The signer must be the agent the request acts for. */
+  private actingAs(caller: VerifiedCaller | undefined, agentId: string): void {
+    if (caller && caller.id !== agentId) {
+      throw new SovError('ID_MISMATCH', `Request signed by ${caller.id} cannot act for agent ${agentId}`);
+    }
+  }
+
+  private metadataSize(metadata: Record<string, unknown> | undefined): void {
+    if (!metadata) return;
+    const size = Buffer.byteLength(JSON.stringify(metadata));
+    if (size > this.opts.maxMetadataBytes) {
+      throw new ValidationError('metadata', [{ path: '/metadata', message: `is ${size} bytes; the limit is ${this.opts.maxMetadataBytes}` }]);
+    }
+  }
+
+  private live(agent: StoredAgent | undefined): StoredAgent | undefined {
+    return agent && agent.expiresAtMs > this.clock.now() ? agent : undefined;
+  }
+
+  private requireOperator(req: FastifyRequest): void {
+    if (!this.operatorToken) throw new SovError('FORBIDDEN', 'Stake changes are disabled: this registry has no operator token');
+    const header = req.headers.authorization;
+    if (!header) throw new SovError('UNAUTHORIZED', 'Stake changes need the operator token (Authorization: Bearer ...)');
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!sameSecret(token, this.operatorToken)) throw new SovError('FORBIDDEN', 'The operator token is wrong');
+  }
+
+  private async routes(): Promise<void> {
     const app = this.app;
+    const bodyLimit = this.opts.bodyLimit;
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
@@ -248,6 +366,7 @@ export class RegistryServer {
       if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
         return send(reply, new SovError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'));
       }
+      if (err.statusCode === 429) return send(reply, new SovError('RATE_LIMITED', err.message));
       if (err.statusCode && err.statusCode < 500) return send(reply, new SovError('INVALID_INPUT', err.message));
       this.logger.error('request failed', { error: err.message, stack: err.stack });
       return send(reply, new SovError('INTERNAL', 'Internal error'));
@@ -255,27 +374,48 @@ export class RegistryServer {
     app.setNotFoundHandler((req, reply) =>
       send(reply, new SovError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)),
     );
+    app.addHook('onResponse', (req, reply, done) => {
+      const route = req.routeOptions.url ?? 'unmatched';
+      this.metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+      this.metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+      done();
+    });
+    if (this.rateLimit) {
+      const windowMs = this.rateLimit.windowMs;
+      await app.register(rateLimit, {
+        max: this.rateLimit.max,
+        timeWindow: windowMs,
+        allowList: (req) => ['/health', '/ready', '/metrics'].includes(req.url.split('?')[0] ?? ''),
+        errorResponseBuilder: (_req, ctx) =>
+          Object.assign(new Error(`Too many requests: ${ctx.max} per ${Math.round(windowMs / 1000)} s; retry in ${ctx.after}`), {
+            statusCode: 429,
+          }),
+      });
+    }
 
     app.get('/health', (_req, reply) => reply.send({ success: true, status: 'ok' }));
     app.get('/ready', async (_req, reply) => {
+      if (!this.ready) return send(reply, new SovError('NOT_READY', 'Registry is starting or stopping'));
       try {
-        const agents = await this.store.count();
-        return { success: true, status: 'ready', agents };
+        return reply.send({ success: true, status: 'ready', agents: await this.store.count() });
       } catch (e) {
         return send(reply, new SovError('NOT_READY', `Registry store unavailable: ${toSovError(e).message}`));
       }
     });
+    app.get('/metrics', async (_req, reply) =>
+      reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics()),
+    );
 
     app.post('/v1/agents', async (req, reply) => {
-      const body = this.parseBody(req);
-      if (!this.validateRegistration(body)) {
-        throw new ValidationError('registration', problems(this.validateRegistration.errors));
-      }
-      const reg = body as AgentRegistration;
+      const caller = await this.caller(req, true);
+      const reg = this.check<AgentRegistration>('registration', 'registration', this.body(req));
+      this.actingAs(caller, reg.id);
+      this.metadataSize(reg.metadata);
       const now = this.clock.now();
-      const ttl = reg.ttl ?? this.options.defaultTtlSec;
-      const previous = this.live(await this.store.get(reg.id));
-      const record: AgentRecord = {
+      const ttl = reg.ttl ?? this.opts.defaultTtlSec;
+      const previous = await this.store.get(reg.id);
+      const alive = this.live(previous);
+      const agent: StoredAgent = {
         id: reg.id,
         name: reg.name,
         endpoint: reg.endpoint,
@@ -283,72 +423,195 @@ export class RegistryServer {
         services: reg.services ?? [],
         metadata: reg.metadata ?? {},
         ttl,
-        registeredAt: previous?.registeredAt ?? new Date(now).toISOString(),
+        registeredAt: alive?.registeredAt ?? new Date(now).toISOString(),
         lastHeartbeat: new Date(now).toISOString(),
         expiresAt: new Date(now + ttl * 1000).toISOString(),
         reputation: previous?.reputation ?? 0.5,
+        expiresAtMs: now + ttl * 1000,
+        firstSeenMs: previous?.firstSeenMs ?? now,
+        lastBeatMs: now,
+        liveMs: previous ? previous.liveMs + Math.max(0, Math.min(now, previous.expiresAtMs) - previous.lastBeatMs) : 0,
       };
-      await this.store.put(record);
-      this.logger.info(previous ? 'agent re-registered' : 'agent registered', { agentId: reg.id, endpoint: reg.endpoint });
-      this.emit({ type: previous ? 'peer_updated' : 'peer_joined', agentId: reg.id });
-      return reply.code(previous ? 200 : 201).send({ success: true, agent: record, lease: { ttl, expiresAt: record.expiresAt } });
+      await this.store.put(agent);
+      this.logger.info(alive ? 'agent re-registered' : 'agent registered', { agentId: reg.id, endpoint: reg.endpoint });
+      await this.publish(alive ? 'peer_updated' : 'peer_joined', { peer_id: reg.id, name: reg.name, capabilities: reg.capabilities });
+      return reply.code(alive ? 200 : 201).send({ success: true, agent: toRecord(agent, now), lease: { ttl, expiresAt: agent.expiresAt } });
     });
 
     app.post<{ Params: { id: string } }>('/v1/agents/:id/heartbeat', async (req) => {
+      const caller = await this.caller(req, true);
+      this.actingAs(caller, req.params.id);
       const now = this.clock.now();
-      const record = await this.store.get(req.params.id);
-      if (!record) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
-      if (Date.parse(record.expiresAt) <= now) {
-        throw new SovError('LEASE_EXPIRED', `The lease of ${req.params.id} expired at ${record.expiresAt}; register again`);
+      const agent = await this.store.get(req.params.id);
+      if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
+      if (agent.expiresAtMs <= now) {
+        throw new SovError('LEASE_EXPIRED', `The lease of ${req.params.id} expired at ${agent.expiresAt}; register again`);
       }
-      const renewed: AgentRecord = {
-        ...record,
+      const renewed: StoredAgent = {
+        ...agent,
         lastHeartbeat: new Date(now).toISOString(),
-        expiresAt: new Date(now + record.ttl * 1000).toISOString(),
+        expiresAt: new Date(now + agent.ttl * 1000).toISOString(),
+        expiresAtMs: now + agent.ttl * 1000,
+        liveMs: agent.liveMs + (now - agent.lastBeatMs),
+        lastBeatMs: now,
       };
       await this.store.put(renewed);
       return { success: true, lease: { ttl: renewed.ttl, expiresAt: renewed.expiresAt } };
     });
 
     app.delete<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
+      const caller = await this.caller(req, true);
+      this.actingAs(caller, req.params.id);
       const existed = await this.store.delete(req.params.id);
       if (!existed) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
       this.logger.info('agent deregistered', { agentId: req.params.id });
-      this.emit({ type: 'peer_left', agentId: req.params.id, reason: 'deregistered' });
+      await this.publish('peer_left', { peer_id: req.params.id, reason: 'deregistered' });
       return { success: true };
     });
 
+    app.put<{ Params: { id: string } }>('/v1/agents/:id/metadata', async (req) => {
+      const caller = await this.caller(req, true);
+      this.actingAs(caller, req.params.id);
+      const { metadata } = this.check<{ metadata: Record<string, unknown> }>('metadata', 'metadata update', this.body(req));
+      this.metadataSize(metadata);
+      const agent = this.live(await this.store.get(req.params.id));
+      if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
+      const updated: StoredAgent = { ...agent, metadata };
+      await this.store.put(updated);
+      await this.publish('peer_updated', { peer_id: agent.id, fields: ['metadata'] });
+      return { success: true, agent: toRecord(updated, this.clock.now()) };
+    });
+
     app.get<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
-      const record = this.live(await this.store.get(req.params.id));
-      if (!record) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
-      return { success: true, agent: record };
+      const agent = this.live(await this.store.get(req.params.id));
+      if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
+      return { success: true, agent: toRecord(agent, this.clock.now()) };
     });
 
     app.get('/v1/agents', async (req) => {
       const q = req.query as Record<string, string | string[] | undefined>;
       const query: Record<string, unknown> = {};
-      const problemsFound: FieldProblem[] = [];
+      const bad: FieldProblem[] = [];
       for (const [key, value] of Object.entries(q)) {
         if (key === 'capability') {
           query.capability = Array.isArray(value) ? value : [value];
         } else if (key === 'minReputation' || key === 'maxPrice' || key === 'limit') {
           const v = Array.isArray(value) ? value[0] : value;
           const n = v !== undefined && v.trim() !== '' ? Number(v) : NaN;
-          if (Number.isNaN(n)) problemsFound.push({ path: `/${key}`, message: `must be a number (got ${JSON.stringify(v)})` });
+          if (Number.isNaN(n)) bad.push({ path: `/${key}`, message: `must be a number (got ${JSON.stringify(v)})` });
           else query[key] = n;
         } else {
           query[key] = Array.isArray(value) ? value[0] : value;
         }
       }
-      if (problemsFound.length) throw new ValidationError('search', problemsFound);
-      if (!this.validateSearch(query)) throw new ValidationError('search', problems(this.validateSearch.errors));
-      const search: SearchQuery & { limit: number } = { limit: (query.limit as number | undefined) ?? 50 };
+      if (bad.length) throw new ValidationError('search', bad);
+      this.check('search', 'search', query);
+      const search: StoreSearch = { limit: (query.limit as number | undefined) ?? 50 };
       if (query.capability) search.capabilities = query.capability as string[];
       if (query.minReputation !== undefined) search.minReputation = query.minReputation as number;
       if (query.maxPrice !== undefined) search.maxPrice = query.maxPrice as number;
       if (query.cursor !== undefined) search.cursor = query.cursor as string;
-      const page = await this.store.search(search, this.clock.now());
-      return { success: true, ...page };
+      const now = this.clock.now();
+      const page = await this.store.search(search, now);
+      return { success: true, agents: page.agents.map((a) => toRecord(a, now)), total: page.total, nextCursor: page.nextCursor };
+    });
+
+    app.get<{ Params: { id: string } }>('/v1/stakes/:id', async (req) => ({
+      success: true,
+      stake: { agentId: req.params.id, stake: await this.store.getStake(req.params.id) },
+    }));
+
+    for (const op of ['credit', 'debit'] as const) {
+      app.post<{ Params: { id: string } }>(`/v1/stakes/:id/${op}`, async (req) => {
+        this.requireOperator(req);
+        const { amount } = this.check<{ amount: number }>('stake', `stake ${op}`, this.body(req));
+        const stake = await this.store.adjustStake(req.params.id, op === 'credit' ? amount : -amount);
+        this.logger.info(`stake ${op}ed`, { agentId: req.params.id, amount, stake });
+        await this.publish('stake_changed', { peer_id: req.params.id, stake, change: op === 'credit' ? amount : -amount });
+        return { success: true, stake: { agentId: req.params.id, stake } };
+      });
+    }
+
+    app.post('/v1/feedback', async (req) => {
+      const caller = await this.caller(req, true);
+      const { receipt, rating } = this.check<{ receipt: CallReceipt; rating: number }>('feedback', 'feedback', this.body(req));
+      if (caller && caller.id !== receipt.caller) {
+        throw new SovError('FORBIDDEN', `Only the agent that was served (${receipt.caller}) can rate this call; the request is signed by ${caller.id}`);
+      }
+      if (receipt.caller === receipt.callee) throw new SovError('FORBIDDEN', 'An agent cannot rate itself');
+      const at = Date.parse(receipt.at);
+      if (Number.isNaN(at)) throw new ValidationError('feedback', [{ path: '/receipt/at', message: 'must be an ISO date' }]);
+      if (this.clock.now() - at > this.opts.maxReceiptAgeSec * 1000) {
+        throw new SovError('SIGNATURE_EXPIRED', `The receipt is from ${receipt.at}, older than ${this.opts.maxReceiptAgeSec} s`);
+      }
+      if (!this.opts.insecure || this.receiptVerifier) {
+        if (!this.receiptVerifier) throw new SovError('UNAVAILABLE', 'This registry cannot verify receipts');
+        if (!this.receiptVerifier(receipt)) {
+          throw new SovError('SIGNATURE_INVALID', `The receipt ${receipt.id} is not signed by ${receipt.callee}`);
+        }
+      }
+      const agent = this.live(await this.store.get(receipt.callee));
+      if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${receipt.callee}`);
+      if (!(await this.store.useReceipt(receipt.id))) {
+        throw new SovError('CONFLICT', `The receipt ${receipt.id} has already been used for feedback`);
+      }
+      const reputation = Math.round((agent.reputation + this.opts.reputationWeight * (rating - agent.reputation)) * 1e6) / 1e6;
+      await this.store.put({ ...agent, reputation });
+      await this.publish('reputation_changed', { peer_id: agent.id, reputation, rating, from: receipt.caller });
+      return { success: true, agentId: agent.id, reputation };
+    });
+
+    app.post<{ Params: { id: string } }>('/v1/agents/:id/requests', async (req) => {
+      const caller = await this.caller(req, true);
+      const request = this.check<{ service?: string; params?: unknown }>('request', 'request', this.body(req));
+      const target = this.live(await this.store.get(req.params.id));
+      if (!target) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
+      const requestId = `${this.clock.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+      await this.publish('new_request', {
+        peer_id: target.id,
+        request_id: requestId,
+        from: caller?.id ?? null,
+        ...(request.service !== undefined ? { service: request.service } : {}),
+        ...(request.params !== undefined ? { params: request.params } : {}),
+      });
+      return { success: true, requestId };
+    });
+
+    app.get('/v1/events', async (req, reply) => {
+      const caller = await this.caller(req, false);
+      const q = req.query as Record<string, string | string[] | undefined>;
+      const rawTypes = q.type === undefined ? [] : Array.isArray(q.type) ? q.type : [q.type];
+      const unknown = rawTypes.filter((t) => !eventTypes.has(t));
+      if (unknown.length) {
+        throw new ValidationError('event filter', [
+          { path: '/type', message: `must be one of ${REGISTRY_EVENT_TYPES.join(', ')} (got ${unknown.join(', ')})` },
+        ]);
+      }
+      const header = req.headers['last-event-id'];
+      const lastEventId = (Array.isArray(header) ? header[0] : header) ?? (typeof q.lastEventId === 'string' ? q.lastEventId : undefined);
+      const sub: Subscriber = {
+        types: rawTypes.length ? new Set(rawTypes as RegistryEventType[]) : undefined,
+        caller: caller?.id,
+        res: reply.raw,
+        lastSent: lastEventId === undefined ? 0 : Number(lastEventId),
+        pending: [],
+      };
+      // Validates Last-Event-ID before the response starts.
+      const replay = await this.store.eventsAfter(lastEventId);
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      reply.raw.write(`retry: 1000\n${replay.truncated ? ': replay window exceeded; older events are gone\n' : ''}\n`);
+      this.subscribers.add(sub);
+      req.raw.on('close', () => this.subscribers.delete(sub));
+      for (const e of replay.events) this.deliver(sub, e);
+      const pending = sub.pending ?? [];
+      sub.pending = undefined;
+      for (const e of pending) this.deliver(sub, e);
     });
   }
 }

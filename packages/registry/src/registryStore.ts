@@ -1,22 +1,48 @@
-import type { AgentRecord, SearchPage, SearchQuery } from '@sov/core';
+import type { RegistryEvent, SearchQuery } from '@sov/core';
+import type { StoredAgent } from './storedAgent';
+
+/** A search as a store receives it: validated, with a limit. */
+export type StoreSearch = SearchQuery & { limit: number };
+
+/** One page of stored agents. */
+export interface StoredPage {
+  agents: StoredAgent[];
+  total: number;
+  nextCursor: string | null;
+}
+
+/** What asking for events after an id gives back. */
+export interface EventReplay {
+  events: RegistryEvent[];
+  /** True when events after the given id have left the replay window (some were lost to this client). */
+  truncated: boolean;
+}
 
 /**
- * Where a registry keeps its agents. Every store passes the same conformance
- * suite; the registry server only talks to this interface.
+ * Where a registry keeps its state. The server talks only to this interface;
+ * every store passes the conformance suite in @sov/testing.
+ * Search order: reputation high to low, then id.
  */
 export interface RegistryStore {
-  /** Inserts or replaces a record. */
-  put(record: AgentRecord): Promise<void>;
-  /** A live or not-yet-swept record, or undefined. */
-  get(id: string): Promise<AgentRecord | undefined>;
-  /** Removes a record; resolves to whether it existed. */
+  /** Opens the store (loads what it persisted). */
+  open(): Promise<void>;
+  put(agent: StoredAgent): Promise<void>;
+  get(id: string): Promise<StoredAgent | undefined>;
+  /** Removes an agent; resolves to whether it existed. */
   delete(id: string): Promise<boolean>;
-  /** Records matching every listed capability and the filters, live at `now`, in a stable order. */
-  search(query: Required<Pick<SearchQuery, 'limit'>> & SearchQuery, now: number): Promise<SearchPage>;
-  /** Removes and returns every record whose lease ended before `now`. */
-  expire(now: number): Promise<AgentRecord[]>;
-  /** How many records the store holds. */
+  /** Agents live at `now` matching every listed capability and the filters. */
+  search(query: StoreSearch, now: number): Promise<StoredPage>;
+  /** Removes and returns every agent whose lease ended at or before `now`. */
+  expire(now: number): Promise<StoredAgent[]>;
   count(): Promise<number>;
-  /** Releases resources. */
+  getStake(agentId: string): Promise<number>;
+  /** Adds delta to a stake; refuses (INSUFFICIENT_STAKE) to go below zero. Returns the new stake. */
+  adjustStake(agentId: string, delta: number): Promise<number>;
+  /** Marks a receipt used; resolves false when it was used before. */
+  useReceipt(receiptId: string): Promise<boolean>;
+  /** Appends an event and gives it the next id. */
+  appendEvent(event: Omit<RegistryEvent, 'id'>): Promise<RegistryEvent>;
+  /** Events after `afterId` (all retained when undefined), oldest first. */
+  eventsAfter(afterId: string | undefined): Promise<EventReplay>;
   close(): Promise<void>;
 }

@@ -1,0 +1,97 @@
+/** JSON Schemas of every registry input, compiled once by the server. */
+
+export const MAX_CAPABILITIES = 64;
+
+export function registrationSchema(maxTtlSec: number) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'name', 'endpoint', 'capabilities'],
+    properties: {
+      id: { type: 'string', minLength: 1, maxLength: 256 },
+      name: { type: 'string', minLength: 1, maxLength: 128 },
+      endpoint: { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s]+$' },
+      capabilities: {
+        type: 'array',
+        maxItems: MAX_CAPABILITIES,
+        uniqueItems: true,
+        items: { type: 'string', minLength: 1, maxLength: 128 },
+      },
+      services: {
+        type: 'array',
+        maxItems: 64,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 128 },
+            description: { type: 'string', maxLength: 1024 },
+            price: { type: 'number', minimum: 0 },
+            requiresStake: { type: 'boolean' },
+            minStake: { type: 'number', minimum: 0 },
+          },
+        },
+      },
+      metadata: { type: 'object' },
+      ttl: { type: 'integer', minimum: 1, maximum: maxTtlSec },
+    },
+  } as const;
+}
+
+export const metadataSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['metadata'],
+  properties: { metadata: { type: 'object' } },
+} as const;
+
+export const searchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    capability: { type: 'array', maxItems: MAX_CAPABILITIES, items: { type: 'string', minLength: 1, maxLength: 128 } },
+    minReputation: { type: 'number', minimum: 0, maximum: 1 },
+    maxPrice: { type: 'number', minimum: 0 },
+    limit: { type: 'integer', minimum: 1, maximum: 500 },
+    cursor: { type: 'string', maxLength: 256 },
+  },
+} as const;
+
+export const stakeChangeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['amount'],
+  properties: { amount: { type: 'number', exclusiveMinimum: 0, maximum: 1e15 } },
+} as const;
+
+export const feedbackSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['receipt', 'rating'],
+  properties: {
+    rating: { type: 'number', minimum: 0, maximum: 1 },
+    receipt: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'caller', 'callee', 'service', 'at', 'signature'],
+      properties: {
+        id: { type: 'string', minLength: 1, maxLength: 128 },
+        caller: { type: 'string', minLength: 1, maxLength: 256 },
+        callee: { type: 'string', minLength: 1, maxLength: 256 },
+        service: { type: 'string', maxLength: 128 },
+        at: { type: 'string', minLength: 1, maxLength: 64 },
+        signature: { type: 'string', minLength: 1, maxLength: 256 },
+      },
+    },
+  },
+} as const;
+
+export const agentRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    service: { type: 'string', minLength: 1, maxLength: 128 },
+    params: {},
+  },
+} as const;

@@ -1,0 +1,41 @@
+import type { AgentRecord } from '@sov/core';
+
+/**
+ * An agent as a RegistryStore keeps it: the public record plus the lease and
+ * heartbeat history that availability is computed from (times in ms).
+ */
+export interface StoredAgent extends Omit<AgentRecord, 'availability'> {
+  expiresAtMs: number;
+  /** When the agent first registered (kept across re-registrations while the record lives). */
+  firstSeenMs: number;
+  /** When the current lease stretch started (last registration or heartbeat). */
+  lastBeatMs: number;
+  /** Time covered by leases before lastBeatMs. */
+  liveMs: number;
+}
+
+/** Share of the time since first seen that the agent held a live lease, in [0, 1]. */
+export function availabilityOf(agent: StoredAgent, now: number): number {
+  const total = now - agent.firstSeenMs;
+  if (total <= 0) return 1;
+  const covered = agent.liveMs + Math.max(0, Math.min(now, agent.expiresAtMs) - agent.lastBeatMs);
+  return Math.max(0, Math.min(1, covered / total));
+}
+
+/** The public record of a stored agent at time `now`. */
+export function toRecord(agent: StoredAgent, now: number): AgentRecord {
+  return {
+    id: agent.id,
+    name: agent.name,
+    endpoint: agent.endpoint,
+    capabilities: agent.capabilities,
+    services: agent.services,
+    metadata: agent.metadata,
+    ttl: agent.ttl,
+    registeredAt: agent.registeredAt,
+    lastHeartbeat: agent.lastHeartbeat,
+    expiresAt: agent.expiresAt,
+    reputation: agent.reputation,
+    availability: Math.round(availabilityOf(agent, now) * 10000) / 10000,
+  };
+}
