@@ -1,0 +1,251 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, type CallReceipt, type Clock } from '@sov/core';
+import { EmbeddedRegistryStore } from './embeddedRegistryStore';
+import { RegistryServer } from './registryServer';
+
+const silent = createLogger({ silent: true });
+type Json = Record<string, any>;
+
+async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text.startsWith('{') ? JSON.parse(text) : text) as Json };
+}
+
+const reg = (id: string, extra: Json = {}) => ({ id, name: id, endpoint: `http://127.0.0.1:1/${id}`, capabilities: ['c'], ...extra });
+
+function movableClock(): Clock & { t: number } {
+  const c = {
+    t: Date.parse('2026-03-01T00:00:00Z'),
+    now: () => c.t,
+    setTimeout: () => 0,
+    clearTimeout: () => undefined,
+  };
+  return c;
+}
+
+describe('registry stakes', () => {
+  let registry: RegistryServer;
+  beforeAll(async () => {
+    registry = await RegistryServer.start({ insecure: true, logger: silent, operatorToken: 'op-secret' });
+  });
+  afterAll(() => registry.close());
+
+  it('lets anyone read a stake and only the operator change it', async () => {
+    expect((await call('GET', `${registry.url}/v1/stakes/alice`)).body).toEqual({ success: true, stake: { agentId: 'alice', stake: 0 } });
+    const credited = await call('POST', `${registry.url}/v1/stakes/alice/credit`, { amount: 150 }, { authorization: 'Bearer op-secret' });
+    expect(credited.body.stake).toEqual({ agentId: 'alice', stake: 150 });
+    const debited = await call('POST', `${registry.url}/v1/stakes/alice/debit`, { amount: 50 }, { authorization: 'Bearer op-secret' });
+    expect(debited.body.stake.stake).toBe(100);
+  });
+
+  it.each([
+    ['no token', {}, 401, 'UNAUTHORIZED'],
+    ['a wrong token', { authorization: 'Bearer guess' }, 403, 'FORBIDDEN'],
+    ['a token of another length', { authorization: 'Bearer op-secret-longer' }, 403, 'FORBIDDEN'],
+  ])('refuses a stake change with %s and changes nothing', async (_what, headers, status, code) => {
+    const before = (await call('GET', `${registry.url}/v1/stakes/bob`)).body.stake.stake;
+    const res = await call('POST', `${registry.url}/v1/stakes/bob/credit`, { amount: 10 }, headers);
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+    expect((await call('GET', `${registry.url}/v1/stakes/bob`)).body.stake.stake).toBe(before);
+  });
+
+  it.each([
+    [{ amount: -5 }, 'INVALID_INPUT'],
+    [{ amount: 0 }, 'INVALID_INPUT'],
+    [{ amount: '5' }, 'INVALID_INPUT'],
+    [{}, 'INVALID_INPUT'],
+  ])('refuses a bad amount %j', async (body, code) => {
+    const res = await call('POST', `${registry.url}/v1/stakes/carol/credit`, body, { authorization: 'Bearer op-secret' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe(code);
+  });
+
+  it('refuses to debit below zero with INSUFFICIENT_STAKE', async () => {
+    await call('POST', `${registry.url}/v1/stakes/dave/credit`, { amount: 5 }, { authorization: 'Bearer op-secret' });
+    const res = await call('POST', `${registry.url}/v1/stakes/dave/debit`, { amount: 6 }, { authorization: 'Bearer op-secret' });
+    expect(res.status).toBe(402);
+    expect(res.body.error.code).toBe('INSUFFICIENT_STAKE');
+    expect((await call('GET', `${registry.url}/v1/stakes/dave`)).body.stake.stake).toBe(5);
+  });
+
+  it('refuses every stake change when no operator token is configured', async () => {
+    const open = await RegistryServer.start({ insecure: true, logger: silent });
+    const res = await call('POST', `${open.url}/v1/stakes/x/credit`, { amount: 1 }, { authorization: 'Bearer anything' });
+    expect(res.status).toBe(403);
+    await open.close();
+  });
+});
+
+describe('registry feedback and reputation', () => {
+  let registry: RegistryServer;
+  const clock = movableClock();
+  // A stand-in for the Ed25519 check (@sov/crypto's verifyReceipt is tested with real keys elsewhere).
+  const receiptVerifier = (r: CallReceipt) => r.signature === `signed-by:${r.callee}`;
+  beforeAll(async () => {
+    registry = await RegistryServer.start({ insecure: true, logger: silent, clock, receiptVerifier });
+    await call('POST', `${registry.url}/v1/agents`, reg('served', { ttl: 3600 }));
+  });
+  afterAll(() => registry.close());
+
+  const receipt = (id: string, extra: Partial<CallReceipt> = {}): CallReceipt => ({
+    id,
+    caller: 'rater',
+    callee: 'served',
+    service: 'echo',
+    at: new Date(clock.t).toISOString(),
+    signature: 'signed-by:served',
+    ...extra,
+  });
+
+  it('moves reputation toward the rating, once per receipt', async () => {
+    const first = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('r1'), rating: 1 });
+    expect(first.body).toEqual({ success: true, agentId: 'served', reputation: 0.55 });
+    const again = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('r1'), rating: 1 });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('CONFLICT');
+    const low = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('r2'), rating: 0 });
+    expect(low.body.reputation).toBeCloseTo(0.495);
+    expect((await call('GET', `${registry.url}/v1/agents/served`)).body.agent.reputation).toBeCloseTo(0.495);
+  });
+
+  it.each([
+    ['a receipt the callee did not sign', receipt('f1', { signature: 'forged' }), 401, 'SIGNATURE_INVALID'],
+    ['a receipt for an agent the registry does not know', receipt('f2', { callee: 'ghost', signature: 'signed-by:ghost' }), 404, 'NOT_FOUND'],
+    ['a receipt rating oneself', receipt('f3', { caller: 'served' }), 403, 'FORBIDDEN'],
+    ['a receipt older than a day', receipt('f4', { at: new Date(Date.parse('2026-02-27T00:00:00Z')).toISOString() }), 401, 'SIGNATURE_EXPIRED'],
+  ])('refuses %s and leaves reputation alone', async (_what, r, status, code) => {
+    const before = (await call('GET', `${registry.url}/v1/agents/served`)).body.agent.reputation;
+    const res = await call('POST', `${registry.url}/v1/feedback`, { receipt: r, rating: 1 });
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+    expect((await call('GET', `${registry.url}/v1/agents/served`)).body.agent.reputation).toBe(before);
+  });
+
+  it.each([
+    [{ receipt: receipt('b1'), rating: 2 }, '/rating'],
+    [{ receipt: receipt('b2') }, '/rating'],
+    [{ receipt: { id: 'b3' }, rating: 1 }, '/receipt/caller'],
+  ])('refuses malformed feedback (%#) naming the field', async (body, field) => {
+    const res = await call('POST', `${registry.url}/v1/feedback`, body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain(field);
+  });
+});
+
+describe('registry metadata, availability, limits and metrics', () => {
+  it('updates metadata, refuses oversized metadata, and computes availability from heartbeats', async () => {
+    const clock = movableClock();
+    const registry = await RegistryServer.start({ insecure: true, logger: silent, clock, maxMetadataBytes: 100 });
+    await call('POST', `${registry.url}/v1/agents`, reg('m', { ttl: 10 }));
+    const updated = await call('PUT', `${registry.url}/v1/agents/m/metadata`, { metadata: { x25519: 'abc' } });
+    expect(updated.body.agent.metadata).toEqual({ x25519: 'abc' });
+    const big = await call('PUT', `${registry.url}/v1/agents/m/metadata`, { metadata: { blob: 'x'.repeat(200) } });
+    expect(big.status).toBe(400);
+    expect(big.body.error.message).toMatch(/\/metadata is \d+ bytes; the limit is 100/);
+    expect((await call('GET', `${registry.url}/v1/agents/m`)).body.agent.metadata).toEqual({ x25519: 'abc' });
+    // 10 s covered, then a 10 s lapse, then re-register: availability 10/20 = 0.5
+    clock.t += 20_000;
+    await call('POST', `${registry.url}/v1/agents`, reg('m', { ttl: 10 }));
+    expect((await call('GET', `${registry.url}/v1/agents/m`)).body.agent.availability).toBeCloseTo(0.5);
+    clock.t += 5_000;
+    await call('POST', `${registry.url}/v1/agents/m/heartbeat`, {});
+    expect((await call('GET', `${registry.url}/v1/agents/m`)).body.agent.availability).toBeCloseTo(15 / 25);
+    await registry.close();
+  });
+
+  it('answers 429 with Retry-After past the per-client rate', async () => {
+    const registry = await RegistryServer.start({ insecure: true, logger: silent, rateLimit: { max: 3, windowMs: 60_000 } });
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await call('GET', `${registry.url}/v1/agents`);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(last!.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await call('GET', `${registry.url}/health`)).status).toBe(200);
+    await registry.close();
+  });
+
+  it('serves Prometheus metrics', async () => {
+    const registry = await RegistryServer.start({ insecure: true, logger: silent });
+    await call('POST', `${registry.url}/v1/agents`, reg('metrics'));
+    const res = await fetch(`${registry.url}/metrics`);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/sov_registry_agents 1/);
+    expect(text).toMatch(/sov_registry_http_requests_total\{method="POST",route="\/v1\/agents",status="201"\} 1/);
+    expect(text).toMatch(/sov_registry_events_total\{type="peer_joined"\} 1/);
+    await registry.close();
+  });
+
+  it('refuses to start without a verifier unless insecure is asked for', () => {
+    expect(() => new RegistryServer({ logger: silent })).toThrow(/needs a verifier/);
+  });
+});
+
+describe('registry events over SSE', () => {
+  it('streams events filtered by type and replays after Last-Event-ID', async () => {
+    const registry = await RegistryServer.start({ insecure: true, logger: silent });
+    await call('POST', `${registry.url}/v1/agents`, reg('e1'));
+    await call('POST', `${registry.url}/v1/agents`, reg('e2'));
+    await call('DELETE', `${registry.url}/v1/agents/e1`);
+    const controller = new AbortController();
+    const res = await fetch(`${registry.url}/v1/events?type=peer_left&type=peer_joined`, {
+      headers: { 'last-event-id': '1' },
+      signal: controller.signal,
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('event: peer_left')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(text).not.toContain('"peer_id":"e1","name"'); // event 1 (e1 joined) was before Last-Event-ID
+    expect(text).toMatch(/id: 2\nevent: peer_joined\ndata: .*"peer_id":"e2"/);
+    expect(text).toMatch(/id: 3\nevent: peer_left\ndata: .*"peer_id":"e1"/);
+    await registry.close();
+  });
+
+  it.each([
+    ['/v1/events?type=bogus', {}, '/type'],
+    ['/v1/events', { 'last-event-id': 'abc' }, 'Last-Event-ID'],
+  ])('refuses a bad subscription (%s)', async (path, headers, text) => {
+    const registry = await RegistryServer.start({ insecure: true, logger: silent });
+    const res = await call('GET', `${registry.url}${path}`, undefined, headers);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain(text);
+    await registry.close();
+  });
+});
+
+describe('registry restart', () => {
+  it('loses no registration, stake or event with the embedded store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sov-registry-restart-'));
+    try {
+      let registry = await RegistryServer.start({ insecure: true, logger: silent, operatorToken: 't', store: new EmbeddedRegistryStore({ dir }) });
+      for (let i = 0; i < 20; i++) await call('POST', `${registry.url}/v1/agents`, reg(`r${i}`, { ttl: 600 }));
+      await call('POST', `${registry.url}/v1/stakes/r0/credit`, { amount: 7 }, { authorization: 'Bearer t' });
+      await registry.close();
+      registry = await RegistryServer.start({ insecure: true, logger: silent, store: new EmbeddedRegistryStore({ dir }) });
+      const page = await call('GET', `${registry.url}/v1/agents?capability=c&limit=100`);
+      expect(page.body.total).toBe(20);
+      expect((await call('GET', `${registry.url}/v1/stakes/r0`)).body.stake.stake).toBe(7);
+      expect((await call('POST', `${registry.url}/v1/agents/r5/heartbeat`, {})).status).toBe(200);
+      await call('POST', `${registry.url}/v1/agents`, reg('after'));
+      const events = await registry.store.eventsAfter(undefined);
+      expect(events.events.map((e) => Number(e.id))).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+      await registry.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
