@@ -9,7 +9,7 @@ describe('HttpRegistryClient against the real registry', () => {
   let registry: RegistryServer;
   let client: HttpRegistryClient;
   beforeAll(async () => {
-    registry = await RegistryServer.start({ logger: silent });
+    registry = await RegistryServer.start({ logger: silent, insecure: true });
     client = new HttpRegistryClient({ baseUrl: registry.url, timeoutMs: 2000 });
   });
   afterAll(() => registry.close());

@@ -1,0 +1,87 @@
+import { Socket, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { HttpRegistryClient, createLogger, type RegistryEvent } from '@sov/core';
+import { RegistryServer } from '@sov/registry';
+
+/** A TCP proxy whose connections can be cut mid-stream. */
+async function cuttableProxy(targetPort: number) {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = new Socket();
+    upstream.connect(targetPort, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => {
+      sockets.forEach((s) => s.destroy());
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
+const waitFor = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('RegistryClient.subscribe', () => {
+  it('loses no event when its connection is dropped mid-stream', async () => {
+    const registry = await RegistryServer.start({ insecure: true, logger: createLogger({ silent: true }) });
+    const proxy = await cuttableProxy(Number(new URL(registry.url).port));
+    const direct = new HttpRegistryClient({ baseUrl: registry.url });
+    const viaProxy = new HttpRegistryClient({ baseUrl: proxy.url });
+    const seen: RegistryEvent[] = [];
+    let connects = 0;
+    const sub = viaProxy.subscribe({ types: ['peer_joined'], reconnectDelayMs: 50 });
+    (sub as unknown as { onConnect(l: () => void): void }).onConnect(() => connects++);
+    sub.onEvent((e) => seen.push(e));
+    await waitFor(() => connects === 1);
+
+    const reg = (id: string) => direct.register({ id, name: id, endpoint: 'http://127.0.0.1:1', capabilities: ['c'] });
+    for (let i = 0; i < 5; i++) await reg(`before-${i}`);
+    await waitFor(() => seen.length === 5);
+    proxy.cut();
+    // Registered while the subscriber is disconnected: must arrive after it resumes.
+    for (let i = 0; i < 5; i++) await reg(`during-${i}`);
+    await waitFor(() => connects >= 2);
+    for (let i = 0; i < 5; i++) await reg(`after-${i}`);
+    await waitFor(() => seen.length >= 15);
+
+    expect(seen.map((e) => e.data.peer_id)).toEqual([
+      ...Array.from({ length: 5 }, (_, i) => `before-${i}`),
+      ...Array.from({ length: 5 }, (_, i) => `during-${i}`),
+      ...Array.from({ length: 5 }, (_, i) => `after-${i}`),
+    ]);
+    const ids = seen.map((e) => Number(e.id));
+    expect(new Set(ids).size).toBe(15);
+    expect(sub.lastEventId).toBe(seen[14]!.id);
+    await sub.close();
+    await proxy.close();
+    await registry.close();
+  });
+
+  it('resumes a new subscription from a saved lastEventId', async () => {
+    const registry = await RegistryServer.start({ insecure: true, logger: createLogger({ silent: true }) });
+    const client = new HttpRegistryClient({ baseUrl: registry.url });
+    await client.register({ id: 'a', name: 'a', endpoint: 'http://127.0.0.1:1', capabilities: [] });
+    await client.deregister('a');
+    const seen: RegistryEvent[] = [];
+    const sub = client.subscribe({ lastEventId: '1' });
+    sub.onEvent((e) => seen.push(e));
+    await waitFor(() => seen.length === 1);
+    expect(seen[0]).toMatchObject({ id: '2', type: 'peer_left', data: { peer_id: 'a', reason: 'deregistered' } });
+    await sub.close();
+    await registry.close();
+  });
+});
