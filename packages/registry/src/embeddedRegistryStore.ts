@@ -70,7 +70,7 @@ export class EmbeddedRegistryStore extends MemoryRegistryStore {
   }
 
   override async expire(now: number): Promise<StoredAgent[]> {
-    const gone = [...this.records.values()].filter((r) => r.expiresAtMs <= now);
+    const gone = this.due(now);
     if (gone.length === 0) return gone;
     await this.db().batch(gone.map((r) => ({ type: 'delete' as const, key: AGENT + r.id })));
     for (const r of gone) this.deleteSync(r.id);

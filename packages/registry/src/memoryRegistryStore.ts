@@ -28,13 +28,20 @@ function lowestPrice(agent: StoredAgent): number {
 
 const byRank = (a: StoredAgent, b: StoredAgent) => b.reputation - a.reputation || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** Where an agent lives in memory; heartbeats replace `agent` in place, so ranked lists stay valid. */
+interface Slot {
+  agent: StoredAgent;
+  /** The expiry bucket (whole second) the agent is filed under. */
+  bucket: number;
+}
+
 /**
  * A capability's agents, kept in search order lazily: sorted again only after
- * a change of membership or rank. Holds ids, so a heartbeat changes nothing here.
+ * a change of membership or rank. Holds slots, so a heartbeat changes nothing here.
  */
 class RankedSet {
   readonly ids = new Set<string>();
-  private sorted: string[] | undefined;
+  private sorted: Slot[] | undefined;
 
   add(id: string): void {
     this.ids.add(id);
@@ -46,14 +53,14 @@ class RankedSet {
     this.sorted = undefined;
   }
 
-  ordered(records: Map<string, StoredAgent>): string[] {
+  ordered(slots: Map<string, Slot>): Slot[] {
     if (!this.sorted) {
-      const list: StoredAgent[] = [];
+      const list: Slot[] = [];
       for (const id of this.ids) {
-        const r = records.get(id);
-        if (r) list.push(r);
+        const slot = slots.get(id);
+        if (slot) list.push(slot);
       }
-      this.sorted = list.sort(byRank).map((r) => r.id);
+      this.sorted = list.sort((a, b) => byRank(a.agent, b.agent));
     }
     return this.sorted;
   }
@@ -65,12 +72,22 @@ class RankedSet {
  * Also the in-memory half of the embedded (journal-backed) store.
  */
 export class MemoryRegistryStore implements RegistryStore {
-  protected readonly records = new Map<string, StoredAgent>();
+  protected readonly records = new Map<string, Slot>();
   protected readonly stakes = new Map<string, number>();
   protected readonly receipts = new Set<string>();
   protected events: RegistryEvent[] = [];
   protected lastEventSeq = 0;
   private readonly byCapability = new Map<string, RankedSet>();
+  /**
+   * Matches of recent searches. Valid while no agent joined, left, or changed
+   * rank, capabilities or services (`version`), and until the first lease
+   * among them could end (`validUntil`). Heartbeats keep entries valid.
+   */
+  private readonly searchCache = new Map<string, { version: number; validUntil: number; matches: Slot[] }>();
+  private version = 0;
+  /** Agents by the second their lease ends, so a sweep reads only what is due, not every agent. */
+  private readonly expiryBuckets = new Map<number, Set<string>>();
+  private lowestBucket = Infinity;
   private readonly all = new RankedSet();
   private readonly eventRetention: number;
   private readonly receiptRetention: number;
@@ -90,7 +107,7 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   get(id: string): Promise<StoredAgent | undefined> {
-    return Promise.resolve(this.records.get(id));
+    return Promise.resolve(this.records.get(id)?.agent);
   }
 
   delete(id: string): Promise<boolean> {
@@ -107,7 +124,7 @@ export class MemoryRegistryStore implements RegistryStore {
 
   private searchSync(query: StoreSearch, now: number): StoredPage {
     const caps = query.capabilities ?? [];
-    let ranked: string[];
+    let ranked: Slot[];
     let others: RankedSet[] = [];
     if (caps.length === 0) {
       ranked = this.all.ordered(this.records);
@@ -119,26 +136,83 @@ export class MemoryRegistryStore implements RegistryStore {
       others = present.slice(1);
     }
     const offset = query.cursor ? decodeCursor(query.cursor) : 0;
-    const page: StoredAgent[] = [];
-    let total = 0;
-    for (const id of ranked) {
-      const r = this.records.get(id);
-      if (!r || r.expiresAtMs <= now) continue;
-      if (query.minReputation !== undefined && r.reputation < query.minReputation) continue;
-      if (query.maxPrice !== undefined && lowestPrice(r) > query.maxPrice) continue;
-      if (others.length && !others.every((s) => s.ids.has(r.id))) continue;
-      if (total >= offset && page.length < query.limit) page.push(r);
-      total++;
+    const key = `${caps.join('\u0000')}|${query.minReputation ?? ''}|${query.maxPrice ?? ''}`;
+    let cached = this.searchCache.get(key);
+    if (!cached || cached.version !== this.version || cached.validUntil <= now) {
+      cached = this.match(ranked, others, query, now);
+      this.searchCache.delete(key);
+      this.searchCache.set(key, cached);
+      if (this.searchCache.size > 512) this.searchCache.delete(this.searchCache.keys().next().value!);
     }
+    const total = cached.matches.length;
+    const page = cached.matches.slice(offset, offset + query.limit).map((slot) => slot.agent);
     const nextCursor = offset + page.length < total ? encodeCursor(offset + page.length) : null;
     return { agents: page, total, nextCursor };
   }
 
+  private match(ranked: Slot[], others: RankedSet[], query: StoreSearch, now: number) {
+    const minReputation = query.minReputation ?? -Infinity;
+    const maxPrice = query.maxPrice;
+    const intersect = others.length > 0;
+    const matches: Slot[] = [];
+    let validUntil = Infinity;
+    for (let i = 0; i < ranked.length; i++) {
+      const slot = ranked[i]!;
+      const r = slot.agent;
+      // Ranked by reputation, high to low: nothing after this one qualifies.
+      if (r.reputation < minReputation) break;
+      if (r.expiresAtMs <= now) continue;
+      if (maxPrice !== undefined && lowestPrice(r) > maxPrice) continue;
+      if (intersect && !others.every((s) => s.ids.has(r.id))) continue;
+      matches.push(slot);
+      if (r.expiresAtMs < validUntil) validUntil = r.expiresAtMs;
+    }
+    return { version: this.version, validUntil, matches };
+  }
+
   expire(now: number): Promise<StoredAgent[]> {
-    const gone: StoredAgent[] = [];
-    for (const r of this.records.values()) if (r.expiresAtMs <= now) gone.push(r);
+    const gone = this.due(now);
     for (const r of gone) this.deleteSync(r.id);
     return Promise.resolve(gone);
+  }
+
+  /** Agents whose lease ended at or before `now`. */
+  protected due(now: number): StoredAgent[] {
+    const gone: StoredAgent[] = [];
+    const last = Math.floor(now / 1000);
+    if (this.lowestBucket > last) return gone;
+    for (const [bucket, ids] of this.expiryBuckets) {
+      if (bucket > last) continue;
+      for (const id of ids) {
+        const agent = this.records.get(id)?.agent;
+        if (agent && agent.expiresAtMs <= now) gone.push(agent);
+      }
+    }
+    return gone;
+  }
+
+  private file(slot: Slot): void {
+    const bucket = Math.floor(slot.agent.expiresAtMs / 1000);
+    if (bucket === slot.bucket) return;
+    this.unfile(slot);
+    slot.bucket = bucket;
+    let ids = this.expiryBuckets.get(bucket);
+    if (!ids) this.expiryBuckets.set(bucket, (ids = new Set()));
+    ids.add(slot.agent.id);
+    if (bucket < this.lowestBucket) this.lowestBucket = bucket;
+  }
+
+  private unfile(slot: Slot): void {
+    const ids = this.expiryBuckets.get(slot.bucket);
+    if (!ids) return;
+    ids.delete(slot.agent.id);
+    if (ids.size === 0) {
+      this.expiryBuckets.delete(slot.bucket);
+      if (slot.bucket === this.lowestBucket) {
+        this.lowestBucket = Infinity;
+        for (const b of this.expiryBuckets.keys()) if (b < this.lowestBucket) this.lowestBucket = b;
+      }
+    }
   }
 
   count(): Promise<number> {
@@ -188,14 +262,18 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   protected putSync(agent: StoredAgent): void {
-    const old = this.records.get(agent.id);
-    this.records.set(agent.id, agent);
+    let slot = this.records.get(agent.id);
+    const old = slot?.agent;
+    if (slot) slot.agent = agent;
+    else this.records.set(agent.id, (slot = { agent, bucket: NaN }));
+    this.file(slot);
     if (old) {
       const sameCaps = old.capabilities.length === agent.capabilities.length && old.capabilities.every((c, i) => agent.capabilities[i] === c);
-      // A heartbeat or a metadata change: rank and membership are unchanged.
-      if (sameCaps && old.reputation === agent.reputation) return;
+      // A heartbeat or a metadata change: rank, membership and services are unchanged.
+      if (sameCaps && old.reputation === agent.reputation && old.services === agent.services) return;
       this.unindex(old);
     }
+    this.version++;
     for (const c of agent.capabilities) {
       let set = this.byCapability.get(c);
       if (!set) this.byCapability.set(c, (set = new RankedSet()));
@@ -205,8 +283,11 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   protected deleteSync(id: string): boolean {
-    const old = this.records.get(id);
-    if (!old) return false;
+    const slot = this.records.get(id);
+    const old = slot?.agent;
+    if (!slot || !old) return false;
+    this.unfile(slot);
+    this.version++;
     this.unindex(old);
     this.records.delete(id);
     return true;

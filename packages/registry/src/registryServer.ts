@@ -31,6 +31,7 @@ import {
   feedbackSchema,
   metadataSchema,
   registrationSchema,
+  searchResponseSchema,
   searchSchema,
   stakeChangeSchema,
 } from './internal/schemas';
@@ -488,7 +489,7 @@ export class RegistryServer {
       return { success: true, agent: toRecord(agent, this.clock.now()) };
     });
 
-    app.get('/v1/agents', async (req) => {
+    app.get('/v1/agents', { schema: { response: searchResponseSchema } }, async (req) => {
       const q = req.query as Record<string, string | string[] | undefined>;
       const query: Record<string, unknown> = {};
       const bad: FieldProblem[] = [];

@@ -95,3 +95,46 @@ export const agentRequestSchema = {
     params: {},
   },
 } as const;
+
+/** The shape of an agent record in responses; compiled into a fast serializer. */
+const agentRecordResponse = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    endpoint: { type: 'string' },
+    capabilities: { type: 'array', items: { type: 'string' } },
+    services: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          description: { type: 'string' },
+          price: { type: 'number' },
+          requiresStake: { type: 'boolean' },
+          minStake: { type: 'number' },
+        },
+      },
+    },
+    metadata: { type: 'object', additionalProperties: true },
+    ttl: { type: 'number' },
+    registeredAt: { type: 'string' },
+    lastHeartbeat: { type: 'string' },
+    expiresAt: { type: 'string' },
+    reputation: { type: 'number' },
+    availability: { type: 'number' },
+  },
+} as const;
+
+export const searchResponseSchema = {
+  200: {
+    type: 'object',
+    properties: {
+      success: { type: 'boolean' },
+      agents: { type: 'array', items: agentRecordResponse },
+      total: { type: 'integer' },
+      nextCursor: { type: ['string', 'null'] },
+    },
+  },
+} as const;
