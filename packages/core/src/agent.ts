@@ -5,13 +5,13 @@ import { systemClock, type Clock } from './clock';
 import { loadConfig, type AgentConfig, type AgentConfigInput } from './config';
 import { AgentEndpoint, type RequestHandler } from './endpoint';
 import { LifecycleError } from './errors/lifecycleError';
-import { isSovError, toSovError } from './errors/sovError';
 import { TimeoutError } from './errors/timeoutError';
 import { createLogger, type Logger } from './logger';
 import { PeerClient } from './peerClient';
 import type { AgentIdentity } from './ports';
 import { HttpRegistryClient, type RegistryClient } from './registryClient';
-import type { AgentRegistration, Lease } from './wire';
+import { SovError, isSovError, toSovError } from './errors/sovError';
+import type { AgentRecord, AgentRegistration, AgentRequest, CallReceipt, Lease, RpcReply, WireSuccess } from './wire';
 
 /** The states of an agent's life. */
 export type AgentState = 'created' | 'initializing' | 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -41,6 +41,53 @@ interface AgentEvents {
 }
 
 type Undo = { what: string; run: () => Promise<void> | void };
+
+/** One call to a peer, as the call pipeline sees it. */
+export interface PeerCall {
+  /** The peer's agent id (its endpoint URL when called by URL). */
+  agentId: string;
+  endpoint: string;
+  request: AgentRequest;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Sends one call to a peer; capabilities wrap it (ctx.wrapPeerCalls). */
+export type PeerCaller = (call: PeerCall) => Promise<WireSuccess<RpcReply>>;
+
+/** Which agent to call when not naming one: the best-ranked match of the query. */
+export interface CallQuery {
+  /** Every one must match. */
+  capabilities?: string[];
+  /** Shorthand for one capability. */
+  capability?: string;
+  minReputation?: number;
+  /** Highest price per call of the service being called. */
+  maxPrice?: number;
+}
+
+/** Options of agent.call. */
+export interface CallOptions {
+  /** @default twice the config's requestTimeoutMs */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** For a query target: how many matching agents to try when one is unreachable. @default 3 */
+  failover?: number;
+}
+
+/** What agent.callDetailed returns. */
+export interface CallOutcome<T> {
+  result: T;
+  /** The agent that served the call. */
+  agentId: string;
+  endpoint: string;
+  /** Proof of service signed by the callee, when both sides have identities: use it for feedback. */
+  receipt: CallReceipt | undefined;
+  /** The callee's own measure of the handler's time, in ms, when it reports one. */
+  executionTime: number | undefined;
+}
+
+const FAILOVER_CODES = new Set(['NETWORK_ERROR', 'CIRCUIT_OPEN', 'SHUTTING_DOWN', 'UNAVAILABLE', 'TIMEOUT', 'BULKHEAD_FULL']);
 
 const CONFIG_KEYS: ReadonlyArray<keyof AgentConfig> = [
   'name', 'agentId', 'registryUrl', 'host', 'port', 'publicUrl', 'logLevel', 'leaseTtlSec',
@@ -80,6 +127,9 @@ export class Agent {
   private endpointInstance: AgentEndpoint | undefined;
   private registryClient: RegistryClient | undefined;
   private peerClient: PeerClient | undefined;
+  private peerCallWrappers: Array<(next: PeerCaller) => PeerCaller> = [];
+  private peerCaller: PeerCaller | undefined;
+  private readonly endpointCache = new Map<string, { endpoint: string; until: number }>();
   private requestHandler: RequestHandler | undefined;
   private initialized: Array<Capability<unknown>> = [];
   private undo: Undo[] = [];
@@ -139,6 +189,103 @@ export class Agent {
       ...(this.cfg ? { timeoutMs: this.cfg.requestTimeoutMs * 2 } : {}),
     });
     return this.peerClient;
+  }
+
+  /**
+   * Calls a service of another agent: `target` is an agent id, an endpoint
+   * URL, or a query (capability, min reputation, max price) that the registry
+   * answers with the best-ranked match. The request is signed when the agent
+   * has an identity and goes through the call pipeline (retries, breakers).
+   * Throws a SovError carrying the remote code on failure.
+   *
+   * @example
+   * const summary = await agent.call<{ text: string }>({ capability: 'summarise', maxPrice: 5 }, 'summarise', { text });
+   */
+  async call<T = unknown>(target: string | CallQuery, service: string, params?: unknown, options: CallOptions = {}): Promise<T> {
+    return (await this.callDetailed<T>(target, service, params, options)).result;
+  }
+
+  /** Like call(), but also returns who served the call, its receipt and its execution time. */
+  async callDetailed<T = unknown>(
+    target: string | CallQuery,
+    service: string,
+    params?: unknown,
+    options: CallOptions = {},
+  ): Promise<CallOutcome<T>> {
+    if (this.currentState !== 'running' && this.currentState !== 'initialized') {
+      throw new LifecycleError(`Cannot call peers in state ${this.currentState}; start the agent first`);
+    }
+    const request: AgentRequest = params === undefined ? { service } : { service, params };
+    const candidates = await this.resolveTarget(target, service, options.failover ?? 3);
+    let lastError: unknown;
+    for (const peer of candidates) {
+      try {
+        const reply = await this.pipeline()({
+          agentId: peer.id,
+          endpoint: peer.endpoint,
+          request,
+          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const executionTime = typeof reply.execution_time === 'number' ? reply.execution_time : undefined;
+        return {
+          result: reply.result as T,
+          agentId: peer.id,
+          endpoint: peer.endpoint,
+          receipt: reply.receipt as CallReceipt | undefined,
+          executionTime,
+        };
+      } catch (e) {
+        lastError = e;
+        if (typeof target === 'string' || !(isSovError(e) && FAILOVER_CODES.has(e.code))) throw e;
+        this.log?.warn('peer unreachable; trying the next match', { peer: peer.id, code: e.code });
+      }
+    }
+    throw lastError;
+  }
+
+  private pipeline(): PeerCaller {
+    if (!this.peerCaller) {
+      let caller: PeerCaller = (call) =>
+        this.peers.call(call.endpoint, call.request, {
+          ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
+          ...(call.signal ? { signal: call.signal } : {}),
+        });
+      for (const wrap of this.peerCallWrappers) caller = wrap(caller);
+      this.peerCaller = caller;
+    }
+    return this.peerCaller;
+  }
+
+  private async resolveTarget(target: string | CallQuery, service: string, failover: number): Promise<Array<{ id: string; endpoint: string }>> {
+    if (typeof target === 'string') {
+      if (/^https?:\/\//.test(target)) return [{ id: target, endpoint: target.replace(/\/+$/, '') }];
+      const cached = this.endpointCache.get(target);
+      if (cached && cached.until > this.clock.now()) return [{ id: target, endpoint: cached.endpoint }];
+      if (!this.registryClient) throw new SovError('NOT_FOUND', `Cannot find agent ${target}: this agent has no registry`);
+      const record = await this.registryClient.get(target);
+      if (this.endpointCache.size >= 1000) this.endpointCache.delete(this.endpointCache.keys().next().value!);
+      this.endpointCache.set(target, { endpoint: record.endpoint, until: this.clock.now() + 30_000 });
+      return [{ id: record.id, endpoint: record.endpoint }];
+    }
+    if (!this.registryClient) throw new SovError('NOT_FOUND', 'Cannot search for a peer: this agent has no registry');
+    const capabilities = [...(target.capabilities ?? []), ...(target.capability ? [target.capability] : [])];
+    const page = await this.registryClient.search({
+      ...(capabilities.length ? { capabilities } : {}),
+      ...(target.minReputation !== undefined ? { minReputation: target.minReputation } : {}),
+      ...(target.maxPrice !== undefined ? { maxPrice: target.maxPrice } : {}),
+      limit: 20,
+    });
+    const priceOf = (a: AgentRecord) => a.services.find((s) => s.name === service)?.price;
+    const matches = page.agents.filter((a) => {
+      if (a.id === this.agentId) return false;
+      const price = priceOf(a);
+      return target.maxPrice === undefined || price === undefined || price <= target.maxPrice;
+    });
+    if (matches.length === 0) {
+      throw new SovError('NOT_FOUND', `No agent matches ${JSON.stringify({ ...target, service })}`);
+    }
+    return matches.slice(0, Math.max(1, failover)).map((a) => ({ id: a.id, endpoint: a.endpoint }));
   }
 
   /** Adds a capability and returns its API. Only before initialize. */
@@ -522,6 +669,11 @@ export class Agent {
       setRequestHandler: (handler) => this.handle(handler),
       contributeRegistration: (contributor) => {
         this.contributors.push(contributor);
+      },
+      metrics: this.endpointInstance!.metrics,
+      wrapPeerCalls: (wrapper) => {
+        this.peerCallWrappers.push(wrapper);
+        this.peerCaller = undefined;
       },
     };
   }

@@ -1,4 +1,5 @@
-import type { Agent } from './agent';
+import type { Registry } from 'prom-client';
+import type { Agent, PeerCaller } from './agent';
 import type { Clock } from './clock';
 import type { AgentConfig } from './config';
 import type { EndpointRegistrar, RequestHandler } from './endpoint';
@@ -29,6 +30,13 @@ export interface AgentContext {
   setRequestHandler(handler: RequestHandler): void;
   /** Adds to the registry record; called at every (re-)registration. */
   contributeRegistration(contributor: () => RegistrationContribution): void;
+  /** The agent's Prometheus registry (served at `/metrics`): register your metrics here. */
+  readonly metrics: Registry;
+  /**
+   * Wraps how the agent calls peers (agent.call): retries, breakers and
+   * timeouts plug in here. Wrappers apply in the order added, the last outermost.
+   */
+  wrapPeerCalls(wrapper: (next: PeerCaller) => PeerCaller): void;
 }
 
 /**

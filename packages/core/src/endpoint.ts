@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SovError, isSovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
 import { withRequestId } from './logger';
@@ -117,6 +118,10 @@ export class AgentEndpoint implements EndpointRegistrar {
   private boundUrl: string | undefined;
   /** Requests being handled right now. */
   inFlight = 0;
+  /** The agent's Prometheus registry, served at `GET /metrics`; capabilities add their metrics to it. */
+  readonly metrics = new Registry();
+  private readonly requestCount: Counter<'route' | 'code'>;
+  private readonly requestDuration: Histogram<'route'>;
 
   constructor(options: AgentEndpointOptions) {
     this.options = options;
@@ -155,6 +160,21 @@ export class AgentEndpoint implements EndpointRegistrar {
       }
       return reply.send({ success: true, status: 'ready', checks });
     });
+    collectDefaultMetrics({ register: this.metrics, prefix: 'sov_agent_' });
+    this.requestCount = new Counter({
+      name: 'sov_agent_requests_total',
+      help: 'Requests served by route and outcome code (ok or the error code)',
+      labelNames: ['route', 'code'],
+      registers: [this.metrics],
+    });
+    this.requestDuration = new Histogram({
+      name: 'sov_agent_request_duration_seconds',
+      help: 'Time to serve a request, by route',
+      labelNames: ['route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.metrics],
+    });
+    this.server.get('/metrics', async (_req, reply) => reply.type(this.metrics.contentType).send(await this.metrics.metrics()));
     this.server.post('/rpc', (req, reply) =>
       this.serve(req, reply, true, async (body, ctx) => {
         if (!this.handler) throw new SovError('SERVICE_NOT_FOUND', 'This agent has no request handler');
@@ -302,6 +322,9 @@ export class AgentEndpoint implements EndpointRegistrar {
       return sendError(reply, new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'));
     }
     this.inFlight++;
+    const started = process.hrtime.bigint();
+    const route = req.routeOptions.url ?? req.url;
+    let outcome = 'ok';
     const controller = new AbortController();
     this.controllers.add(controller);
     const onClose = () => {
@@ -359,9 +382,12 @@ export class AgentEndpoint implements EndpointRegistrar {
       });
     } catch (e) {
       const err = toSovError(e);
+      outcome = err.code;
       if (err.code === 'INTERNAL') this.options.logger.error('request failed', { requestId, error: err.message });
       return sendError(reply, err);
     } finally {
+      this.requestCount.inc({ route, code: outcome });
+      this.requestDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
       req.raw.off('close', onClose);
       this.controllers.delete(controller);
       this.inFlight--;
