@@ -1,0 +1,12 @@
+export { FaultyPeer } from './faults/faultyPeer';
+export { FaultProxy } from './faults/faultProxy';
+export { FaultSchedule } from './faults/fault';
+
+export type { Fault, FaultOptions } from './faults/fault';
+export type { FaultyPeerOptions } from './faults/faultyPeer';
+export type { FaultProxyOptions } from './faults/faultProxy';
+export { MockRegistry } from './mockRegistry';
+export { describeRegistryStoreConformance, storedAgent } from './registryStoreConformance';
+
+export type { MockRegistryCall, MockRegistryOptions } from './mockRegistry';
+export type { ConformanceTestApi } from './registryStoreConformance';
