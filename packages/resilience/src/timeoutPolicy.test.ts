@@ -1,0 +1,68 @@
+import { isTimeoutError } from '@sov/core';
+import { TimeoutPolicy } from './timeoutPolicy';
+
+describe('TimeoutPolicy', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('cancels the work through its signal and rejects with TimeoutError', async () => {
+    const policy = new TimeoutPolicy({ timeoutMs: 500, name: 'price lookup' });
+    const timeouts = jest.fn();
+    policy.onTimeout(timeouts);
+    let seen: AbortSignal | undefined;
+    let cancelled = false;
+    const run = policy
+      .execute(({ signal }) => {
+        seen = signal;
+        signal.addEventListener('abort', () => (cancelled = true));
+        return new Promise<string>(() => undefined); // never settles on its own
+      })
+      .catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(499);
+    expect(cancelled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    const error = await run;
+    expect(isTimeoutError(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'TIMEOUT', timeoutMs: 500, message: 'price lookup timed out after 500 ms' });
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBe(error);
+    expect(cancelled).toBe(true);
+    expect(timeouts).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers work that finishes in time and leaves no timer behind', async () => {
+    const policy = new TimeoutPolicy(500);
+    const timeouts = jest.fn();
+    policy.onTimeout(timeouts);
+    let seen: AbortSignal | undefined;
+    await expect(
+      policy.execute(({ signal }) => {
+        seen = signal;
+        return 'fast';
+      }),
+    ).resolves.toBe('fast');
+    expect(jest.getTimerCount()).toBe(0);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(seen?.aborted).toBe(false);
+    expect(timeouts).not.toHaveBeenCalled();
+  });
+
+  it('rejects with the error of work that fails in time', async () => {
+    const policy = new TimeoutPolicy(500);
+    await expect(policy.execute(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(
+      policy.execute(() => {
+        throw new Error('sync boom');
+      }),
+    ).rejects.toThrow('sync boom');
+  });
+
+  it("reports the caller's own abort as such, not as a timeout", async () => {
+    const policy = new TimeoutPolicy(10_000);
+    const caller = new AbortController();
+    const run = policy.execute(() => new Promise(() => undefined), caller.signal).catch((e: unknown) => e);
+    const reason = new Error('caller gave up');
+    caller.abort(reason);
+    expect(await run).toBe(reason);
+  });
+});
