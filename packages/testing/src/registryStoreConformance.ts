@@ -2,18 +2,18 @@ import type { RegistryStore, StoredAgent } from '@sov/registry';
 
 /** The test functions the suite needs: jest's or vitest's globals fit. */
 export interface ConformanceTestApi {
-  describe(name: string, fn: () => void): void;
-  it(name: string, fn: () => Promise<void>): void;
-  beforeEach(fn: () => Promise<void>): void;
-  afterEach(fn: () => Promise<void>): void;
+  describe: (name: string, fn: () => void) => void;
+  it: (name: string, fn: () => Promise<void>) => void;
+  beforeEach: (fn: () => Promise<void>) => void;
+  afterEach: (fn: () => Promise<void>) => void;
 }
 
 interface Expectable {
-  toBe(v: unknown): void;
-  toEqual(v: unknown): void;
-  toBeUndefined(): void;
-  toHaveLength(n: number): void;
-  rejects: { toMatchObject(v: unknown): Promise<void> };
+  toBe: (v: unknown) => void;
+  toEqual: (v: unknown) => void;
+  toBeUndefined: () => void;
+  toHaveLength: (n: number) => void;
+  rejects: { toMatchObject: (v: unknown) => Promise<void> };
 }
 type Expect = (value: unknown) => Expectable;
 
@@ -53,9 +53,9 @@ export function storedAgent(id: string, overrides: Partial<StoredAgent> = {}): S
 export function describeRegistryStoreConformance(
   name: string,
   factory: {
-    create(): Promise<RegistryStore>;
+    create: () => Promise<RegistryStore>;
     /** Closes `store` and opens the same data again; given for persistent stores. */
-    reopen?(store: RegistryStore): Promise<RegistryStore>;
+    reopen?: (store: RegistryStore) => Promise<RegistryStore>;
   },
   api: ConformanceTestApi & { expect: Expect } = globalThis as unknown as ConformanceTestApi & { expect: Expect },
 ): void {
