@@ -1,0 +1,274 @@
+import type { FileHandle } from 'node:fs/promises';
+import { StateClosedError } from '../errors/stateClosedError';
+import { writeAll } from './atomicWrite';
+import { encodeRecord, readRecords } from './records';
+
+// A journal file holds one record per write (a batch is one record):
+//   <crc32> [<commit>,[["s","key",<value>],["d","key"],...]]\n
+// `commit` numbers the group commit (one write + fsync) the record went out in;
+// recovery uses it to tell a torn last commit from damage in the middle.
+
+/** One operation as a journal record holds it. */
+export type JournalOp = readonly ['s', string, unknown] | readonly ['d', string];
+
+/** Encodes the operations of one record (without the commit number). */
+export function encodeOps(ops: ReadonlyArray<{ type: 'set'; key: string; value: unknown } | { type: 'delete'; key: string }>): string {
+  let out = '[';
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (i > 0) out += ',';
+    out += op.type === 'set' ? `["s",${JSON.stringify(op.key)},${JSON.stringify(op.value)}]` : `["d",${JSON.stringify(op.key)}]`;
+  }
+  return `${out}]`;
+}
+
+interface Group {
+  ops: string[];
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+function newGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A failed group is reported through the writers' own promises; never as an unhandled rejection.
+  promise.catch(() => undefined);
+  return { ops: [], promise, resolve, reject };
+}
+
+interface Rotation {
+  openNext: () => Promise<{ fh: FileHandle; gen: number; path: string }>;
+  onSwitched: () => void;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Hooks a JournalWriter calls. */
+export interface JournalWriterHooks {
+  /** After each group commit, with the journal file's size. */
+  afterCommit?(size: number): void;
+  /** When a write or fsync failed; the writer refuses everything after. */
+  onFailure?(error: StateClosedError): void;
+}
+
+/**
+ * Appends records to a journal file with group commit: the first write goes
+ * out at once; writes that arrive while its fsync is in flight are appended
+ * together and share the next fsync. Every append resolves once its record is
+ * on disk.
+ */
+export class JournalWriter {
+  private fh: FileHandle;
+  private filePath: string;
+  private fileGen: number;
+  private fileSize: number;
+  private nextCommit: number;
+  private open: Group | undefined;
+  private inFlight: Group | undefined;
+  private running: Promise<void> | undefined;
+  private rotation: Rotation | undefined;
+  private failure: StateClosedError | undefined;
+  private closed = false;
+
+  constructor(
+    file: { fh: FileHandle; path: string; gen: number; size: number; nextCommit: number },
+    private readonly hooks: JournalWriterHooks = {},
+  ) {
+    this.fh = file.fh;
+    this.filePath = file.path;
+    this.fileGen = file.gen;
+    this.fileSize = file.size;
+    this.nextCommit = file.nextCommit;
+  }
+
+  /** Generation of the file being written. */
+  get gen(): number {
+    return this.fileGen;
+  }
+
+  /** Size in bytes of the file being written. */
+  get size(): number {
+    return this.fileSize;
+  }
+
+  /** Appends one record (the encoded operations); resolves once it is durable. */
+  append(opsJson: string): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StateClosedError(`Journal ${this.filePath} is closed`));
+    const group = (this.open ??= newGroup());
+    group.ops.push(opsJson);
+    this.running ??= this.run();
+    return group.promise;
+  }
+
+  /** Resolves once every record appended so far is durable. */
+  barrier(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return (this.open ?? this.inFlight)?.promise ?? Promise.resolve();
+  }
+
+  /**
+   * Switches to a new journal file between two group commits: every record
+   * appended before the switch is in the old file (durable), every record
+   * after it goes to the new one. `onSwitched` runs synchronously at the
+   * switch, the moment to copy the state a snapshot must hold.
+   */
+  rotate(openNext: Rotation['openNext'], onSwitched: () => void): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.rotation = { openNext, onSwitched, resolve, reject };
+      this.running ??= this.run();
+    });
+  }
+
+  /** Waits for every appended record, then closes the file. Later appends reject with STATE_CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+    await this.fh.close();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.rotation) await this.switchFile(this.rotation);
+        const group = this.open;
+        if (!group) return;
+        this.open = undefined;
+        this.inFlight = group;
+        const commit = this.nextCommit++;
+        let text = '';
+        for (const ops of group.ops) text += encodeRecord(`[${commit},${ops}]`);
+        const buf = Buffer.from(text, 'utf8');
+        try {
+          await writeAll(this.fh, buf);
+          await this.fh.datasync();
+        } catch (cause) {
+          this.fail(cause);
+          return;
+        }
+        this.fileSize += buf.length;
+        this.inFlight = undefined;
+        group.resolve();
+        this.hooks.afterCommit?.(this.fileSize);
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async switchFile(rotation: Rotation): Promise<void> {
+    this.rotation = undefined;
+    let next: { fh: FileHandle; gen: number; path: string };
+    try {
+      next = await rotation.openNext();
+    } catch (e) {
+      rotation.reject(e);
+      return;
+    }
+    const old = this.fh;
+    this.fh = next.fh;
+    this.filePath = next.path;
+    this.fileGen = next.gen;
+    this.fileSize = 0;
+    rotation.onSwitched();
+    rotation.resolve();
+    await old.close().catch(() => undefined);
+  }
+
+  private fail(cause: unknown): void {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const error = new StateClosedError(`Journal write to ${this.filePath} failed (${reason}); the store is closed to keep memory and disk in step`, {
+      cause,
+    });
+    this.failure = error;
+    this.inFlight?.reject(error);
+    this.open?.reject(error);
+    this.inFlight = undefined;
+    this.open = undefined;
+    this.rotation?.reject(error);
+    this.rotation = undefined;
+    this.hooks.onFailure?.(error);
+  }
+}
+
+/** One valid record read back from a journal. */
+export interface JournalRecord {
+  commit: number;
+  ops: JournalOp[];
+}
+
+/** What reading a journal found. */
+export interface JournalContents {
+  /** The records to replay, in order. */
+  records: JournalRecord[];
+  /** Bytes of the file that hold `records` (where to truncate a torn tail). */
+  validBytes: number;
+  /** The highest commit number seen in the kept records, -1 when none. */
+  lastCommit: number;
+  /** A torn last commit: bytes and records dropped. */
+  torn: { bytes: number; records: number } | undefined;
+  /** Damage followed by valid records: where, and the valid records after it (skipped, not in `records`). */
+  corrupt: { offset: number; record: number; validAfter: number; skipped: JournalRecord[] } | undefined;
+}
+
+function decode(value: unknown): JournalRecord | undefined {
+  if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'number' || !Array.isArray(value[1])) return undefined;
+  const ops = value[1] as unknown[];
+  for (const op of ops) {
+    if (!Array.isArray(op) || typeof op[1] !== 'string') return undefined;
+    if (!((op[0] === 's' && op.length === 3) || (op[0] === 'd' && op.length === 2))) return undefined;
+  }
+  return { commit: value[0], ops: ops as JournalOp[] };
+}
+
+/**
+ * Parses a journal. A damaged or incomplete record at the end, or damage
+ * confined to the last group commit (which was never acknowledged: its fsync
+ * did not finish), is a torn tail. Damage followed by records of other
+ * commits is corruption, reported in `corrupt`.
+ */
+export function readJournal(buf: Buffer): JournalContents {
+  const lines: Array<{ start: number; next: number; record: JournalRecord | undefined }> = [];
+  for (const line of readRecords(buf)) lines.push({ start: line.start, next: line.next, record: line.valid ? decode(line.value) : undefined });
+  const firstBad = lines.findIndex((l) => l.record === undefined);
+  const keep = (n: number): JournalRecord[] => lines.slice(0, n).map((l) => l.record!);
+  const lastCommitOf = (records: JournalRecord[]) => (records.length > 0 ? records[records.length - 1]!.commit : -1);
+  if (firstBad === -1) {
+    const records = keep(lines.length);
+    return { records, validBytes: buf.length, lastCommit: lastCommitOf(records), torn: undefined, corrupt: undefined };
+  }
+  const after = lines.slice(firstBad + 1).filter((l) => l.record !== undefined);
+  const before = keep(firstBad);
+  const lastBefore = lastCommitOf(before);
+  let cut = firstBad;
+  if (after.length > 0) {
+    const commit = after[0]!.record!.commit;
+    const sameCommit = after.every((l) => l.record!.commit === commit);
+    if (!sameCommit || (commit !== lastBefore && commit !== lastBefore + 1)) {
+      return {
+        records: before,
+        validBytes: lines[firstBad]!.start,
+        lastCommit: after.reduce((max, l) => Math.max(max, l.record!.commit), lastBefore),
+        torn: undefined,
+        corrupt: { offset: lines[firstBad]!.start, record: firstBad, validAfter: after.length, skipped: after.map((l) => l.record!) },
+      };
+    }
+    // The damage lies inside the last group commit: drop that whole commit.
+    while (cut > 0 && lines[cut - 1]!.record!.commit === commit) cut--;
+  }
+  const records = keep(cut);
+  const validBytes = cut < lines.length ? lines[cut]!.start : buf.length;
+  return {
+    records,
+    validBytes,
+    lastCommit: lastCommitOf(records),
+    torn: { bytes: buf.length - validBytes, records: lines.length - cut },
+    corrupt: undefined,
+  };
+}

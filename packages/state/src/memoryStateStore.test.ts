@@ -1,0 +1,4 @@
+import { describeStateStoreConformance } from './conformance';
+import { MemoryStateStore } from './memoryStateStore';
+
+describeStateStoreConformance('MemoryStateStore', () => new MemoryStateStore());
