@@ -1,0 +1,169 @@
+/**
+ * Services benchmarks, each beside a baseline measured in the same run:
+ * - signed service calls between two processes (an agent with the router,
+ *   called by an agent with an identity) vs a bare fastify + undici echo that
+ *   signs and verifies inline with cached Ed25519 KeyObjects; and the ratio
+ *   to a bare, unsigned echo;
+ *   (plus, to show where the time goes, the same agent server called by a
+ *   bare undici client signing with the same identity);
+ * - in-process handleRequest (input and output validated) vs the raw
+ *   compiled Ajv validators around the same handler, for a tiny echo and
+ *   for the guide's process_data;
+ * - invalid-input requests per second vs valid ones.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import { Pool } from 'undici';
+import { Agent, createLogger } from '@sov/core';
+import { Identity } from '@sov/crypto';
+import { compareThroughput, report } from '@sov/tooling/bench';
+import { ServiceRouter, type ServiceDefinition } from '../src/index';
+import { echoService, processDataService } from './echoService';
+
+const CONCURRENCY = 16;
+const params = { text: 'hello, sovereign world', tags: ['a', 'b'] };
+
+/** Starts bench/echoServers.ts in its own process and resolves to its port. */
+function serve(mode: string): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'echoServers.ts'), mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+    child.stdout.once('data', (d: Buffer) => resolve({ port: Number(d.toString().trim()), stop: () => child.kill() }));
+  });
+}
+
+/** A bare undici client for the baselines; signs inline when asked, with a key parsed once. */
+function bareClient(port: number, signed: boolean): () => Promise<unknown> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const keyId = publicKey.export({ format: 'der', type: 'spki' }).toString('base64url');
+  return async () => {
+    const body = JSON.stringify({ service: 'echo', params });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (signed) {
+      const created = String(Math.floor(Date.now() / 1000));
+      const digest = createHash('sha256').update(body).digest('base64');
+      headers['x-key-id'] = keyId;
+      headers['x-created'] = created;
+      headers['x-signature'] = sign(null, Buffer.from(`POST\n/rpc\n${digest}\n${created}`), privateKey).toString('base64url');
+    }
+    const res = await pool.request({ method: 'POST', path: '/rpc', headers, body });
+    const reply = (await res.body.json()) as { success: boolean };
+    if (res.statusCode !== 200 || !reply.success) throw new Error(`bare echo answered ${res.statusCode}`);
+    return reply;
+  };
+}
+
+async function overHttp(): Promise<boolean> {
+  const [agentServer, signedServer, bare] = await Promise.all([serve('agent'), serve('bare-signed'), serve('bare')]);
+  const client = new Agent({ name: 'bench-client', identity: Identity.generate(), logger: createLogger({ silent: true }) });
+  await client.initialize();
+  const target = `http://127.0.0.1:${agentServer.port}`;
+  const agentCall = () => client.call(target, 'echo', params);
+  const signedCall = bareClient(signedServer.port, true);
+  const bareCall = bareClient(bare.port, false);
+
+  console.log(`@sov/services: signed service calls between two processes on loopback (${CONCURRENCY} concurrent, keep-alive)`);
+  const signed = await compareThroughput(agentCall, signedCall, { concurrency: CONCURRENCY, rounds: 4, roundMs: 1200 });
+  const ok = report({
+    name: 'agent.call -> serviceRouter',
+    unit: 'calls/s',
+    value: signed.subject.opsPerSec,
+    baselineName: 'bare fastify+undici, inline Ed25519',
+    baseline: signed.baseline.opsPerSec,
+    target: { better: 'higher', ratio: 0.8 },
+  });
+  report({ name: 'agent.call p50', unit: 'ms', value: signed.subject.p50Ms, baselineName: 'bare signed p50', baseline: signed.baseline.p50Ms });
+  report({ name: 'agent.call p99', unit: 'ms', value: signed.subject.p99Ms, baselineName: 'bare signed p99', baseline: signed.baseline.p99Ms });
+  const unsigned = await compareThroughput(agentCall, bareCall, { concurrency: CONCURRENCY, rounds: 3, roundMs: 800 });
+  report({
+    name: 'agent.call -> serviceRouter',
+    unit: 'calls/s',
+    value: unsigned.subject.opsPerSec,
+    baselineName: 'bare fastify+undici, unsigned',
+    baseline: unsigned.baseline.opsPerSec,
+  });
+  // Where the time goes: the same agent server, called without ky/fetch.
+  const identity = Identity.generate();
+  const pool = new Pool(target, { connections: CONCURRENCY, pipelining: 1 });
+  const url = `${target}/rpc`;
+  const undiciToAgent = async () => {
+    const body = JSON.stringify({ service: 'echo', params });
+    const headers = { 'content-type': 'application/json', ...(identity.signer.sign({ method: 'POST', url, body: Buffer.from(body), headers: {} })) };
+    const res = await pool.request({ method: 'POST', path: '/rpc', headers, body });
+    const reply = (await res.body.json()) as { success: boolean };
+    if (!reply.success) throw new Error('agent answered a failure');
+  };
+  const split = await compareThroughput(undiciToAgent, signedCall, { concurrency: CONCURRENCY, rounds: 3, roundMs: 800 });
+  report({
+    name: '(diagnostic) undici + identity signer -> agent server',
+    unit: 'calls/s',
+    value: split.subject.opsPerSec,
+    baselineName: 'bare fastify+undici, inline Ed25519',
+    baseline: split.baseline.opsPerSec,
+  });
+  await pool.close();
+  agentServer.stop();
+  signedServer.stop();
+  bare.stop();
+  return ok;
+}
+
+/** handleRequest vs the raw compiled validators around the same handler, one call at a time. */
+async function validated<P, R>(service: ServiceDefinition<P, R>, params: P, label: string): Promise<boolean> {
+  const router = new ServiceRouter().register(service);
+  const ajv = new Ajv({ allErrors: true });
+  const validateInput = ajv.compile(service.inputSchema as object);
+  const validateOutput = ajv.compile(service.outputSchema as object);
+  const handler = service.handler;
+  const context = { service: service.name, requestId: 'bench', caller: undefined, signal: new AbortController().signal, logger: createLogger({ silent: true }) };
+  const request = { service: service.name, params };
+  const raw = async () => {
+    if (!validateInput(request.params)) throw new Error('invalid input');
+    const result = await handler(request.params, context);
+    if (!validateOutput(result)) throw new Error('invalid output');
+    return { success: true, service: service.name, result };
+  };
+  const { subject, baseline } = await compareThroughput(() => router.handleRequest(request), raw, { rounds: 5, roundMs: 500 });
+  return report({
+    name: `handleRequest ${label} (validated in and out)`,
+    unit: 'req/s',
+    value: subject.opsPerSec,
+    baselineName: 'raw compiled ajv + handler',
+    baseline: baseline.opsPerSec,
+    target: { better: 'higher', ratio: 0.9 },
+  });
+}
+
+async function inProcess(): Promise<boolean> {
+  console.log('@sov/services: in-process, one call at a time');
+  const data = Array.from({ length: 64 }, (_, i) => (i * 7) % 13);
+  const a = await validated(processDataService, { data, algorithm: 'mean' }, "guide's process_data, 64 numbers");
+  const b = await validated(echoService, params, 'tiny echo');
+  const router = new ServiceRouter().register(echoService);
+  const valid = { service: 'echo', params };
+  const invalid = { service: 'echo', params: { text: 42, tags: 'x', extra: true } };
+  const refusals = await compareThroughput(() => router.handleRequest(invalid), () => router.handleRequest(valid), { rounds: 5, roundMs: 500 });
+  const c = report({
+    name: 'invalid-input requests (3 bad fields)',
+    unit: 'req/s',
+    value: refusals.subject.opsPerSec,
+    baselineName: 'valid requests',
+    baseline: refusals.baseline.opsPerSec,
+    target: { better: 'higher', ratio: 0.5 },
+  });
+  return a && b && c;
+}
+
+async function main(): Promise<void> {
+  // Targets are reported (met / MISSED), not enforced: a benchmark informs, a test asserts.
+  await overHttp();
+  await inProcess();
+}
+
+void main();

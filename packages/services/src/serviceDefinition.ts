@@ -1,0 +1,73 @@
+import type { Logger, VerifiedCaller } from '@sov/core';
+
+/** A JSON Schema (draft 7 / 2019-09 keywords, as Ajv reads them): an object, or `true` / `false`. */
+export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
+
+/** What a service handler knows about the call it serves. */
+export interface ServiceContext {
+  /** The service being called. */
+  readonly service: string;
+  /** The request id (from the endpoint, or made up for a call outside one). */
+  readonly requestId: string;
+  /** The verified caller; undefined for an anonymous call. */
+  readonly caller: VerifiedCaller | undefined;
+  /**
+   * Aborted when the service's timeout passes, the caller goes away or the
+   * agent shuts down: pass it to fetch, timers and child calls. The reason
+   * is a SovError (TIMEOUT, UNAVAILABLE, SHUTTING_DOWN).
+   */
+  readonly signal: AbortSignal;
+  /** A logger whose lines carry the request id. */
+  readonly logger: Logger;
+}
+
+/**
+ * A service's code: takes the validated params, returns (or resolves to) the
+ * result, which is checked against the output schema. Throw a SovError to
+ * answer with its code; anything else thrown becomes HANDLER_FAILED.
+ */
+export type ServiceHandler<TParams = unknown, TResult = unknown> = (
+  params: TParams,
+  context: ServiceContext,
+) => Promise<TResult> | TResult;
+
+/**
+ * A service an agent offers: the guide's `ServiceDefinition`, plus its price,
+ * time budget and concurrency limit.
+ *
+ * @example
+ * router.register<{ data: number[]; algorithm: string }, { result: object; confidence: number }>({
+ *   name: 'process_data',
+ *   description: 'Process and analyze data sets',
+ *   inputSchema: { type: 'object', properties: { data: { type: 'array' }, algorithm: { type: 'string' } }, required: ['data', 'algorithm'] },
+ *   outputSchema: { type: 'object', properties: { result: { type: 'object' }, confidence: { type: 'number' } } },
+ *   requiresStake: true,
+ *   minStake: 100,
+ *   price: 2,
+ *   handler: async ({ data, algorithm }, { signal }) => analyse(data, algorithm, signal),
+ * });
+ */
+export interface ServiceDefinition<TParams = unknown, TResult = unknown> {
+  /** Unique within the router: 1 to 128 of `A-Z a-z 0-9 _ . : / -`. */
+  name: string;
+  handler: ServiceHandler<TParams, TResult>;
+  /** Shown in the catalog and the registry record (first 1024 characters). @default '' */
+  description?: string;
+  /** Params are checked against it before the handler runs. @default no check */
+  inputSchema?: JsonSchema;
+  /** The handler's result is checked against it before it is sent. @default no check */
+  outputSchema?: JsonSchema;
+  /**
+   * Only verified callers whose registry stake is at least `minStake` may call.
+   * @default true when minStake > 0, else false
+   */
+  requiresStake?: boolean;
+  /** Stake the caller must hold, in stake units. @default 0 */
+  minStake?: number;
+  /** Price per call in stake units, published in the registry record (search filters on it). @default not published */
+  price?: number;
+  /** Time budget of one call, in ms; then the handler's signal aborts and the caller gets TIMEOUT. 0 turns it off. @default the router's defaultTimeoutMs */
+  timeoutMs?: number;
+  /** Calls served at once; more get TOO_MANY_IN_FLIGHT. @default the router's defaultMaxConcurrency */
+  maxConcurrency?: number;
+}

@@ -1,0 +1,510 @@
+import { performance } from 'node:perf_hooks';
+import {
+  SovError,
+  ValidationError,
+  createLogger,
+  isSovError,
+  systemClock,
+  toSovError,
+  type AgentContext,
+  type AgentRequest,
+  type Capability,
+  type Clock,
+  type FieldProblem,
+  type Logger,
+  type RegistrationContribution,
+  type ServiceListing,
+  type SovErrorCode,
+  type VerifiedCaller,
+  type WireFailure,
+} from '@sov/core';
+import type Ajv from 'ajv';
+import { compileService, type CompiledService } from './internal/compiledService';
+import { DeadlineQueue } from './internal/deadlineQueue';
+import { createAjv, problemsOf } from './internal/schemaValidator';
+import { ServiceCall } from './internal/serviceCall';
+import { StakeCache } from './internal/stakeCache';
+import type { JsonSchema, ServiceDefinition } from './serviceDefinition';
+import { ServiceMetrics, type ServiceMetricsSnapshot } from './serviceMetrics';
+
+/** Options of a ServiceRouter. */
+export interface ServiceRouterOptions {
+  /** Time budget of a call for services that set none, in ms; 0 turns it off. @default 30000 */
+  defaultTimeoutMs?: number;
+  /** Calls served at once for services that set no limit. @default Infinity */
+  defaultMaxConcurrency?: number;
+  /**
+   * Reads a caller's stake. @default the agent's registry (`getStake`); a
+   * standalone router without it answers UNAVAILABLE for stake-gated services
+   */
+  getStake?: (agentId: string) => Promise<number>;
+  /** How long a caller's stake is trusted before it is read again, in ms; 0 reads it every call. @default 5000 */
+  stakeCacheTtlMs?: number;
+  /** Most callers whose stake is kept at once. @default 10000 */
+  stakeCacheSize?: number;
+  /** List each service's name among the agent's capabilities, so a search by capability finds it. @default true */
+  advertiseCapabilities?: boolean;
+  /** Path of the unsigned catalog route on the agent's endpoint. @default '/catalog' */
+  catalogPath?: string;
+  /** Send a failing handler's error message to the caller (HANDLER_FAILED); else only "Service x failed". @default true */
+  exposeHandlerErrors?: boolean;
+  /** Prefix of the metric names. @default 'sov_service_' */
+  metricsPrefix?: string;
+  /** @default the agent's clock, or the system clock standalone */
+  clock?: Clock;
+  /** @default the agent's logger, or a silent one standalone */
+  logger?: Logger;
+}
+
+/** A call to a service: the guide's request dict. Core's AgentRequest fits. */
+export interface ServiceRequest {
+  /** The service to call. */
+  service?: unknown;
+  /** Checked against the service's input schema. @default {} */
+  params?: unknown;
+  [key: string]: unknown;
+}
+
+/** What handleRequest hands the router about the call: core's RequestContext fits; every field is optional. */
+export interface ServiceRequestContext {
+  /** The verified caller: stake is checked against it. Never taken from the request body. */
+  caller?: VerifiedCaller | undefined;
+  /** Aborts the handler's signal when aborted (the caller went away). */
+  signal?: AbortSignal;
+  requestId?: string;
+  logger?: Logger;
+}
+
+/** A successful call, as the guide answers it. `execution_time` is in ms. */
+export type ServiceSuccess<TResult = unknown> = {
+  success: true;
+  service: string;
+  result: TResult;
+  /** Time from routing to the checked result, in ms. */
+  execution_time: number;
+};
+
+/** What handleRequest answers: a success, or the wire failure with its stable code. */
+export type ServiceResponse<TResult = unknown> = ServiceSuccess<TResult> | WireFailure;
+
+/** One service in the catalog. */
+export interface ServiceCatalogEntry {
+  name: string;
+  description: string;
+  inputSchema?: JsonSchema;
+  outputSchema?: JsonSchema;
+  requiresStake: boolean;
+  minStake: number;
+  price?: number;
+  /** Absent when the service has no time budget. */
+  timeoutMs?: number;
+  /** Absent when unlimited. */
+  maxConcurrency?: number;
+  metrics: ServiceMetricsSnapshot;
+}
+
+/** What the agent's registry record may hold: the registry's own limits. */
+const MAX_LISTED = 64;
+const MAX_DESCRIPTION = 1024;
+
+/**
+ * Routes calls to named services (the guide's MultiServiceAgent): checks the
+ * caller's stake, validates params and results against schemas compiled once
+ * (every bad field listed), bounds time and concurrency, and counts each
+ * service's requests, failures and latency. Use it through an agent with
+ * `agent.use(serviceRouter())`, or standalone with `handleRequest`.
+ *
+ * Each failure has its code: SERVICE_NAME_MISSING, SERVICE_NOT_FOUND,
+ * TOO_MANY_IN_FLIGHT, UNAUTHORIZED (anonymous caller, stake-gated service),
+ * INSUFFICIENT_STAKE, UNAVAILABLE (stake unreadable), INVALID_INPUT,
+ * HANDLER_FAILED (or the code of a SovError the handler threw), TIMEOUT,
+ * OUTPUT_INVALID.
+ *
+ * @example
+ * const router = new ServiceRouter();
+ * router.register({ name: 'echo', handler: async (p) => p, inputSchema: { type: 'object' } });
+ * const reply = await router.handleRequest({ service: 'echo', params: { text: 'hi' } });
+ * if (reply.success) console.log(reply.result);
+ */
+export class ServiceRouter {
+  /** Registered services by name, in registration order. */
+  private readonly byName = new Map<string, CompiledService>();
+  private readonly ajv: Ajv;
+  private readonly options: ServiceRouterOptions;
+  private readonly defaults: { timeoutMs: number; maxConcurrency: number };
+  private readonly stakes: StakeCache;
+  private readonly deadlineQueues: DeadlineQueue[] = [];
+  private context: AgentContext | undefined;
+  private currentLogger: Logger | undefined;
+  private currentClock: Clock;
+  /** Delegates to the current clock: the agent's once attached. */
+  private readonly clock: Clock = {
+    now: () => this.currentClock.now(),
+    setTimeout: (fn, ms) => this.currentClock.setTimeout(fn, ms),
+    clearTimeout: (handle) => this.currentClock.clearTimeout(handle),
+  };
+  /** The per-service metrics (also in the agent's `/metrics` once attached). */
+  readonly metrics: ServiceMetrics;
+
+  constructor(options: ServiceRouterOptions = {}) {
+    this.options = options;
+    this.ajv = createAjv();
+    this.currentClock = options.clock ?? systemClock;
+    this.currentLogger = options.logger;
+    const timeoutMs = options.defaultTimeoutMs ?? 30_000;
+    const maxConcurrency = options.defaultMaxConcurrency ?? Infinity;
+    const problems = [];
+    if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) problems.push({ path: '/defaultTimeoutMs', message: 'must be a finite number >= 0' });
+    if (!(maxConcurrency === Infinity || (Number.isInteger(maxConcurrency) && maxConcurrency >= 1))) {
+      problems.push({ path: '/defaultMaxConcurrency', message: 'must be an integer >= 1 or Infinity' });
+    }
+    const ttl = options.stakeCacheTtlMs ?? 5000;
+    const size = options.stakeCacheSize ?? 10_000;
+    if (!(Number.isFinite(ttl) && ttl >= 0)) problems.push({ path: '/stakeCacheTtlMs', message: 'must be a finite number >= 0' });
+    if (!(Number.isInteger(size) && size >= 1)) problems.push({ path: '/stakeCacheSize', message: 'must be an integer >= 1' });
+    if (problems.length > 0) throw new ValidationError('ServiceRouter options', problems);
+    this.defaults = { timeoutMs, maxConcurrency };
+    this.stakes = new StakeCache((id) => this.readStake(id), this.clock, ttl, size);
+    this.metrics = new ServiceMetrics(options.metricsPrefix === undefined ? {} : { prefix: options.metricsPrefix });
+  }
+
+  /** The names of the registered services, in registration order. */
+  get services(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  private get logger(): Logger {
+    return (this.currentLogger ??= createLogger({ silent: true }));
+  }
+
+  /**
+   * Registers a service. Its schemas are compiled here, once. Refuses a
+   * duplicate name (CONFLICT) and a bad definition or schema (INVALID_INPUT,
+   * every problem listed). A service registered after the agent has started
+   * is served and in the catalog at once, and in the registry record from
+   * the agent's next registration.
+   *
+   * @example
+   * router.register<{ text: string }, { words: number }>({
+   *   name: 'count_words',
+   *   inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+   *   outputSchema: { type: 'object', properties: { words: { type: 'integer' } }, required: ['words'] },
+   *   price: 1,
+   *   handler: async ({ text }) => ({ words: text.split(/\s+/).filter(Boolean).length }),
+   * });
+   */
+  register<TParams = unknown, TResult = unknown>(definition: ServiceDefinition<TParams, TResult>): this {
+    const name = (definition as { name?: unknown } | undefined)?.name;
+    if (typeof name === 'string' && this.byName.has(name)) {
+      throw new SovError('CONFLICT', `Service "${name}" is already registered`);
+    }
+    const service = compileService(definition, this.ajv, this.defaults, {
+      stats: (n) => this.metrics.track(n),
+      deadlines: () => {
+        const q = new DeadlineQueue(this.clock);
+        this.deadlineQueues.push(q);
+        return q;
+      },
+    });
+    this.byName.set(service.name, service);
+    this.context?.logger.info('service registered', { service: service.name, price: service.price, minStake: service.minStake });
+    return this;
+  }
+
+  /** The guide's name for `register`. */
+  registerService<TParams = unknown, TResult = unknown>(definition: ServiceDefinition<TParams, TResult>): this {
+    return this.register(definition);
+  }
+
+  /**
+   * Serves one call and answers the guide's way: `{ success: true, service,
+   * result, execution_time }`, or `{ success: false, error: { code, message,
+   * details? } }`. Never throws.
+   *
+   * @example
+   * const reply = await router.handleRequest({ service: 'process_data', params }, { caller });
+   * if (!reply.success) console.warn(reply.error.code);
+   */
+  handleRequest<TResult = unknown>(request: ServiceRequest | AgentRequest, context?: ServiceRequestContext): Promise<ServiceResponse<TResult>> {
+    return this.serve(request, context, true) as Promise<ServiceResponse<TResult>>;
+  }
+
+  /**
+   * Like handleRequest, but throws the SovError instead of answering it:
+   * the agent's `/rpc` handler, which turns it into the wire failure and status.
+   */
+  async execute(request: ServiceRequest | AgentRequest, context?: ServiceRequestContext): Promise<ServiceSuccess> {
+    const out = await this.serve(request, context, false);
+    if ('success' in out && out.success) return out;
+    throw out as SovError;
+  }
+
+  /**
+   * The request path. Refusals are returned, not thrown (a throw costs more
+   * than a small call), as the wire failure when `wire`, else as the SovError.
+   */
+  private async serve(
+    request: ServiceRequest | AgentRequest,
+    context: ServiceRequestContext | undefined,
+    wire: boolean,
+  ): Promise<ServiceSuccess | WireFailure | SovError> {
+    const name = typeof request === 'object' && request !== null ? request.service : undefined;
+    if (typeof name !== 'string' || name.length === 0) {
+      return answer(wire, refusal('SERVICE_NAME_MISSING', `The request names no service: set "service" to one of ${this.nameList()}`));
+    }
+    const service = this.byName.get(name);
+    if (service === undefined) {
+      return answer(wire, refusal('SERVICE_NOT_FOUND', `Unknown service "${name.slice(0, 128)}"; this agent offers ${this.nameList()}`));
+    }
+    const stats = service.stats;
+    stats.requests++;
+    if (stats.inFlight >= service.maxConcurrency) {
+      stats.fail('TOO_MANY_IN_FLIGHT', undefined);
+      return answer(
+        wire,
+        refusal('TOO_MANY_IN_FLIGHT', `Service "${name}" is serving ${stats.inFlight} calls, its limit; retry later`, { limit: service.maxConcurrency }),
+      );
+    }
+    stats.inFlight++;
+    const started = performance.now();
+    let error: SovError | Refusal | undefined;
+    let result: unknown;
+    try {
+      if (service.requiresStake) error = await this.checkStake(service, context?.caller);
+      const params = request.params === undefined ? {} : request.params;
+      const validateInput = service.validateInput;
+      if (error === undefined && validateInput !== undefined && !validateInput(params)) {
+        error = invalidInput(name, problemsOf(validateInput.errors));
+      }
+      if (error === undefined) {
+        const call = new ServiceCall(service.name, service.timeoutMs, context, this.logger);
+        try {
+          result = service.timeoutMs === Infinity ? await service.handler(params, call) : await this.bounded(service, params, call);
+        } catch (e) {
+          error = this.handlerError(service, e);
+        } finally {
+          if (call.deadline !== 0) service.deadlines.finish(call);
+          call.release();
+        }
+      }
+      const validateOutput = service.validateOutput;
+      if (error === undefined && validateOutput !== undefined && !validateOutput(result)) {
+        const problems = problemsOf(validateOutput.errors);
+        this.logger.error('service output breaks its schema', { service: name, problems });
+        error = refusal('OUTPUT_INVALID', `Service "${name}" answered with output that breaks its schema: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
+      }
+    } catch (e) {
+      // Only a bug of ours gets here; answer it like any other failure.
+      error = toSovError(e);
+    } finally {
+      stats.inFlight--;
+    }
+    const elapsed = performance.now() - started;
+    if (error !== undefined) {
+      stats.fail(error.code, elapsed / 1000);
+      return answer(wire, error);
+    }
+    stats.succeed(elapsed / 1000);
+    return { success: true, service: name, result, execution_time: elapsed };
+  }
+
+  /**
+   * The services on offer: name, description, schemas, stake terms, price,
+   * limits and metrics. Served at `GET /catalog` by an agent.
+   */
+  getServiceCatalog(): ServiceCatalogEntry[] {
+    return [...this.byName.values()].map((s) => ({
+      name: s.name,
+      description: s.description,
+      ...(s.inputSchema === undefined ? {} : { inputSchema: s.inputSchema }),
+      ...(s.outputSchema === undefined ? {} : { outputSchema: s.outputSchema }),
+      requiresStake: s.requiresStake,
+      minStake: s.minStake,
+      ...(s.price === undefined ? {} : { price: s.price }),
+      ...(s.timeoutMs === Infinity ? {} : { timeoutMs: s.timeoutMs }),
+      ...(s.maxConcurrency === Infinity ? {} : { maxConcurrency: s.maxConcurrency }),
+      metrics: this.metrics.snapshot(s.name)!,
+    }));
+  }
+
+  /** What the router adds to the agent's registry record: its services and, unless turned off, their names as capabilities. */
+  registration(): RegistrationContribution {
+    const listed = [...this.byName.values()].slice(0, MAX_LISTED);
+    const services: ServiceListing[] = listed.map((s) => ({
+      name: s.name,
+      ...(s.description ? { description: s.description.slice(0, MAX_DESCRIPTION) } : {}),
+      ...(s.price === undefined ? {} : { price: s.price }),
+      requiresStake: s.requiresStake,
+      minStake: s.minStake,
+    }));
+    return this.options.advertiseCapabilities === false ? { services } : { services, capabilities: listed.map((s) => s.name) };
+  }
+
+  /** Forgets cached stakes (one caller's, or all): call it when you learn a stake changed (a `stake_changed` registry event). */
+  invalidateStake(agentId?: string): void {
+    this.stakes.invalidate(agentId);
+  }
+
+  /**
+   * Wires the router into an agent: the `/rpc` handler, `GET /catalog`, the
+   * registry record, `/metrics`, and stakes from the agent's registry. What
+   * `agent.use(serviceRouter())` does at initialize.
+   */
+  attach(context: AgentContext): void {
+    this.context = context;
+    if (!this.options.clock) this.currentClock = context.clock;
+    if (!this.options.logger) this.currentLogger = context.logger.child({ component: 'services' });
+    this.metrics.register(context.metrics);
+    context.setRequestHandler((request, ctx) => this.execute(request, ctx));
+    context.endpoint.addRoute({
+      method: 'GET',
+      url: this.options.catalogPath ?? '/catalog',
+      signed: false,
+      handler: () => ({ body: { success: true, agentId: context.agentId, services: this.getServiceCatalog() } }),
+    });
+    context.contributeRegistration(() => this.registration());
+    if (!this.options.getStake && !context.registry && [...this.byName.values()].some((s) => s.requiresStake)) {
+      this.logger.warn('stake-gated services but no registry to read stakes from: their calls will fail with UNAVAILABLE');
+    }
+  }
+
+  /** Stops the deadline timers. Calls still running are not waited for (the agent drains its endpoint first). */
+  close(): void {
+    for (const q of this.deadlineQueues) q.stop();
+  }
+
+  private nameList(): string {
+    const names = [...this.byName.keys()];
+    if (names.length === 0) return 'nothing (no service is registered)';
+    const shown = names.slice(0, 20).map((n) => `"${n}"`).join(', ');
+    return names.length > 20 ? `${shown} and ${names.length - 20} more` : shown;
+  }
+
+  private readStake(agentId: string): Promise<number> {
+    if (this.options.getStake) return this.options.getStake(agentId);
+    const registry = this.context?.registry;
+    if (!registry) return Promise.reject(new SovError('UNAVAILABLE', 'there is no registry to read stakes from (pass getStake to a standalone router)'));
+    return registry.getStake(agentId).then((b) => b.stake);
+  }
+
+  /** Undefined when the caller may call; else the refusal. */
+  private async checkStake(service: CompiledService, caller: VerifiedCaller | undefined): Promise<SovError | Refusal | undefined> {
+    if (caller === undefined) {
+      return refusal(
+        'UNAUTHORIZED',
+        `Service "${service.name}" needs a stake of ${service.minStake}: sign the request so that the caller's stake can be checked`,
+      );
+    }
+    let stake: number;
+    try {
+      const cached = this.stakes.get(caller.id);
+      stake = typeof cached === 'number' ? cached : await cached;
+    } catch (e) {
+      return toSovError(e);
+    }
+    if (stake >= service.minStake) return undefined;
+    return refusal('INSUFFICIENT_STAKE', `Insufficient stake for service "${service.name}": required ${service.minStake}, ${caller.id} has ${stake}`, {
+      required: service.minStake,
+      current: stake,
+    });
+  }
+
+  /** Runs the handler against the service's deadline: the outcome settles at the handler's answer or the deadline, whichever is first. */
+  private bounded(service: CompiledService, params: unknown, call: ServiceCall): Promise<unknown> {
+    const outcome = new Promise<unknown>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
+    });
+    call.deadline = this.clock.now() + service.timeoutMs;
+    service.deadlines.add(call);
+    try {
+      const pending = service.handler(params, call);
+      if (isThenable(pending)) pending.then(call.resolve, call.reject);
+      else call.resolve(pending);
+    } catch (e) {
+      call.reject(e);
+    }
+    return outcome;
+  }
+
+  private handlerError(service: CompiledService, e: unknown): SovError {
+    // A SovError is the handler's deliberate answer (or our TIMEOUT): its code goes on the wire.
+    if (isSovError(e)) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    this.logger.error('service handler failed', { service: service.name, error: message, stack: e instanceof Error ? e.stack : undefined });
+    const expose = this.options.exposeHandlerErrors ?? true;
+    return new SovError('HANDLER_FAILED', expose ? `Service "${service.name}" failed: ${message}` : `Service "${service.name}" failed`, { cause: e });
+  }
+}
+
+/**
+ * An expected refusal (bad input, no stake, busy), kept as plain data: it
+ * becomes a wire failure without ever being an Error (capturing a stack
+ * costs more than serving a small call), or a stack-less SovError for
+ * `execute`, since its stack would point into the router, not at a bug.
+ */
+interface Refusal {
+  readonly refusal: true;
+  readonly code: SovErrorCode;
+  readonly message: string;
+  readonly details: unknown;
+  /** For INVALID_INPUT: what was invalid and every bad field, thrown as a ValidationError. */
+  readonly validation?: { what: string; problems: FieldProblem[] };
+}
+
+function refusal(code: SovErrorCode, message: string, details?: unknown): Refusal {
+  return { refusal: true, code, message, details };
+}
+
+/** INVALID_INPUT listing every bad field, worded as core's ValidationError words it. */
+function invalidInput(service: string, problems: FieldProblem[]): Refusal {
+  let list = '';
+  for (let i = 0; i < problems.length; i++) list += `${i === 0 ? '' : '; '}${problems[i]!.path} ${problems[i]!.message}`;
+  const what = `input of service "${service}"`;
+  return { refusal: true, code: 'INVALID_INPUT', message: `Invalid ${what}: ${list}`, details: problems, validation: { what, problems } };
+}
+
+function answer(wire: boolean, error: SovError | Refusal): WireFailure | SovError {
+  if (!('refusal' in error)) return wire ? error.toWire() : error;
+  if (wire) {
+    const out: WireFailure['error'] = { code: error.code, message: error.message };
+    if (error.details !== undefined) out.details = error.details;
+    return { success: false, error: out };
+  }
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    if (error.validation) return new ValidationError(error.validation.what, error.validation.problems);
+    return new SovError(error.code, error.message, error.details === undefined ? {} : { details: error.details });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * The service router as an agent capability: `agent.use(serviceRouter())`
+ * returns the ServiceRouter. At initialize it serves calls on `POST /rpc`,
+ * the catalog on `GET /catalog`, its metrics on `/metrics`, adds the
+ * services (and their names as capabilities) to the registry record, and
+ * reads callers' stakes from the agent's registry.
+ *
+ * @example
+ * const agent = new Agent({ name: 'analyst', registryUrl, identity });
+ * const services = agent.use(serviceRouter());
+ * services.register({ name: 'process_data', handler, inputSchema, outputSchema, requiresStake: true, minStake: 100, price: 2 });
+ * await agent.start();
+ * // elsewhere: await caller.call({ capability: 'process_data', maxPrice: 5 }, 'process_data', params)
+ */
+export function serviceRouter(options: ServiceRouterOptions = {}): Capability<ServiceRouter> {
+  const router = new ServiceRouter(options);
+  return {
+    name: 'services',
+    api: router,
+    initialize: (context) => router.attach(context),
+    shutdown: () => router.close(),
+  };
+}
