@@ -50,6 +50,7 @@ export interface PeerCall {
   request: AgentRequest;
   timeoutMs?: number;
   signal?: AbortSignal;
+  receipt?: boolean;
 }
 
 /** Sends one call to a peer; capabilities wrap it (ctx.wrapPeerCalls). */
@@ -73,6 +74,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** For a query target: how many matching agents to try when one is unreachable. @default 3 */
   failover?: number;
+  /** Ask the callee for a signed receipt (for feedback). @default false for call(), true for callDetailed() */
+  receipt?: boolean;
 }
 
 /** What agent.callDetailed returns. */
@@ -202,7 +205,7 @@ export class Agent {
    * const summary = await agent.call<{ text: string }>({ capability: 'summarise', maxPrice: 5 }, 'summarise', { text });
    */
   async call<T = unknown>(target: string | CallQuery, service: string, params?: unknown, options: CallOptions = {}): Promise<T> {
-    return (await this.callDetailed<T>(target, service, params, options)).result;
+    return (await this.callDetailed<T>(target, service, params, { receipt: false, ...options })).result;
   }
 
   /** Like call(), but also returns who served the call, its receipt and its execution time. */
@@ -226,6 +229,7 @@ export class Agent {
           request,
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
+          receipt: options.receipt ?? true,
         });
         const executionTime = typeof reply.execution_time === 'number' ? reply.execution_time : undefined;
         return {
@@ -250,6 +254,7 @@ export class Agent {
         this.peers.call(call.endpoint, call.request, {
           ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
           ...(call.signal ? { signal: call.signal } : {}),
+          ...(call.receipt ? { receipt: true } : {}),
         });
       for (const wrap of this.peerCallWrappers) caller = wrap(caller);
       this.peerCaller = caller;
@@ -544,6 +549,7 @@ export class Agent {
           await leaving;
           await this.shutdownCapabilities(left());
           await endpoint.close();
+          await this.peerClient?.close();
         })(),
         cfg.shutdownTimeoutMs,
         'Graceful shutdown',

@@ -184,15 +184,17 @@ export class AgentEndpoint implements EndpointRegistrar {
         const request = body as AgentRequest;
         const r = await this.handler(request, ctx);
         const reply: Record<string, unknown> = { ...r, success: true };
-        if (ctx.caller && this.receipts) reply.receipt = this.receipt(ctx.caller.id, request);
+        // A receipt costs a signature: made only when the caller asks for one.
+        if (ctx.caller && this.receipts && req.headers['x-sov-receipt'] === '1') reply.receipt = this.receipt(ctx.caller.id, request);
         return { body: reply };
       }),
     );
   }
 
   /**
-   * Signs a receipt for every call served to a verified caller, returned as
-   * `receipt` in the reply: the caller's proof of service for feedback.
+   * Signs a receipt for a call served to a verified caller that asks for one
+   * (header `x-sov-receipt: 1`), returned as `receipt` in the reply: the
+   * caller's proof of service for feedback.
    */
   setReceiptSigner(agentId: string, sign: (receipt: UnsignedReceipt) => string): void {
     this.receipts = { agentId, sign };

@@ -1,7 +1,7 @@
 export { Agent } from './agent';
 export { AgentEndpoint } from './endpoint';
 export { HttpRegistryClient } from './registryClient';
-export { PeerClient } from './peerClient';
+export { PeerClient, RECEIPT_HEADER } from './peerClient';
 export { RegistryEventStream } from './registryEvents';
 export { REGISTRY_EVENT_TYPES } from './wire';
 export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
@@ -31,7 +31,7 @@ export type {
   RouteRequest,
 } from './endpoint';
 export type { HttpRegistryClientOptions, RegisterResult, RegistryClient } from './registryClient';
-export type { PeerClientOptions } from './peerClient';
+export type { PeerCallOptions, PeerClientOptions } from './peerClient';
 export type { RegistryEventSubscription, RegistryEventsOptions } from './registryEvents';
 export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './config';
 export type { Logger, LoggerOptions } from './logger';
