@@ -1,45 +1,65 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { createLogger, toSovError } from '@sov/core';
+import { RequestVerifier, verifyReceipt } from '@sov/crypto';
+import { EmbeddedRegistryStore } from './embeddedRegistryStore';
+import { MemoryRegistryStore } from './memoryRegistryStore';
 import { RegistryServer } from './registryServer';
 
-const usage = 'Usage: sov-registry [--port <0-65535>] [--host <address>] [--default-ttl <seconds>]';
+const usage = `Usage: sov-registry [options]
+  --port <0-65535>       port to listen on (SOV_REGISTRY_PORT, default 7000)
+  --host <address>       interface to bind (SOV_REGISTRY_HOST, default 127.0.0.1)
+  --data-dir <dir>       where the embedded store keeps its journal (SOV_REGISTRY_DATA_DIR, default ./sov-registry-data)
+  --memory               keep everything in memory (lost on restart)
+  --default-ttl <s>      lease length when a registration names none (default 30)
+  --insecure             accept unsigned requests (local experiments only)
+  Stakes are credited with the operator token from SOV_OPERATOR_TOKEN.`;
+
+function fail(message: string): never {
+  console.error(`sov-registry: ${message}\n${usage}`);
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
-  let values: { port?: string; host?: string; 'default-ttl'?: string; help?: boolean };
+  let values: { port?: string; host?: string; 'data-dir'?: string; memory?: boolean; 'default-ttl'?: string; insecure?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         port: { type: 'string', default: process.env.SOV_REGISTRY_PORT ?? '7000' },
         host: { type: 'string', default: process.env.SOV_REGISTRY_HOST ?? '127.0.0.1' },
+        'data-dir': { type: 'string', default: process.env.SOV_REGISTRY_DATA_DIR ?? './sov-registry-data' },
+        memory: { type: 'boolean', default: false },
         'default-ttl': { type: 'string', default: '30' },
+        insecure: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
-    console.error(`sov-registry: ${(e as Error).message}\n${usage}`);
-    process.exit(2);
+    fail((e as Error).message);
   }
   if (values.help) {
     console.log(usage);
     return;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`sov-registry: --port must be an integer from 0 to 65535 (got ${JSON.stringify(values.port)})\n${usage}`);
-    process.exit(2);
-  }
+  if (!/^\d+$/.test(values.port ?? '') || port > 65535) fail(`--port must be an integer from 0 to 65535 (got ${JSON.stringify(values.port)})`);
   const ttl = Number(values['default-ttl']);
-  if (!Number.isInteger(ttl) || ttl < 1) {
-    console.error(`sov-registry: --default-ttl must be a positive integer (got ${JSON.stringify(values['default-ttl'])})\n${usage}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(ttl) || ttl < 1) fail(`--default-ttl must be a positive integer (got ${JSON.stringify(values['default-ttl'])})`);
+
   const logger = createLogger({ meta: { component: 'registry' } });
   let server: RegistryServer;
   try {
-    server = await RegistryServer.start({ port, host: values.host ?? '127.0.0.1', defaultTtlSec: ttl, logger });
+    server = await RegistryServer.start({
+      port,
+      host: values.host ?? '127.0.0.1',
+      defaultTtlSec: ttl,
+      logger,
+      store: values.memory ? new MemoryRegistryStore() : new EmbeddedRegistryStore({ dir: values['data-dir']!, logger }),
+      ...(values.insecure ? { insecure: true } : { verifier: new RequestVerifier(), receiptVerifier: verifyReceipt }),
+      ...(process.env.SOV_OPERATOR_TOKEN ? { operatorToken: process.env.SOV_OPERATOR_TOKEN } : {}),
+    });
   } catch (e) {
-    console.error(`sov-registry: cannot listen on ${values.host}:${port}: ${toSovError(e).message}`);
+    console.error(`sov-registry: cannot start on ${values.host}:${port}: ${toSovError(e).message}`);
     process.exit(1);
   }
   const stop = (signal: string) => {

@@ -1,0 +1,23 @@
+export { Identity } from './identity';
+export { RequestSigner } from './requestSigner';
+export { RequestVerifier } from './requestVerifier';
+export { NonceCache } from './nonceCache';
+export { didKeyFromPublicKey, publicKeyFromDidKey, isDidKey, verifyDidSignature } from './didKey';
+export { verifyX25519Binding } from './x25519Binding';
+export { signReceipt, verifyReceipt } from './callReceipts';
+export { Hpke, HpkeContext, HPKE_AEAD } from './hpke';
+export { SecureMessenger } from './secureMessenger';
+export { registryKeyResolver } from './registryKeyResolver';
+export { staticKeyResolver } from './staticKeyResolver';
+export { secureMessaging } from './secureMessaging';
+
+export type { IdentityOptions, IdentityFileOptions, IdentityRegistrationMetadata } from './identity';
+export type { KeystoreOptions } from './keystore';
+export type { RequestSignerOptions } from './requestSigner';
+export type { RequestVerifierOptions } from './requestVerifier';
+export type { NonceCacheOptions, NonceVerdict } from './nonceCache';
+export type { X25519Binding } from './x25519Binding';
+export type { HpkeAeadId, HpkeOptions } from './hpke';
+export type { OpenedMessage, PeerKeyResolver, PeerKeys, SealedEnvelope, SecureMessengerOptions } from './secureMessenger';
+export type { StaticPeer } from './staticKeyResolver';
+export type { SecureDelivery, SecureMessageListener, SecureMessagingApi, SecureMessagingOptions } from './secureMessaging';

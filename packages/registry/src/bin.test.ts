@@ -1,0 +1,36 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const bin = join(__dirname, 'bin.ts');
+const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+describe('sov-registry bin', () => {
+  it.each([
+    [['--port', 'abc'], /--port must be an integer from 0 to 65535 \(got "abc"\)/],
+    [['--port', '70000'], /--port must be an integer/],
+    [['--default-ttl', '0'], /--default-ttl must be a positive integer/],
+    [['--colour', 'red'], /Unknown option '--colour'/],
+  ])('refuses %j with exit code 2 and a message', (args, message) => {
+    const out = run(...args);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(message);
+    expect(out.stderr).toContain('Usage: sov-registry');
+  });
+
+  it('serves on the given port and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', bin, '--port', '0', '--host', '127.0.0.1', '--memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
+    });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
