@@ -1,13 +1,20 @@
 /**
- * The walking skeleton, end to end: a registry and two agents; one finds the
- * other by capability and calls it. Prints each step in plain words, shuts
- * everything down, and exits 0 (or 1 with the step that failed).
+ * The Sovereign SDK, end to end, in plain words: a registry that checks
+ * signatures, two agents with their own keys; discovery by capability, a
+ * signed call, a sealed message, forged requests refused, a stake-gated
+ * service before and after the stake is credited, feedback with a receipt,
+ * state kept on disk. Exits 0, or 1 naming the step that failed.
  */
-import { Agent, createLogger, toSovError, type Logger } from '@sov/core';
-import { RegistryServer } from '@sov/registry';
-import { createUppercaseAgent, UPPERCASE_CAPABILITY } from './uppercaseAgent';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, HttpRegistryClient, PeerClient, createLogger, isSovError, toSovError, type Logger } from '@sov/core';
+import { Identity, RequestVerifier, secureMessaging, verifyReceipt } from '@sov/crypto';
+import { EmbeddedRegistryStore, RegistryServer } from '@sov/registry';
+import { createReferenceAgent, TEXT_CAPABILITY } from './referenceAgent';
 
-const quiet: Logger = createLogger({ level: 'warn', meta: { demo: true } });
+const quiet: Logger = createLogger({ level: 'error', meta: { demo: true } });
+const OPERATOR_TOKEN = 'demo-operator-token';
 let stepNo = 0;
 let current = 'starting';
 
@@ -16,47 +23,136 @@ function step(what: string): void {
   stepNo++;
 }
 
+let lastSaid = 0;
 function say(line: string): void {
-  console.log(`  ${stepNo}. ${line}`);
+  console.log(`${lastSaid === stepNo ? '    ' : `  ${String(stepNo).padStart(2)}.`} ${line}`);
+  lastSaid = stepNo;
+}
+
+const short = (id: string) => `${id.slice(0, 16)}…${id.slice(-6)}`;
+
+/** Runs `fn` and returns the error code it was refused with; fails the step if it was not refused. */
+async function refusal(what: string, fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    if (isSovError(e)) return e.code;
+    throw e;
+  }
+  throw new Error(`${what} was accepted; it should have been refused`);
 }
 
 async function main(): Promise<void> {
   console.log('Sovereign SDK demo\n');
-  const cleanup: Array<() => Promise<void>> = [];
+  const dir = await mkdtemp(join(tmpdir(), 'sov-demo-'));
+  const cleanup: Array<() => Promise<void>> = [async () => rm(dir, { recursive: true, force: true })];
   try {
     step('start the registry');
-    const registry = await RegistryServer.start({ logger: quiet });
+    const registry = await RegistryServer.start({
+      logger: quiet,
+      verifier: new RequestVerifier(),
+      receiptVerifier: verifyReceipt,
+      operatorToken: OPERATOR_TOKEN,
+      store: new EmbeddedRegistryStore({ dir: join(dir, 'registry') }),
+    });
     cleanup.unshift(() => registry.close());
-    say(`Registry listening at ${registry.url}`);
+    say(`Registry listening at ${registry.url}; it accepts only signed registrations`);
 
-    step('start the uppercase agent');
-    const worker = createUppercaseAgent({ name: 'uppercaser', registryUrl: registry.url, logger: quiet });
-    await worker.start();
-    cleanup.unshift(() => worker.shutdown());
-    say(`Agent "uppercaser" (${worker.id}) listening at ${worker.url}, registered with capability ${UPPERCASE_CAPABILITY}`);
+    step('start the reference agent');
+    const worker = createReferenceAgent({
+      name: 'uppercaser',
+      identity: Identity.generate(),
+      registryUrl: registry.url,
+      stateDir: join(dir, 'state'),
+      logger: quiet,
+    });
+    await worker.agent.start();
+    cleanup.unshift(() => worker.agent.shutdown());
+    say(`Agent "uppercaser" ${short(worker.agent.id)} at ${worker.agent.url}: services ${worker.services.services.join(', ')}`);
 
     step('start the client agent');
-    const client = new Agent({ name: 'client', registryUrl: registry.url, logger: quiet });
+    const clientIdentity = Identity.generate();
+    const client = new Agent({ name: 'client', identity: clientIdentity, registryUrl: registry.url, logger: quiet });
+    const clientSecure = client.use(secureMessaging());
     await client.start();
     cleanup.unshift(() => client.shutdown());
-    say(`Agent "client" (${client.id}) listening at ${client.url}`);
+    say(`Agent "client" ${short(client.id)} at ${client.url}`);
 
-    step(`find an agent with capability ${UPPERCASE_CAPABILITY}`);
-    const found = await client.registry!.search({ capabilities: [UPPERCASE_CAPABILITY] });
+    step('watch registry events');
+    const events = client.registry!.subscribe({ types: ['stake_changed', 'reputation_changed'] });
+    cleanup.unshift(() => events.close());
+    // The worker forgets a cached stake as soon as the registry says it changed.
+    events.onEvent((e) => e.type === 'stake_changed' && worker.services.invalidateStake(e.data.peer_id));
+    say('Client subscribed to the registry event stream (stake_changed, reputation_changed)');
+
+    step(`find an agent with capability ${TEXT_CAPABILITY}`);
+    const found = await client.registry!.search({ capabilities: [TEXT_CAPABILITY] });
     const target = found.agents[0];
-    if (!target) throw new Error(`the registry knows no agent with capability ${UPPERCASE_CAPABILITY}`);
-    say(`Client searched the registry for "${UPPERCASE_CAPABILITY}": ${found.total} match, "${target.name}" at ${target.endpoint}`);
+    if (!target) throw new Error(`the registry knows no agent with capability ${TEXT_CAPABILITY}`);
+    say(`Client searched for "${TEXT_CAPABILITY}": ${found.total} match, "${target.name}" (reputation ${target.reputation}, availability ${target.availability})`);
 
-    step('call the uppercase agent');
+    step('call the uppercase service');
     const text = 'hello, sovereign agents';
-    const reply = await client.peers.call(target.endpoint, { service: 'uppercase', params: { text } });
-    const result = (reply.result as { text: string }).text;
-    if (result !== text.toUpperCase()) throw new Error(`expected ${JSON.stringify(text.toUpperCase())}, got ${JSON.stringify(result)}`);
-    say(`Client called "${target.name}" with "${text}" and got back "${result}"`);
+    const upper = await client.call<{ text: string }>(target.id, 'uppercase', { text });
+    if (upper.text !== text.toUpperCase()) throw new Error(`expected ${JSON.stringify(text.toUpperCase())}, got ${JSON.stringify(upper.text)}`);
+    say(`Signed call to "uppercase" with "${text}" returned "${upper.text}"`);
+
+    step('send a sealed message');
+    const received = new Promise<{ from: string; message: unknown }>((resolve) => worker.secure.onMessage((m) => resolve(m)));
+    await clientSecure.sendSecureMessage(worker.agent.id, { note: 'meet at the usual place' });
+    const opened = await received;
+    if (opened.from !== client.id) throw new Error('the sealed message did not come from the client');
+    say(`Sealed message (HPKE X25519 + ChaCha20-Poly1305, signed by the sender) opened by the uppercaser: ${JSON.stringify(opened.message)}`);
+
+    step('refuse forged requests');
+    const mallory = Identity.generate();
+    const impersonation = await refusal('registering under the uppercaser id', () =>
+      new HttpRegistryClient({ baseUrl: registry.url, signer: mallory.signer }).register({
+        id: worker.agent.id,
+        name: 'uppercaser',
+        endpoint: 'http://127.0.0.1:1',
+        capabilities: [TEXT_CAPABILITY],
+      }),
+    );
+    say(`Mallory tried to register with the uppercaser's id: refused with ${impersonation}`);
+    const tampering = await refusal('a call whose body was changed after signing', () => {
+      const signer = {
+        keyId: mallory.signer.keyId,
+        sign: async (req: Parameters<typeof mallory.signer.sign>[0]) => {
+          const headers = await mallory.signer.sign(req);
+          req.body[req.body.length - 3] ^= 1; // one bit flipped after the signature was made
+          return headers;
+        },
+      };
+      return new PeerClient({ signer }).call(worker.agent.url!, { service: 'uppercase', params: { text: 'pay mallory' } });
+    });
+    say(`Mallory changed one bit of a signed call: refused with ${tampering}`);
+    const unsigned = await refusal('an unsigned call', () => new PeerClient().call(worker.agent.url!, { service: 'uppercase', params: { text: 'hi' } }));
+    say(`An unsigned call: refused with ${unsigned}`);
+
+    step('call a stake-gated service');
+    const before = await refusal('analyse without stake', () => client.call(target.id, 'analyse', { text: 'stake gated analysis' }));
+    say(`"analyse" needs a stake of 100; with stake 0 the client is refused with ${before}`);
+    const stakeSeen = new Promise<void>((resolve) => events.onEvent((e) => e.type === 'stake_changed' && resolve()));
+    const credited = await new HttpRegistryClient({ baseUrl: registry.url, operatorToken: OPERATOR_TOKEN }).creditStake(client.id, 150);
+    await stakeSeen;
+    say(`The registry operator credited the client: stake ${credited.stake}`);
+    const analysis = await client.callDetailed<{ words: number; longest: string }>(target.id, 'analyse', { text: 'stake gated analysis works' });
+    say(`"analyse" now succeeds: ${analysis.result.words} words, longest "${analysis.result.longest}"`);
+
+    step('give feedback with the call receipt');
+    if (!analysis.receipt) throw new Error('the call came back without a receipt');
+    const { reputation } = await client.registry!.submitFeedback({ receipt: analysis.receipt, rating: 1 });
+    const again = await refusal('reusing a receipt', () => client.registry!.submitFeedback({ receipt: analysis.receipt!, rating: 1 }));
+    say(`Feedback backed by the uppercaser's signed receipt moved its reputation to ${reputation}; reusing the receipt: ${again}`);
+
+    step('check the state on disk');
+    const servedCount = await worker.state.getState<number>('served', 0);
+    say(`The uppercaser journaled ${servedCount} served calls in its state directory`);
 
     step('shut everything down');
     for (const stop of cleanup.splice(0)) await stop();
-    say('Both agents deregistered and stopped; registry closed');
+    say('Agents stopped intake, drained, deregistered and closed; registry closed');
     console.log('\nDemo finished: every step passed.');
   } catch (e) {
     const err = toSovError(e);

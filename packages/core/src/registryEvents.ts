@@ -186,7 +186,7 @@ export class RegistryEventStream implements RegistryEventSubscription {
       },
     });
     const decoder = new TextDecoder();
-    const reader = response.body.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();

@@ -118,7 +118,7 @@ export class MemoryRegistryStore implements RegistryStore {
     try {
       return Promise.resolve(this.searchSync(query, now));
     } catch (e) {
-      return Promise.reject(e as Error);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
