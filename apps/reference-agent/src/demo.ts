@@ -118,9 +118,10 @@ async function main(): Promise<void> {
     const tampering = await refusal('a call whose body was changed after signing', () => {
       const signer = {
         keyId: mallory.signer.keyId,
-        sign: async (req: Parameters<typeof mallory.signer.sign>[0]) => {
-          const headers = await mallory.signer.sign(req);
-          req.body[req.body.length - 3] ^= 1; // one bit flipped after the signature was made
+        sign: (req: Parameters<typeof mallory.signer.sign>[0]) => {
+          const headers = mallory.signer.sign(req);
+          const i = req.body.length - 3;
+          req.body[i] = req.body[i]! ^ 1; // one bit flipped after the signature was made
           return headers;
         },
       };
