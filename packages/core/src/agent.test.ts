@@ -267,3 +267,36 @@ describe('Agent endpoint', () => {
     expect(await (await fetch(`${agent.url}/ready`)).json()).toMatchObject({ success: true, status: 'ready' });
   });
 });
+
+describe('the signal a handler gets', () => {
+  it('stays quiet for a normal request and aborts when the caller goes away', async () => {
+    const agent = new Agent({ name: 'signals', logger: quiet });
+    const seen: Array<{ aborted: boolean; code?: string }> = [];
+    let entered!: () => void;
+    let inside = new Promise<void>((r) => (entered = r));
+    agent.handle(async (req, ctx) => {
+      if ((req.params as { wait?: boolean } | undefined)?.wait) {
+        entered();
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+        seen.push({ aborted: true, code: (ctx.signal.reason as SovError).code });
+        return { result: 'late' };
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push({ aborted: ctx.signal.aborted });
+      return { result: 'ok' };
+    });
+    await agent.start();
+    const post = (params: unknown, signal?: AbortSignal) =>
+      fetch(`${agent.url}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ params }), ...(signal ? { signal } : {}) });
+    expect((await post({})).status).toBe(200);
+    const gone = new AbortController();
+    const pending = post({ wait: true }, gone.signal).catch((e: unknown) => e);
+    await inside;
+    gone.abort();
+    await pending;
+    inside = new Promise<void>((r) => (entered = r));
+    await new Promise((r) => setTimeout(r, 50));
+    await agent.shutdown();
+    expect(seen).toEqual([{ aborted: false }, { aborted: true, code: 'UNAVAILABLE' }]);
+  });
+});

@@ -7,6 +7,26 @@ import { withRequestId } from './logger';
 import type { UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
 import type { AgentRequest, CallReceipt, RpcReply } from './wire';
 
+/** A request being served; its AbortController is made only if the handler reads the signal. */
+class InFlight {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
 /** What a request handler knows about the request it serves. */
 export interface RequestContext {
   requestId: string;
@@ -107,7 +127,8 @@ export class AgentEndpoint implements EndpointRegistrar {
   private readonly healthChecks = new Map<string, Check>();
   private readonly readinessChecks = new Map<string, Check>();
   private readonly guards: Array<(request: RouteRequest) => void | Promise<void>> = [];
-  private readonly controllers = new Set<AbortController>();
+  /** Requests in flight, each able to abort its handler's signal. */
+  private readonly active = new Set<InFlight>();
   private verifier: Verifier | undefined;
   private allowAnonymous = true;
   private handler: RequestHandler | undefined;
@@ -291,7 +312,7 @@ export class AgentEndpoint implements EndpointRegistrar {
 
   /** Aborts every request still in flight (their handlers see `signal.aborted`). */
   abortInFlight(reason: string): void {
-    for (const c of this.controllers) c.abort(new SovError('SHUTTING_DOWN', reason));
+    for (const r of this.active) r.abort(new SovError('SHUTTING_DOWN', reason));
   }
 
   /** Closes the server and every connection. */
@@ -327,12 +348,13 @@ export class AgentEndpoint implements EndpointRegistrar {
     const started = process.hrtime.bigint();
     const route = req.routeOptions.url ?? req.url;
     let outcome = 'ok';
-    const controller = new AbortController();
-    this.controllers.add(controller);
+    const flight = new InFlight();
+    this.active.add(flight);
+    // The response closes before it finished only when the caller went away.
     const onClose = () => {
-      if (!reply.sent) controller.abort(new SovError('UNAVAILABLE', 'Caller closed the connection'));
+      if (!reply.raw.writableFinished) flight.abort(new SovError('UNAVAILABLE', 'Caller closed the connection'));
     };
-    req.raw.once('close', onClose);
+    reply.raw.once('close', onClose);
     try {
       return await withRequestId(requestId, async () => {
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -371,7 +393,9 @@ export class AgentEndpoint implements EndpointRegistrar {
         const out = await work(body, {
           requestId,
           caller,
-          signal: controller.signal,
+          get signal() {
+            return flight.signal;
+          },
           // A child logger costs more than the rest of a small request; make it only when used.
           get logger() {
             return (logger ??= base.child({ requestId }));
@@ -390,8 +414,8 @@ export class AgentEndpoint implements EndpointRegistrar {
     } finally {
       this.requestCount.inc({ route, code: outcome });
       this.requestDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
-      req.raw.off('close', onClose);
-      this.controllers.delete(controller);
+      reply.raw.off('close', onClose);
+      this.active.delete(flight);
       this.inFlight--;
       if (this.inFlight === 0) {
         const waiters = this.drainWaiters;
