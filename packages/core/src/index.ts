@@ -1,5 +1,6 @@
 export { Agent } from './agent';
 export { AgentEndpoint } from './endpoint';
+export { CollectedMetric } from './collectedMetric';
 export { HttpRegistryClient } from './registryClient';
 export { PeerClient, RECEIPT_HEADER } from './peerClient';
 export { RegistryEventStream } from './registryEvents';
@@ -36,6 +37,7 @@ export type { RegistryEventSubscription, RegistryEventsOptions } from './registr
 export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './config';
 export type { Logger, LoggerOptions } from './logger';
 export type { Clock } from './clock';
+export type { MetricSample } from './collectedMetric';
 export type { SovErrorCode } from './errors/errorCodes';
 export type { SovErrorOptions, WireFailure } from './errors/sovError';
 export type { FieldProblem } from './errors/validationError';

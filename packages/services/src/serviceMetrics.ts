@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { CollectedMetric, type Sample } from './internal/collectedMetric';
+import { CollectedMetric, type MetricSample as Sample } from '@sov/core';
 import { ServiceStats } from './internal/serviceStats';
 
 /** A service's counters, as `getServiceCatalog()` shows them. */
