@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { CollectedMetric, type MetricSample } from './collectedMetric';
+import { RequestMetrics } from './requestMetrics';
 import { SovError, isSovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
 import { withRequestId } from './logger';
 import type { UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
 import type { AgentRequest, CallReceipt, RpcReply } from './wire';
-
-/** Upper bounds of the request duration histogram, in seconds. */
-const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** A request being served; its AbortController is made only if the handler reads the signal. */
 class InFlight {
@@ -145,9 +142,7 @@ export class AgentEndpoint implements EndpointRegistrar {
   inFlight = 0;
   /** The agent's Prometheus registry, served at `GET /metrics`; capabilities add their metrics to it. */
   readonly metrics = new Registry();
-  /** Requests by route and outcome, as plain numbers: prom-client's label hashing is too slow for every request. */
-  private readonly requestCounts = new Map<string, { route: string; code: string; n: number }>();
-  private readonly durations = new Map<string, { buckets: number[]; sum: number; count: number }>();
+  private readonly requestMetrics: RequestMetrics;
 
   constructor(options: AgentEndpointOptions) {
     this.options = options;
@@ -187,23 +182,14 @@ export class AgentEndpoint implements EndpointRegistrar {
       return reply.send({ success: true, status: 'ready', checks });
     });
     collectDefaultMetrics({ register: this.metrics, prefix: 'sov_agent_' });
-    new CollectedMetric('sov_agent_requests_total', 'Requests served by route and outcome code (ok or the error code)', 'counter', () =>
-      [...this.requestCounts.values()].map((c) => ({ labels: { route: c.route, code: c.code }, value: c.n })),
-    ).registerIn(this.metrics);
-    new CollectedMetric('sov_agent_request_duration_seconds', 'Time to serve a request, by route', 'histogram', () => {
-      const out: MetricSample[] = [];
-      for (const [route, d] of this.durations) {
-        let cumulative = 0;
-        DURATION_BUCKETS.forEach((le, i) => {
-          cumulative += d.buckets[i]!;
-          out.push({ metricName: 'sov_agent_request_duration_seconds_bucket', labels: { route, le }, value: cumulative });
-        });
-        out.push({ metricName: 'sov_agent_request_duration_seconds_bucket', labels: { route, le: '+Inf' }, value: d.count });
-        out.push({ metricName: 'sov_agent_request_duration_seconds_sum', labels: { route }, value: d.sum });
-        out.push({ metricName: 'sov_agent_request_duration_seconds_count', labels: { route }, value: d.count });
-      }
-      return out;
-    }).registerIn(this.metrics);
+    this.requestMetrics = new RequestMetrics(this.metrics, {
+      countName: 'sov_agent_requests_total',
+      countHelp: 'Requests served by route and outcome code (ok or the error code)',
+      durationName: 'sov_agent_request_duration_seconds',
+      durationHelp: 'Time to serve a request, by route',
+      labels: ['route', 'code'],
+      durationLabels: 1,
+    });
     this.server.get('/metrics', async (_req, reply) => reply.type(this.metrics.contentType).send(await this.metrics.metrics()));
     this.server.post('/rpc', (req, reply) =>
       this.serve('/rpc', req, reply, true, async (body, ctx) => {
@@ -334,20 +320,6 @@ export class AgentEndpoint implements EndpointRegistrar {
     await closing;
   }
 
-  private record(route: string, code: string, seconds: number): void {
-    const key = `${route} ${code}`;
-    const count = this.requestCounts.get(key);
-    if (count) count.n++;
-    else this.requestCounts.set(key, { route, code, n: 1 });
-    let d = this.durations.get(route);
-    if (!d) this.durations.set(route, (d = { buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 }));
-    let i = 0;
-    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
-    if (i < DURATION_BUCKETS.length) d.buckets[i]!++;
-    d.sum += seconds;
-    d.count++;
-  }
-
   private async runChecks(checks: Map<string, Check>): Promise<Record<string, { ok: boolean; detail?: unknown }>> {
     const out: Record<string, { ok: boolean; detail?: unknown }> = {};
     await Promise.all([...checks].map(async ([name, check]) => (out[name] = await runCheck(check))));
@@ -435,7 +407,7 @@ export class AgentEndpoint implements EndpointRegistrar {
       if (err.code === 'INTERNAL') this.options.logger.error('request failed', { requestId, error: err.message });
       return sendError(reply, err);
     } finally {
-      this.record(route, outcome, (performance.now() - started) / 1000);
+      this.requestMetrics.record([route, outcome], (performance.now() - started) / 1000);
       reply.raw.off('close', onClose);
       this.active.delete(flight);
       this.inFlight--;

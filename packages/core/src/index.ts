@@ -1,6 +1,7 @@
 export { Agent } from './agent';
 export { AgentEndpoint } from './endpoint';
 export { CollectedMetric } from './collectedMetric';
+export { RequestMetrics } from './requestMetrics';
 export { HttpRegistryClient } from './registryClient';
 export { PeerClient, RECEIPT_HEADER } from './peerClient';
 export { RegistryEventStream } from './registryEvents';
@@ -38,6 +39,7 @@ export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './c
 export type { Logger, LoggerOptions } from './logger';
 export type { Clock } from './clock';
 export type { MetricSample } from './collectedMetric';
+export type { RequestMetricsOptions } from './requestMetrics';
 export type { SovErrorCode } from './errors/errorCodes';
 export type { SovErrorOptions, WireFailure } from './errors/sovError';
 export type { FieldProblem } from './errors/validationError';

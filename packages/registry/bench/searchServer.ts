@@ -10,7 +10,7 @@ import { MemoryRegistryStore, RegistryServer } from '../src/index';
 export const AGENTS = 100_000;
 export const CAPS = 50;
 
-async function registry(): Promise<void> {
+async function registry(searchCacheMs: number): Promise<void> {
   const store = new MemoryRegistryStore();
   const now = Date.now();
   for (let i = 0; i < AGENTS; i++) {
@@ -32,7 +32,7 @@ async function registry(): Promise<void> {
       liveMs: 0,
     });
   }
-  const server = await RegistryServer.start({ insecure: true, logger: createLogger({ silent: true }), store, rateLimit: false });
+  const server = await RegistryServer.start({ insecure: true, logger: createLogger({ silent: true }), store, rateLimit: false, searchCacheMs });
   console.log(new URL(server.url).port);
 }
 
@@ -45,5 +45,5 @@ async function staticRoute(size: number): Promise<void> {
   console.log(typeof address === 'object' && address ? address.port : 0);
 }
 
-if (process.argv[2] === 'registry') void registry();
+if (process.argv[2] === 'registry') void registry(Number(process.argv[3] ?? 1000));
 else if (process.argv[2] === 'static') void staticRoute(Number(process.argv[3]));

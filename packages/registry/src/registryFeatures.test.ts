@@ -193,6 +193,29 @@ describe('registry metadata, availability, limits and metrics', () => {
   });
 });
 
+describe('registry search answers', () => {
+  it('reflect every change at once and heartbeat times within a second', async () => {
+    const clock = movableClock();
+    const registry = await RegistryServer.start({ insecure: true, logger: silent, clock, receiptVerifier: (r) => r.signature === 'ok' });
+    const search = async () => (await call('GET', `${registry.url}/v1/agents?capability=c`)).body;
+    await call('POST', `${registry.url}/v1/agents`, reg('s1', { ttl: 60 }));
+    const first = await search();
+    expect(first.total).toBe(1);
+    await call('POST', `${registry.url}/v1/agents`, reg('s2', { ttl: 60 }));
+    expect((await search()).total).toBe(2);
+    await call('DELETE', `${registry.url}/v1/agents/s2`);
+    expect((await search()).total).toBe(1);
+    const receipt = { id: 'r', caller: 'x', callee: 's1', service: 's', at: new Date(clock.t).toISOString(), signature: 'ok' };
+    await call('POST', `${registry.url}/v1/feedback`, { receipt, rating: 1 });
+    expect((await search()).agents[0].reputation).toBe(0.55);
+    clock.t += 5000;
+    await call('POST', `${registry.url}/v1/agents/s1/heartbeat`, {});
+    const beat = (await search()).agents[0].lastHeartbeat;
+    expect(beat).toBe(new Date(clock.t).toISOString());
+    await registry.close();
+  });
+});
+
 describe('registry events over SSE', () => {
   it('streams events filtered by type and replays after Last-Event-ID', async () => {
     const registry = await RegistryServer.start({ insecure: true, logger: silent });

@@ -75,6 +75,12 @@ export interface RegistryServerOptions {
   reputationWeight?: number;
   /** Interval of keep-alive comments on event streams, in ms. @default 15000 */
   keepAliveMs?: number;
+  /**
+   * How long a search answer may be served again, in ms, while no agent
+   * joined, left or changed (heartbeat times in it are at most this old);
+   * 0 turns the cache off. @default 1000
+   */
+  searchCacheMs?: number;
   /** @default a JSON logger on stdout at 'info' */
   logger?: Logger;
 }
@@ -150,6 +156,7 @@ export class RegistryServer {
       | 'maxReceiptAgeSec'
       | 'reputationWeight'
       | 'keepAliveMs'
+      | 'searchCacheMs'
       | 'insecure'
     >
   >;
@@ -159,6 +166,14 @@ export class RegistryServer {
   private readonly rateLimit: { max: number; windowMs: number } | false;
   private readonly metrics: RegistryMetrics;
   private readonly validate: Record<'registration' | 'metadata' | 'search' | 'stake' | 'feedback' | 'request', ValidateFunction>;
+  /**
+   * Recent search answers, serialised. An entry serves while nothing that
+   * changes search results happened (`generation`, bumped by every join,
+   * leave, update and reputation change) and for at most a second, so
+   * heartbeat timestamps in it are never older than searchCacheMs.
+   */
+  private readonly searchCache = new Map<string, { generation: number; until: number; body: string }>();
+  private generation = 0;
   private sweepTimer: unknown;
   private keepAliveTimer: unknown;
   private address: string | undefined;
@@ -177,6 +192,7 @@ export class RegistryServer {
       maxReceiptAgeSec: options.maxReceiptAgeSec ?? 86400,
       reputationWeight: options.reputationWeight ?? 0.1,
       keepAliveMs: options.keepAliveMs ?? 15000,
+      searchCacheMs: options.searchCacheMs ?? 1000,
       insecure: options.insecure ?? false,
     };
     if (!options.verifier && !this.opts.insecure) {
@@ -266,6 +282,7 @@ export class RegistryServer {
   }
 
   private async publish(type: RegistryEventType, data: RegistryEvent['data']): Promise<void> {
+    if (type !== 'stake_changed' && type !== 'new_request') this.generation++;
     const event = await this.store.appendEvent({ type, at: new Date(this.clock.now()).toISOString(), data });
     this.metrics.events.inc({ type });
     this.emitter.emit('event', event);
@@ -376,9 +393,9 @@ export class RegistryServer {
       send(reply, new SovError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)),
     );
     app.addHook('onResponse', (req, reply, done) => {
+      // The route pattern (not the URL, whose ids would make a label per agent).
       const route = req.routeOptions.url ?? 'unmatched';
-      this.metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
-      this.metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+      this.metrics.requests.record([req.method, route, String(reply.statusCode)], reply.elapsedTime / 1000);
       done();
     });
     if (this.rateLimit) {
@@ -489,7 +506,12 @@ export class RegistryServer {
       return { success: true, agent: toRecord(agent, this.clock.now()) };
     });
 
-    app.get('/v1/agents', { schema: { response: searchResponseSchema } }, async (req) => {
+    app.get('/v1/agents', { schema: { response: searchResponseSchema } }, async (req, reply) => {
+      const now = this.clock.now();
+      const cached = this.searchCache.get(req.url);
+      if (cached && cached.generation === this.generation && cached.until > now) {
+        return reply.type('application/json; charset=utf-8').serializer((body: unknown) => body as string).send(cached.body);
+      }
       const q = req.query as Record<string, string | string[] | undefined>;
       const query: Record<string, unknown> = {};
       const bad: FieldProblem[] = [];
@@ -512,9 +534,23 @@ export class RegistryServer {
       if (query.minReputation !== undefined) search.minReputation = query.minReputation as number;
       if (query.maxPrice !== undefined) search.maxPrice = query.maxPrice as number;
       if (query.cursor !== undefined) search.cursor = query.cursor as string;
-      const now = this.clock.now();
+      const generation = this.generation;
       const page = await this.store.search(search, now);
-      return { success: true, agents: page.agents.map((a) => toRecord(a, now)), total: page.total, nextCursor: page.nextCursor };
+      const serialize = reply.getSerializationFunction('200') ?? JSON.stringify;
+      const body = serialize({
+        success: true,
+        agents: page.agents.map((a) => toRecord(a, now)),
+        total: page.total,
+        nextCursor: page.nextCursor,
+      });
+      if (this.opts.searchCacheMs > 0) {
+        let until = now + this.opts.searchCacheMs;
+        for (const a of page.agents) if (a.expiresAtMs < until) until = a.expiresAtMs;
+        this.searchCache.delete(req.url);
+        this.searchCache.set(req.url, { generation, until, body });
+        if (this.searchCache.size > 1000) this.searchCache.delete(this.searchCache.keys().next().value!);
+      }
+      return reply.type('application/json; charset=utf-8').serializer((b: unknown) => b as string).send(body);
     });
 
     app.get<{ Params: { id: string } }>('/v1/stakes/:id', async (req) => ({
