@@ -6,7 +6,7 @@
 import { createServer, request, Agent as HttpAgent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compareThroughput, report } from '@sov/tooling/bench';
-import { Agent, createLogger } from '../src/index';
+import { Agent, createLogger } from '@sov/core';
 
 const body = JSON.stringify({ service: 'sum', params: { values: Array.from({ length: 16 }, (_, i) => i) } });
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 32 });

@@ -18,7 +18,7 @@ import {
   verify,
 } from 'node:crypto';
 import { compareThroughput, report } from '@sov/tooling/bench';
-import { Identity, SecureMessenger, staticKeyResolver } from '../src/index';
+import { Identity, SecureMessenger, staticKeyResolver } from '@sov/crypto';
 
 async function signedRequests(): Promise<boolean> {
   const identity = Identity.generate();

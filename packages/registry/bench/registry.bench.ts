@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createLogger, HttpRegistryClient } from '@sov/core';
 import { Identity, RequestVerifier } from '@sov/crypto';
 import { compareThroughput, report } from '@sov/tooling/bench';
-import { RegistryServer } from '../src/index';
+import { RegistryServer } from '@sov/registry';
 import { AGENTS, CAPS } from './searchServer';
 const silent = createLogger({ silent: true });
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 32 });

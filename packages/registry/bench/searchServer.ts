@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify';
 import { createLogger } from '@sov/core';
-import { MemoryRegistryStore, RegistryServer } from '../src/index';
+import { MemoryRegistryStore, RegistryServer } from '@sov/registry';
 
 export const AGENTS = 100_000;
 export const CAPS = 50;

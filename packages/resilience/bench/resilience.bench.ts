@@ -14,7 +14,7 @@
 import { Agent, createLogger, type AgentRequest } from '@sov/core';
 import { FaultyPeer } from '@sov/testing';
 import { compareThroughput, report, reportPlain } from '@sov/tooling/bench';
-import { resilience } from '../src/index';
+import { resilience } from '@sov/resilience';
 
 const request: AgentRequest = { service: 'quote', params: { symbol: 'SOV', amount: 12.5, tags: ['a', 'b', 'c'] } };
 

@@ -10,7 +10,7 @@ import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto
 import Fastify from 'fastify';
 import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
-import { serviceRouter } from '../src/index';
+import { serviceRouter } from '@sov/services';
 import { echoService } from './echoService';
 
 const mode = process.argv[2];

@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '../src/index';
+import type { ServiceDefinition } from '@sov/services';
 
 /** The service every figure calls: a small validated echo, as most services are small. */
 export const echoService: ServiceDefinition<{ text: string; tags?: string[] }, { text: string }> = {

@@ -19,7 +19,7 @@ import { Pool } from 'undici';
 import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { compareThroughput, report } from '@sov/tooling/bench';
-import { ServiceRouter, type ServiceDefinition } from '../src/index';
+import { ServiceRouter, type ServiceDefinition } from '@sov/services';
 import { echoService, processDataService } from './echoService';
 
 const CONCURRENCY = 16;

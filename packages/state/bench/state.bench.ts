@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { compareThroughput, report, reportPlain } from '@sov/tooling/bench';
-import { FileStateStore } from '../src/index';
+import { FileStateStore } from '@sov/state';
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'sov-state-bench-'));
