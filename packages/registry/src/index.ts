@@ -1,7 +1,7 @@
 export { RegistryServer } from './registryServer';
 export { MemoryRegistryStore } from './memoryRegistryStore';
 export { EmbeddedRegistryStore } from './embeddedRegistryStore';
-export { availabilityOf, toRecord } from './storedAgent';
+export { availabilityOf, registeredAgent, renewedAgent, toRecord } from './storedAgent';
 
 export type { RegistryServerOptions } from './registryServer';
 export type { MemoryRegistryStoreOptions } from './memoryRegistryStore';

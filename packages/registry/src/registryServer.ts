@@ -24,7 +24,7 @@ import {
 } from '@sov/core';
 import { MemoryRegistryStore } from './memoryRegistryStore';
 import type { RegistryStore, StoreSearch } from './registryStore';
-import { toRecord, type StoredAgent } from './storedAgent';
+import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './storedAgent';
 import { RegistryMetrics } from './internal/registryMetrics';
 import {
   agentRequestSchema,
@@ -433,23 +433,7 @@ export class RegistryServer {
       const ttl = reg.ttl ?? this.opts.defaultTtlSec;
       const previous = await this.store.get(reg.id);
       const alive = this.live(previous);
-      const agent: StoredAgent = {
-        id: reg.id,
-        name: reg.name,
-        endpoint: reg.endpoint,
-        capabilities: reg.capabilities,
-        services: reg.services ?? [],
-        metadata: reg.metadata ?? {},
-        ttl,
-        registeredAt: alive?.registeredAt ?? new Date(now).toISOString(),
-        lastHeartbeat: new Date(now).toISOString(),
-        expiresAt: new Date(now + ttl * 1000).toISOString(),
-        reputation: previous?.reputation ?? 0.5,
-        expiresAtMs: now + ttl * 1000,
-        firstSeenMs: previous?.firstSeenMs ?? now,
-        lastBeatMs: now,
-        liveMs: previous ? previous.liveMs + Math.max(0, Math.min(now, previous.expiresAtMs) - previous.lastBeatMs) : 0,
-      };
+      const agent = registeredAgent(reg, previous, now, ttl);
       await this.store.put(agent);
       this.logger.info(alive ? 'agent re-registered' : 'agent registered', { agentId: reg.id, endpoint: reg.endpoint });
       await this.publish(alive ? 'peer_updated' : 'peer_joined', { peer_id: reg.id, name: reg.name, capabilities: reg.capabilities });
@@ -465,14 +449,7 @@ export class RegistryServer {
       if (agent.expiresAtMs <= now) {
         throw new SovError('LEASE_EXPIRED', `The lease of ${req.params.id} expired at ${agent.expiresAt}; register again`);
       }
-      const renewed: StoredAgent = {
-        ...agent,
-        lastHeartbeat: new Date(now).toISOString(),
-        expiresAt: new Date(now + agent.ttl * 1000).toISOString(),
-        expiresAtMs: now + agent.ttl * 1000,
-        liveMs: agent.liveMs + (now - agent.lastBeatMs),
-        lastBeatMs: now,
-      };
+      const renewed = renewedAgent(agent, now);
       await this.store.put(renewed);
       return { success: true, lease: { ttl: renewed.ttl, expiresAt: renewed.expiresAt } };
     });

@@ -1,4 +1,4 @@
-import type { AgentRecord } from '@sov/core';
+import type { AgentRecord, AgentRegistration } from '@sov/core';
 
 /**
  * An agent as a RegistryStore keeps it: the public record plus the lease and
@@ -37,5 +37,48 @@ export function toRecord(agent: StoredAgent, now: number): AgentRecord {
     expiresAt: agent.expiresAt,
     reputation: agent.reputation,
     availability: Math.round(availabilityOf(agent, now) * 10000) / 10000,
+  };
+}
+
+/**
+ * The stored agent a registration makes at `now`: a new one, or the
+ * previous record re-registered (keeping its first-seen time, reputation and
+ * the lease time it covered, and its registration time while it is live).
+ */
+export function registeredAgent(
+  registration: AgentRegistration,
+  previous: StoredAgent | undefined,
+  now: number,
+  ttlSec: number,
+): StoredAgent {
+  const alive = previous && previous.expiresAtMs > now ? previous : undefined;
+  return {
+    id: registration.id,
+    name: registration.name,
+    endpoint: registration.endpoint,
+    capabilities: [...registration.capabilities],
+    services: [...(registration.services ?? [])],
+    metadata: { ...registration.metadata },
+    ttl: ttlSec,
+    registeredAt: alive?.registeredAt ?? new Date(now).toISOString(),
+    lastHeartbeat: new Date(now).toISOString(),
+    expiresAt: new Date(now + ttlSec * 1000).toISOString(),
+    reputation: previous?.reputation ?? 0.5,
+    expiresAtMs: now + ttlSec * 1000,
+    firstSeenMs: previous?.firstSeenMs ?? now,
+    lastBeatMs: now,
+    liveMs: previous ? previous.liveMs + Math.max(0, Math.min(now, previous.expiresAtMs) - previous.lastBeatMs) : 0,
+  };
+}
+
+/** The stored agent after a heartbeat at `now`: the lease renewed, the covered time counted. */
+export function renewedAgent(agent: StoredAgent, now: number): StoredAgent {
+  return {
+    ...agent,
+    lastHeartbeat: new Date(now).toISOString(),
+    expiresAt: new Date(now + agent.ttl * 1000).toISOString(),
+    expiresAtMs: now + agent.ttl * 1000,
+    liveMs: agent.liveMs + (now - agent.lastBeatMs),
+    lastBeatMs: now,
   };
 }

@@ -17,7 +17,7 @@ import {
   type SearchQuery,
   type StakeBalance,
 } from '@sov/core';
-import { MemoryRegistryStore, toRecord, type StoredAgent } from '@sov/registry';
+import { MemoryRegistryStore, registeredAgent, renewedAgent, toRecord, type StoredAgent } from '@sov/registry';
 
 /** One call made to a MockRegistry. */
 export interface MockRegistryCall {
@@ -80,23 +80,7 @@ export class MockRegistry implements RegistryClient {
     const ttl = registration.ttl ?? this.defaultTtlSec;
     const previous = await this.store.get(registration.id);
     const alive = previous && previous.expiresAtMs > now ? previous : undefined;
-    const agent: StoredAgent = {
-      id: registration.id,
-      name: registration.name,
-      endpoint: registration.endpoint,
-      capabilities: [...registration.capabilities],
-      services: [...(registration.services ?? [])],
-      metadata: { ...registration.metadata },
-      ttl,
-      registeredAt: alive?.registeredAt ?? new Date(now).toISOString(),
-      lastHeartbeat: new Date(now).toISOString(),
-      expiresAt: new Date(now + ttl * 1000).toISOString(),
-      reputation: previous?.reputation ?? 0.5,
-      expiresAtMs: now + ttl * 1000,
-      firstSeenMs: previous?.firstSeenMs ?? now,
-      lastBeatMs: now,
-      liveMs: previous?.liveMs ?? 0,
-    };
+    const agent = registeredAgent(registration, previous, now, ttl);
     await this.store.put(agent);
     await this.emit(alive ? 'peer_updated' : 'peer_joined', { peer_id: agent.id });
     return { agent: toRecord(agent, now), lease: { ttl, expiresAt: agent.expiresAt } };
@@ -108,14 +92,7 @@ export class MockRegistry implements RegistryClient {
     const agent = await this.store.get(agentId);
     if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${agentId}`);
     if (agent.expiresAtMs <= now) throw new SovError('LEASE_EXPIRED', `The lease of ${agentId} expired at ${agent.expiresAt}`);
-    const renewed = {
-      ...agent,
-      lastHeartbeat: new Date(now).toISOString(),
-      expiresAt: new Date(now + agent.ttl * 1000).toISOString(),
-      expiresAtMs: now + agent.ttl * 1000,
-      liveMs: agent.liveMs + (now - agent.lastBeatMs),
-      lastBeatMs: now,
-    };
+    const renewed = renewedAgent(agent, now);
     await this.store.put(renewed);
     return { ttl: renewed.ttl, expiresAt: renewed.expiresAt };
   }
