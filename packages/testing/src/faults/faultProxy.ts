@@ -1,8 +1,7 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { systemClock, type Clock } from '@sov/core';
 import { applyFault } from './applyFault';
-import { FaultSchedule, type Fault, type FaultOptions } from './fault';
+import { FaultServer } from './faultServer';
 
 /** Options of FaultProxy.start. */
 export interface FaultProxyOptions {
@@ -27,39 +26,17 @@ export interface FaultProxyOptions {
  * proxy.setTarget(registry.url);                    // the registry arrives late
  * await starting;
  */
-export class FaultProxy {
-  /** The proxy's base URL, `http://127.0.0.1:<port>`. */
-  readonly url: string;
-  /** Requests received, faulted or not. */
-  requests = 0;
+export class FaultProxy extends FaultServer {
   private target: URL | undefined;
-  private readonly schedule = new FaultSchedule();
-  private readonly sockets = new Set<Socket>();
-  private readonly timers = new Set<unknown>();
 
-  private constructor(
-    private readonly server: Server,
-    private readonly clock: Clock,
-    target: string | undefined,
-  ) {
-    const { port } = server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+  private constructor(server: Server, clock: Clock, target: string | undefined) {
+    super(server, clock);
     this.setTarget(target);
   }
 
   /** Starts a proxy on a free loopback port. */
   static async start(options: FaultProxyOptions = {}): Promise<FaultProxy> {
-    const server = createServer((req, res) => proxy.serve(req, res));
-    server.on('connection', (socket) => {
-      proxy.sockets.add(socket);
-      socket.once('close', () => proxy.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    const proxy = new FaultProxy(server, options.clock ?? systemClock, options.target);
-    return proxy;
+    return new FaultProxy(await FaultServer.listen(options.port), options.clock ?? systemClock, options.target);
   }
 
   /** Points the proxy at a server; `undefined` makes it drop every connection. */
@@ -68,28 +45,7 @@ export class FaultProxy {
     return this;
   }
 
-  /** Applies `fault` to every request until changed, or to the next `times` requests. */
-  inject(fault: Fault, options?: FaultOptions): this {
-    this.schedule.inject(fault, options);
-    return this;
-  }
-
-  /** Back to plain forwarding. */
-  clear(): this {
-    this.schedule.clear();
-    return this;
-  }
-
-  /** Stops the proxy and cuts every connection. */
-  async close(): Promise<void> {
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-
-  private serve(req: IncomingMessage, res: ServerResponse): void {
+  protected serve(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

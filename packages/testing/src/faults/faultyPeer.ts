@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { systemClock, type Clock } from '@sov/core';
-import { FaultSchedule, type Fault, type FaultOptions } from './fault';
 import { applyFault } from './applyFault';
+import { FaultServer } from './faultServer';
 
 /** Options of FaultyPeer.start. */
 export interface FaultyPeerOptions {
@@ -26,62 +25,23 @@ export interface FaultyPeerOptions {
  * peer.inject({ type: 'hang' });
  * await peer.close();
  */
-export class FaultyPeer {
-  /** The peer's base URL, `http://127.0.0.1:<port>`. */
-  readonly url: string;
-  /** Requests received on `/rpc`, faulted or not. */
-  requests = 0;
-  private readonly schedule = new FaultSchedule();
-  private readonly sockets = new Set<Socket>();
-  private readonly timers = new Set<unknown>();
+export class FaultyPeer extends FaultServer {
+  private readonly handler: NonNullable<FaultyPeerOptions['handler']>;
 
-  private constructor(
-    private readonly server: Server,
-    private readonly clock: Clock,
-  ) {
-    const { port } = server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+  private constructor(server: Server, clock: Clock, handler: NonNullable<FaultyPeerOptions['handler']>) {
+    super(server, clock);
+    this.handler = handler;
   }
 
   /** Starts a peer on a free loopback port. */
   static async start(options: FaultyPeerOptions = {}): Promise<FaultyPeer> {
-    const handler = options.handler ?? ((request) => request.params ?? null);
-    const server = createServer((req, res) => peer.serve(req, res, handler));
+    const server = await FaultServer.listen(options.port);
     server.keepAliveTimeout = 5_000;
-    server.on('connection', (socket) => {
-      peer.sockets.add(socket);
-      socket.once('close', () => peer.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    const peer = new FaultyPeer(server, options.clock ?? systemClock);
-    return peer;
+    return new FaultyPeer(server, options.clock ?? systemClock, options.handler ?? ((request) => request.params ?? null));
   }
 
-  /** Applies `fault` to every request until changed, or to the next `times` requests. */
-  inject(fault: Fault, options?: FaultOptions): this {
-    this.schedule.inject(fault, options);
-    return this;
-  }
-
-  /** Back to normal behaviour. */
-  clear(): this {
-    this.schedule.clear();
-    return this;
-  }
-
-  /** Stops the server and cuts every connection, hung requests included. */
-  async close(): Promise<void> {
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-
-  private serve(req: IncomingMessage, res: ServerResponse, handler: NonNullable<FaultyPeerOptions['handler']>): void {
+  protected serve(req: IncomingMessage, res: ServerResponse): void {
+    const handler = this.handler;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
