@@ -1,3 +1,3 @@
 import { sovTsup } from '@sov/tooling/tsup';
 
-export default sovTsup({ entry: ['src/demo.ts', 'src/main.ts'], format: ['esm'], dts: false });
+export default sovTsup({ entry: ['src/demo.ts', 'src/main.ts', 'src/agent.ts'], format: ['esm'], dts: false });
