@@ -14,7 +14,7 @@ const KNOWN_ENV = new Set([...Object.values(CONFIG_ENV), 'SOV_DATA_DIR', 'SOV_KE
 const tsupEntries = /entry: \[([^\]]+)\]/.exec(read('tsup.config.ts'))![1]!.match(/src\/(\w+)\.ts/g)!.map((e) => e.replace('src/', 'dist/').replace('.ts', '.js'));
 
 type Workload = { kind: string; spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } } } };
-type Container = { env?: Array<{ name: string }>; ports?: Array<{ containerPort: number }>; livenessProbe?: any; readinessProbe?: any; command?: string[] };
+type Container = { env?: Array<{ name: string }>; ports?: Array<{ containerPort: number }>; livenessProbe: { httpGet: unknown }; readinessProbe: { httpGet: unknown }; command?: string[] };
 
 describe('the deployment files', () => {
   it('Dockerfile: runs a file the build makes, exposes the agent port, checks /health', () => {
