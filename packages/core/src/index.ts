@@ -9,6 +9,7 @@ export { REGISTRY_EVENT_TYPES } from './wire';
 export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
 export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';
+export { DeadlineQueue } from './deadlineQueue';
 export { receiptPayload } from './ports';
 export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';
 export { SovError, isSovError, hasErrorCode, toSovError, isWireFailure } from './errors/sovError';
@@ -38,6 +39,7 @@ export type { RegistryEventSubscription, RegistryEventsOptions } from './registr
 export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './config';
 export type { Logger, LoggerOptions } from './logger';
 export type { Clock } from './clock';
+export type { DeadlineEntry } from './deadlineQueue';
 export type { MetricSample } from './collectedMetric';
 export type { RequestMetricsOptions } from './requestMetrics';
 export type { SovErrorCode } from './errors/errorCodes';

@@ -57,9 +57,16 @@ export class Bulkhead implements Policy {
   }
 
   /** Runs `fn` when a slot is free; rejects with BulkheadRejectedError when slots and queue are full. */
-  async execute<T>(fn: Work<T>, signal?: AbortSignal): Promise<T> {
+  execute<T>(fn: Work<T>, signal?: AbortSignal): Promise<T> {
+    const s = signal ?? NEVER_ABORTED;
+    // With a slot free cockatiel runs the work at once and refuses nothing: hand its promise back as it is.
+    if (this.inner.executionSlots > 0 && !s.aborted) return this.inner.execute(fn, s);
+    return this.queueOrRefuse(fn, s);
+  }
+
+  private async queueOrRefuse<T>(fn: Work<T>, signal: AbortSignal): Promise<T> {
     try {
-      return await this.inner.execute((ctx) => fn({ signal: ctx.signal }), signal ?? NEVER_ABORTED);
+      return await this.inner.execute(fn, signal);
     } catch (e) {
       if (isBulkheadRejected(e)) throw new BulkheadRejectedError(this.name, this.limit, this.queue);
       throw e;

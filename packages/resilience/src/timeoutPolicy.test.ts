@@ -65,4 +65,29 @@ describe('TimeoutPolicy', () => {
     caller.abort(reason);
     expect(await run).toBe(reason);
   });
+
+  it('times out each of many concurrent calls at its own deadline, and only the slow ones', async () => {
+    const policy = new TimeoutPolicy(100);
+    const timeouts = jest.fn();
+    policy.onTimeout(timeouts);
+    const outcome: Record<string, string> = {};
+    const start = (name: string, takesMs: number) =>
+      policy
+        .execute(() => new Promise<string>((resolve) => setTimeout(() => resolve('done'), takesMs)))
+        .then(
+          (v) => (outcome[name] = v),
+          (e: { code?: string }) => (outcome[name] = e.code ?? 'error'),
+        );
+    const runs = [start('slowA', 500)];
+    await jest.advanceTimersByTimeAsync(40);
+    runs.push(start('fast', 30), start('slowB', 500));
+    await jest.advanceTimersByTimeAsync(59); // t = 99: nothing due yet
+    expect(outcome).toEqual({ fast: 'done' });
+    await jest.advanceTimersByTimeAsync(1); // t = 100: slowA's budget is gone, slowB has 40 ms left
+    expect(outcome).toEqual({ fast: 'done', slowA: 'TIMEOUT' });
+    await jest.advanceTimersByTimeAsync(40); // t = 140
+    expect(outcome).toEqual({ fast: 'done', slowA: 'TIMEOUT', slowB: 'TIMEOUT' });
+    await Promise.all(runs);
+    expect(timeouts).toHaveBeenCalledTimes(2);
+  });
 });

@@ -20,7 +20,7 @@ import {
 } from '@sov/core';
 import type Ajv from 'ajv';
 import { compileService, type CompiledService } from './internal/compiledService';
-import { DeadlineQueue } from './internal/deadlineQueue';
+import { DeadlineQueue } from '@sov/core';
 import { createAjv, problemsOf } from './internal/schemaValidator';
 import { ServiceCall } from './internal/serviceCall';
 import { StakeCache } from './internal/stakeCache';

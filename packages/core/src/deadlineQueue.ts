@@ -1,21 +1,31 @@
-import type { Clock } from '@sov/core';
+import { systemClock, type Clock } from './clock';
 
 /** Something with a deadline, linked into a DeadlineQueue. */
 export interface DeadlineEntry {
+  /** Clock time (ms) at which the entry expires. */
   deadline: number;
   /** Set once the work is over; a done entry is skipped, never expired. */
   done: boolean;
+  /** The queue's link; set by the queue. */
   next: DeadlineEntry | undefined;
   /** Called once, when the deadline passes before the work is done. */
   expire(): void;
 }
 
 /**
- * Deadlines of one service. Every request of a service has the same timeout,
- * so deadlines arrive in order: a FIFO list with one timer armed for its head
- * replaces a timer per request (a timer costs more than the rest of a small
- * request). Finished entries are dropped from the head as they finish, or
- * skipped when the timer reaches them.
+ * Deadlines that arrive in order: every entry of one queue has the same time
+ * budget (one service's timeout, one policy's), so a FIFO list with one timer
+ * armed for its head replaces a timer per call. A timer costs more than the
+ * rest of a small call; with calls in flight, this one fires about once per
+ * budget instead of being set and cleared for each call. Finished entries are
+ * dropped from the head as they finish, or skipped when the timer reaches
+ * them; when nothing is left the timer is cleared, so an idle queue holds none.
+ *
+ * @example
+ * const queue = new DeadlineQueue(clock);
+ * const entry = { deadline: clock.now() + 2_000, done: false, next: undefined, expire: () => controller.abort() };
+ * queue.add(entry);
+ * work.finally(() => queue.finish(entry));
  */
 export class DeadlineQueue {
   private head: DeadlineEntry | undefined;
@@ -23,8 +33,14 @@ export class DeadlineQueue {
   private timer: unknown;
   private readonly onTimer = () => this.fire();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock = systemClock) {}
 
+  /** Entries still linked (pending ones, and done ones not yet dropped). */
+  get isEmpty(): boolean {
+    return this.head === undefined;
+  }
+
+  /** Links an entry; its deadline must not be earlier than those already queued. */
   add(entry: DeadlineEntry): void {
     entry.next = undefined;
     if (this.tail) this.tail.next = entry;
@@ -33,10 +49,14 @@ export class DeadlineQueue {
     if (this.timer === undefined) this.arm(entry.deadline);
   }
 
-  /** Marks an entry done and drops finished entries from the head. */
+  /** Marks an entry done and drops finished entries from the head; clears the timer when none is left. */
   finish(entry: DeadlineEntry): void {
     entry.done = true;
     while (this.head?.done) this.pop();
+    if (!this.head && this.timer !== undefined) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 
   /** Stops the timer; entries still pending never expire. */
@@ -68,6 +88,6 @@ export class DeadlineQueue {
         h.expire();
       }
     }
-    if (this.head) this.arm(this.head.deadline);
+    if (this.head && this.timer === undefined) this.arm(this.head.deadline);
   }
 }
