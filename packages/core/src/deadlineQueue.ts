@@ -19,7 +19,7 @@ export interface DeadlineEntry {
  * rest of a small call; with calls in flight, this one fires about once per
  * budget instead of being set and cleared for each call. Finished entries are
  * dropped from the head as they finish, or skipped when the timer reaches
- * them; when nothing is left the timer is cleared, so an idle queue holds none.
+ * them; an idle queue's timer fires once more and is not armed again.
  *
  * @example
  * const queue = new DeadlineQueue(clock);
@@ -49,14 +49,16 @@ export class DeadlineQueue {
     if (this.timer === undefined) this.arm(entry.deadline);
   }
 
-  /** Marks an entry done and drops finished entries from the head; clears the timer when none is left. */
+  /**
+   * Marks an entry done and drops finished entries from the head. The timer
+   * is left to lapse even when nothing is left: clearing it and arming it
+   * again for the next call would cost more than the call (one call at a
+   * time empties the queue every time). It fires once, finds nothing, and
+   * is not armed again.
+   */
   finish(entry: DeadlineEntry): void {
     entry.done = true;
     while (this.head?.done) this.pop();
-    if (!this.head && this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
   }
 
   /** Stops the timer; entries still pending never expire. */
