@@ -7,6 +7,10 @@
  *    timeout with a cancelling AbortSignal → the call). Baseline: the bare
  *    PeerClient call. 8 calls in flight.
  *
+ *    Beside it, as a diagnostic, cockatiel's own wrap() of the same four
+ *    policies (its timeout passes the call a signal), to show the floor the
+ *    cockatiel layers set.
+ *
  * 2. Isolation. p99 latency of calls to a healthy peer (8 in flight) while 8
  *    other callers keep calling a peer that hangs (through its own breaker,
  *    timeout and bulkhead), against the same calls with no hung peer at all.
@@ -14,6 +18,16 @@
 import { Agent, createLogger, type AgentRequest } from '@sov/core';
 import { FaultyPeer } from '@sov/testing';
 import { compareThroughput, report, reportPlain } from '@sov/tooling/bench';
+import {
+  bulkhead,
+  circuitBreaker,
+  ConsecutiveBreaker,
+  handleAll,
+  retry,
+  timeout as cockatielTimeout,
+  TimeoutStrategy,
+  wrap as cockatielWrap,
+} from 'cockatiel';
 import { resilience } from '@sov/resilience';
 
 const request: AgentRequest = { service: 'quote', params: { symbol: 'SOV', amount: 12.5, tags: ['a', 'b', 'c'] } };
@@ -50,6 +64,27 @@ async function main(): Promise<void> {
     baselineName: 'bare PeerClient call',
     baseline: throughput.baseline.opsPerSec,
     target: { better: 'higher', ratio: 0.95 },
+  });
+
+  // Where the floor is: cockatiel's own composition of the same four policies over the same call, against the bare
+  // call. Our stack runs on cockatiel's bulkhead, retry and breaker, so their async frames are a cost it cannot shed.
+  const cockatielStack = cockatielWrap(
+    bulkhead(64, 64),
+    retry(handleAll, { maxAttempts: 1 }),
+    circuitBreaker(handleAll, { halfOpenAfter: 250, breaker: new ConsecutiveBreaker(5) }),
+    cockatielTimeout(100, TimeoutStrategy.Aggressive),
+  );
+  const floor = await compareThroughput(
+    () => cockatielStack.execute(({ signal }) => peers.call(healthy.url, request, { timeoutMs: 100, signal })),
+    () => peers.call(healthy.url, request),
+    { concurrency: 8, rounds: 6, roundMs: 500, warmupMs: 500 },
+  );
+  report({
+    name: '  (diagnostic) cockatiel wrap(bulkhead, retry, breaker, timeout)',
+    unit: 'calls/s',
+    value: floor.subject.opsPerSec,
+    baselineName: 'bare PeerClient call',
+    baseline: floor.baseline.opsPerSec,
   });
 
   // 2. Isolation: healthy-peer p99 while another peer hangs vs no hung peer.

@@ -71,6 +71,21 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('tells onSuccess listeners of each success, not of failures or errors it does not count', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 5 });
+    const successes = jest.fn();
+    const dispose = breaker.onSuccess(successes);
+    await breaker.call(ok);
+    await breaker.call(fail).catch(() => undefined);
+    const notFound = new RemoteError({ code: 'NOT_FOUND', message: 'no', status: 404, method: 'GET', url: 'x' });
+    await breaker.call(() => Promise.reject(notFound)).catch(() => undefined);
+    await breaker.call(ok);
+    expect(successes).toHaveBeenCalledTimes(2);
+    dispose();
+    await breaker.call(ok);
+    expect(successes).toHaveBeenCalledTimes(2);
+  });
+
   it('can be held open by hand, and its listeners disposed', async () => {
     const breaker = new CircuitBreaker();
     const breaks = jest.fn();

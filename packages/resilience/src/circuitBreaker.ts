@@ -39,6 +39,21 @@ export interface BreakEvent {
   isolated: boolean;
 }
 
+/** cockatiel's consecutive-failure count, telling listeners of each success. */
+class ListeningBreaker extends ConsecutiveBreaker {
+  constructor(
+    threshold: number,
+    private readonly listeners: ReadonlySet<() => void>,
+  ) {
+    super(threshold);
+  }
+
+  override success(): void {
+    super.success();
+    for (const l of this.listeners) l();
+  }
+}
+
 const STATE_NAMES: Record<CircuitState, CircuitBreakerState> = {
   [CircuitState.Closed]: 'closed',
   [CircuitState.Open]: 'open',
@@ -67,6 +82,7 @@ export class CircuitBreaker implements Policy {
   readonly recoveryTimeout: number;
   private readonly inner: CircuitBreakerPolicy;
   private openedAt = 0;
+  private readonly successListeners = new Set<() => void>();
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.name = options.name ?? 'circuit';
@@ -81,7 +97,7 @@ export class CircuitBreaker implements Policy {
     const isFailure = options.isFailure ?? isRetryable;
     this.inner = circuitBreaker(handleWhen(isFailure), {
       halfOpenAfter: this.recoveryTimeout,
-      breaker: new ConsecutiveBreaker(this.failureThreshold),
+      breaker: new ListeningBreaker(this.failureThreshold, this.successListeners),
     });
     // cockatiel reads Date.now() for the same purpose; read it alike so the two agree under fake timers.
     this.inner.onBreak(() => {
@@ -144,6 +160,16 @@ export class CircuitBreaker implements Policy {
   onReset(listener: () => void): Dispose {
     const sub = this.inner.onReset(() => listener());
     return () => sub.dispose();
+  }
+
+  /**
+   * Subscribes to successful calls through the breaker; returns a function that
+   * unsubscribes. Told by the breaker's own count, so it costs no promise (and
+   * no stopwatch, unlike cockatiel's policy-level onSuccess).
+   */
+  onSuccess(listener: () => void): Dispose {
+    this.successListeners.add(listener);
+    return () => this.successListeners.delete(listener);
   }
 
   /** Subscribes to every state change; returns a function that unsubscribes. */

@@ -167,6 +167,7 @@ export function resilience(options: ResilienceOptions = {}): Capability<Resilien
     if (!ctx) throw new LifecycleError('resilience: peer calls are available after the agent is initialized');
     timeout ??= new TimeoutPolicy({ timeoutMs: options.timeoutMs ?? ctx.config.requestTimeoutMs, name: 'Peer call', clock });
     const breaker = new CircuitBreaker({ failureThreshold: 5, recoveryTimeout: 60_000, ...options.breaker, name: key });
+    breaker.onSuccess(recordSuccess);
     breaker.onStateChange((state) => {
       logger[state === 'closed' ? 'info' : 'warn']('peer circuit state changed', { peer: key, state });
       for (const l of stateListeners) l(key, state);
@@ -183,11 +184,6 @@ export function resilience(options: ResilienceOptions = {}): Capability<Resilien
     return p;
   };
 
-  const succeeded = (reply: WireSuccess<RpcReply>): WireSuccess<RpcReply> => {
-    recordSuccess();
-    return reply;
-  };
-
   /** Puts a peer caller behind the peer's own policies: bulkhead → retry → breaker → timeout. */
   const guard =
     (next: PeerCaller): PeerCaller =>
@@ -202,7 +198,8 @@ export function resilience(options: ResilienceOptions = {}): Capability<Resilien
       // is passed on: the HTTP client merges a given signal with AbortSignal.any, ~20 µs a call on Node 20.
       const budget: PeerCall = call.timeoutMs === undefined ? withBudget(call, timeout!.timeoutMs) : call;
       const work: Work<WireSuccess<RpcReply>> = call.signal ? ({ signal }) => next({ ...budget, signal }) : () => next(budget);
-      return stack.execute(work, call.signal).then(succeeded);
+      // Successes are marked by the peer's breaker (onSuccess), which costs no extra promise here.
+      return stack.execute(work, call.signal);
     };
 
   const barePeerCall: PeerCaller = (call) => {

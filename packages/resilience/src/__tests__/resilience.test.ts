@@ -98,6 +98,7 @@ describe('resilience capability: peer calls', () => {
     const { agent, api } = agentWith(peerOptions);
     await agent.start();
     peer.inject({ type: 'error', status: 503, code: 'UNAVAILABLE' }, { times: 1 }).inject({ type: 'drop' }, { times: 1 });
+    expect(api.lastSuccessAt).toBeUndefined();
     await expect(api.callPeer(peer.url, { service: 'echo', params: 'hi' })).resolves.toMatchObject({ success: true, result: 'hi' });
     expect(peer.requests).toBe(3);
     expect(api.lastSuccessAt).toBeDefined();
