@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const throughput = await compareThroughput(
     () => res.callPeer(healthy.url, request),
     () => peers.call(healthy.url, request),
-    { concurrency: 8, rounds: 10, roundMs: 500, warmupMs: 1000 },
+    { concurrency: 8, rounds: 16, roundMs: 400, warmupMs: 1000 },
   );
   report({
     name: 'peer call through retry+breaker+timeout+bulkhead',
