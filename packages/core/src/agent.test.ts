@@ -80,6 +80,50 @@ describe('Agent lifecycle', () => {
     await expect(fetch(`${agent.url}/health`)).rejects.toThrow();
   });
 
+  it('refreshes its registration when a contributor changes, one registration per burst', async () => {
+    const registry = fakeRegistry();
+    const agent = new Agent({ name: 'grows', registry, logger: quiet });
+    const services: string[] = [];
+    agent.use({
+      name: 'late-services',
+      api: {},
+      initialize: (ctx) => ctx.contributeRegistration(() => ({ capabilities: [...services] })),
+    });
+    // Not registered yet: nothing is sent, the coming registration carries the change.
+    await agent.refreshRegistration();
+    expect(registry.calls).toEqual([]);
+    await agent.start();
+    expect(registry.records.get(agent.id)?.capabilities).toEqual([]);
+    services.push('summarise', 'translate');
+    await Promise.all([agent.refreshRegistration(), agent.refreshRegistration(), agent.refreshRegistration()]);
+    expect(registry.calls.filter((c) => c === 'register')).toHaveLength(2);
+    expect(registry.records.get(agent.id)?.capabilities).toEqual(['summarise', 'translate']);
+    // A change made while a refresh is on its way gets a registration of its own.
+    const first = agent.refreshRegistration();
+    await Promise.resolve();
+    await Promise.resolve();
+    services.push('classify');
+    const second = agent.refreshRegistration();
+    await Promise.all([first, second]);
+    expect(registry.calls.filter((c) => c === 'register')).toHaveLength(4);
+    expect(registry.records.get(agent.id)?.capabilities).toEqual(['summarise', 'translate', 'classify']);
+    await agent.shutdown();
+    await agent.refreshRegistration();
+    expect(registry.records.size).toBe(0);
+  });
+
+  it('rejects a refresh the registry refuses, and stays running and registered', async () => {
+    const registry = fakeRegistry();
+    const agent = new Agent({ name: 'refused', registry, logger: quiet });
+    await agent.start();
+    registry.failRegister = new SovError('UNAVAILABLE', 'registry busy');
+    await expect(agent.refreshRegistration()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(agent.state).toBe('running');
+    registry.failRegister = undefined;
+    await expect(agent.refreshRegistration()).resolves.toBeUndefined();
+    await agent.shutdown();
+  });
+
   it('treats a second start and a second shutdown as the same call', async () => {
     const registry = fakeRegistry();
     const agent = new Agent({ name: 'twice', registry, logger: quiet });

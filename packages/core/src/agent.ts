@@ -137,6 +137,10 @@ export class Agent {
   private initialized: Array<Capability<unknown>> = [];
   private undo: Undo[] = [];
   private registered = false;
+  /** A refresh of the registration waiting to start; changes made meanwhile join it. */
+  private queuedRefresh: Promise<void> | undefined;
+  /** The refresh on its way to the registry. */
+  private inFlightRefresh: Promise<void> | undefined;
   private heartbeatTimer: unknown;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -166,6 +170,38 @@ export class Agent {
   /** Whether the registry holds a live lease for this agent. */
   get isRegistered(): boolean {
     return this.registered;
+  }
+
+  /**
+   * Sends the registry this agent's record again now (capabilities, services
+   * and metadata as contributors give them at this moment), e.g. after a
+   * service was added at run time. Calls made in the same tick share one
+   * registration; a call made while one is on its way gets the next. Resolves
+   * at once when the agent is not registered: its coming registration (at
+   * start, or after a lost lease) carries the change.
+   *
+   * @example
+   * services.register({ name: 'summarise', handler });
+   * await agent.refreshRegistration(); // searchable now, not at the next lease renewal
+   */
+  refreshRegistration(): Promise<void> {
+    if (!this.registered || !this.registryClient) return Promise.resolve();
+    this.queuedRefresh ??= this.runRefresh(this.inFlightRefresh);
+    return this.queuedRefresh;
+  }
+
+  private async runRefresh(previous: Promise<void> | undefined): Promise<void> {
+    // Let every change made in this tick join this registration.
+    await Promise.resolve();
+    if (previous) await previous.catch(() => undefined);
+    const mine = this.queuedRefresh;
+    this.queuedRefresh = undefined;
+    this.inFlightRefresh = mine;
+    try {
+      if (this.registered && (this.currentState === 'running' || this.currentState === 'starting')) await this.register();
+    } finally {
+      if (this.inFlightRefresh === mine) this.inFlightRefresh = undefined;
+    }
   }
 
   /** The validated configuration (after initialize). */
@@ -676,6 +712,7 @@ export class Agent {
       contributeRegistration: (contributor) => {
         this.contributors.push(contributor);
       },
+      refreshRegistration: () => this.refreshRegistration(),
       metrics: this.endpointInstance!.metrics,
       wrapPeerCalls: (wrapper) => {
         this.peerCallWrappers.push(wrapper);

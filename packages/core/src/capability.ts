@@ -30,6 +30,13 @@ export interface AgentContext {
   setRequestHandler(handler: RequestHandler): void;
   /** Adds to the registry record; called at every (re-)registration. */
   contributeRegistration(contributor: () => RegistrationContribution): void;
+  /**
+   * Sends the registry the agent's record again now, because what a
+   * contributor returns has changed (a service added after start). Changes
+   * made in one tick share one registration. Resolves at once while the
+   * agent is not registered: its coming registration carries the change.
+   */
+  refreshRegistration(): Promise<void>;
   /** The agent's Prometheus registry (served at `/metrics`): register your metrics here. */
   readonly metrics: Registry;
   /**

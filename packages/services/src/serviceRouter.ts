@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
+  DeadlineQueue,
   SovError,
   ValidationError,
   createLogger,
@@ -20,7 +21,6 @@ import {
 } from '@sov/core';
 import type Ajv from 'ajv';
 import { compileService, type CompiledService } from './internal/compiledService';
-import { DeadlineQueue } from '@sov/core';
 import { createAjv, problemsOf } from './internal/schemaValidator';
 import { ServiceCall } from './internal/serviceCall';
 import { StakeCache } from './internal/stakeCache';
@@ -181,8 +181,8 @@ export class ServiceRouter {
    * Registers a service. Its schemas are compiled here, once. Refuses a
    * duplicate name (CONFLICT) and a bad definition or schema (INVALID_INPUT,
    * every problem listed). A service registered after the agent has started
-   * is served and in the catalog at once, and in the registry record from
-   * the agent's next registration.
+   * is served and in the catalog at once, and sent to the registry right
+   * away (`await agent.refreshRegistration()` to wait until it is searchable).
    *
    * @example
    * router.register<{ text: string }, { words: number }>({
@@ -207,7 +207,17 @@ export class ServiceRouter {
       },
     });
     this.byName.set(service.name, service);
-    this.context?.logger.info('service registered', { service: service.name, price: service.price, minStake: service.minStake });
+    const context = this.context;
+    if (context) {
+      context.logger.info('service registered', { service: service.name, price: service.price, minStake: service.minStake });
+      // A running agent tells the registry at once (services added in one tick share one registration).
+      context.refreshRegistration().catch((e: unknown) => {
+        this.logger.warn('could not publish the new service to the registry; the next registration will', {
+          service: service.name,
+          error: toSovError(e).message,
+        });
+      });
+    }
     return this;
   }
 

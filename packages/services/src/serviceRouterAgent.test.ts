@@ -192,4 +192,20 @@ describe('serviceRouter on real agents through a real registry', () => {
     expect(text).toMatch(/^sov_service_duration_seconds_bucket\{service="echo",le="\+Inf"\} \d+$/m);
     expect(text).toMatch(/^sov_service_duration_seconds_count\{service="echo"\} \d+$/m);
   });
+
+  it('publishes a service registered while the agent runs, without waiting for a new lease', async () => {
+    const before = await operator.search({ capabilities: ['translate'] });
+    expect(before.agents).toEqual([]);
+    router.register({ name: 'translate', description: 'Added at run time', price: 3, handler: async () => ({ ok: true }) });
+    // The router sends the record on its own; poll the registry as a searching peer would.
+    let found: string[] = [];
+    for (let i = 0; i < 100 && found.length === 0; i++) {
+      found = (await operator.search({ capabilities: ['translate'], maxPrice: 5 })).agents.map((a) => a.id);
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(found).toEqual([server.id]);
+    const record = await operator.get(server.id);
+    expect(record.services).toContainEqual({ name: 'translate', description: 'Added at run time', price: 3, requiresStake: false, minStake: 0 });
+    await expect(client.call({ capability: 'translate' }, 'translate', {})).resolves.toEqual({ ok: true });
+  });
 });

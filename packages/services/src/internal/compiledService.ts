@@ -1,8 +1,7 @@
 import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
-import { ValidationError, type FieldProblem } from '@sov/core';
+import { ValidationError, type DeadlineQueue, type FieldProblem } from '@sov/core';
 import type { JsonSchema, ServiceDefinition, ServiceHandler } from '../serviceDefinition';
-import type { DeadlineQueue } from '@sov/core';
 import { compileSchema } from './schemaValidator';
 import type { ServiceStats } from './serviceStats';
 

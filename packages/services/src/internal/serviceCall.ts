@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { TimeoutError, type Logger, type VerifiedCaller } from '@sov/core';
+import { TimeoutError, type DeadlineEntry, type Logger, type VerifiedCaller } from '@sov/core';
 import type { ServiceContext } from '../serviceDefinition';
-import type { DeadlineEntry } from '@sov/core';
 
 /** What the router is told about the request it serves (core's RequestContext fits). */
 export interface OuterContext {
