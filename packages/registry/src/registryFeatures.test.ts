@@ -140,6 +140,41 @@ describe('registry feedback and reputation', () => {
   });
 });
 
+describe('registry changes to one agent at the same time', () => {
+  it.each([
+    ['the memory store', () => undefined],
+    ['the embedded store', (dir: string) => new EmbeddedRegistryStore({ dir })],
+  ])('lose no rating and no lease renewal on %s', async (_what, makeStore) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sov-registry-race-'));
+    const store = makeStore(dir);
+    const receiptVerifier = (r: CallReceipt) => r.signature === `signed-by:${r.callee}`;
+    const registry = await RegistryServer.start({ insecure: true, logger: silent, receiptVerifier, ...(store ? { store } : {}) });
+    try {
+      await call('POST', `${registry.url}/v1/agents`, reg('popular', { ttl: 3600 }));
+      const at = new Date().toISOString();
+      const ratings = Array.from({ length: 20 }, (_, i) =>
+        call('POST', `${registry.url}/v1/feedback`, {
+          receipt: { id: `race-${i}`, caller: `rater-${i}`, callee: 'popular', service: 'echo', at, signature: 'signed-by:popular' },
+          rating: 1,
+        }),
+      );
+      const beats = Array.from({ length: 10 }, () => call('POST', `${registry.url}/v1/agents/popular/heartbeat`, {}));
+      const metadata = call('PUT', `${registry.url}/v1/agents/popular/metadata`, { metadata: { region: 'eu' } });
+      const answers = await Promise.all([...ratings, ...beats, metadata]);
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+      // Ratings of 1 commute: 20 of them, each moving 10% of the way, in any order.
+      let expected = 0.5;
+      for (let i = 0; i < 20; i++) expected = Math.round((expected + 0.1 * (1 - expected)) * 1e6) / 1e6;
+      const agent = (await call('GET', `${registry.url}/v1/agents/popular`)).body.agent;
+      expect(agent.reputation).toBeCloseTo(expected, 5);
+      expect(agent.metadata).toEqual({ region: 'eu' });
+    } finally {
+      await registry.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('registry metadata, availability, limits and metrics', () => {
   it('updates metadata, refuses oversized metadata, and computes availability from heartbeats', async () => {
     const clock = movableClock();

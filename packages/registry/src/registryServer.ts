@@ -24,6 +24,7 @@ import {
 } from '@sov/core';
 import { MemoryRegistryStore } from './memoryRegistryStore';
 import type { RegistryStore, StoreSearch } from './registryStore';
+import { KeyedLock } from './internal/keyedLock';
 import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './storedAgent';
 import { RegistryMetrics } from './internal/registryMetrics';
 import {
@@ -143,6 +144,8 @@ export class RegistryServer {
   private readonly logger: Logger;
   private readonly emitter = new EventEmitter<{ event: [RegistryEvent] }>();
   private readonly subscribers = new Set<Subscriber>();
+  /** One change at a time to each agent's record (read, change, write back). */
+  private readonly agentLocks = new KeyedLock();
   private readonly opts: Required<
     Pick<
       RegistryServerOptions,
@@ -429,12 +432,15 @@ export class RegistryServer {
       const reg = this.check<AgentRegistration>('registration', 'registration', this.body(req));
       this.actingAs(caller, reg.id);
       this.metadataSize(reg.metadata);
-      const now = this.clock.now();
       const ttl = reg.ttl ?? this.opts.defaultTtlSec;
-      const previous = await this.store.get(reg.id);
-      const alive = this.live(previous);
-      const agent = registeredAgent(reg, previous, now, ttl);
-      await this.store.put(agent);
+      const { agent, alive, now } = await this.agentLocks.run(reg.id, async () => {
+        const now = this.clock.now();
+        const previous = await this.store.get(reg.id);
+        const alive = this.live(previous) !== undefined;
+        const agent = registeredAgent(reg, previous, now, ttl);
+        await this.store.put(agent);
+        return { agent, alive, now };
+      });
       this.logger.info(alive ? 'agent re-registered' : 'agent registered', { agentId: reg.id, endpoint: reg.endpoint });
       await this.publish(alive ? 'peer_updated' : 'peer_joined', { peer_id: reg.id, name: reg.name, capabilities: reg.capabilities });
       return reply.code(alive ? 200 : 201).send({ success: true, agent: toRecord(agent, now), lease: { ttl, expiresAt: agent.expiresAt } });
@@ -443,21 +449,24 @@ export class RegistryServer {
     app.post<{ Params: { id: string } }>('/v1/agents/:id/heartbeat', async (req) => {
       const caller = await this.caller(req, true);
       this.actingAs(caller, req.params.id);
-      const now = this.clock.now();
-      const agent = await this.store.get(req.params.id);
-      if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
-      if (agent.expiresAtMs <= now) {
-        throw new SovError('LEASE_EXPIRED', `The lease of ${req.params.id} expired at ${agent.expiresAt}; register again`);
-      }
-      const renewed = renewedAgent(agent, now);
-      await this.store.put(renewed);
+      const renewed = await this.agentLocks.run(req.params.id, async () => {
+        const now = this.clock.now();
+        const agent = await this.store.get(req.params.id);
+        if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
+        if (agent.expiresAtMs <= now) {
+          throw new SovError('LEASE_EXPIRED', `The lease of ${req.params.id} expired at ${agent.expiresAt}; register again`);
+        }
+        const renewed = renewedAgent(agent, now);
+        await this.store.put(renewed);
+        return renewed;
+      });
       return { success: true, lease: { ttl: renewed.ttl, expiresAt: renewed.expiresAt } };
     });
 
     app.delete<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
       const caller = await this.caller(req, true);
       this.actingAs(caller, req.params.id);
-      const existed = await this.store.delete(req.params.id);
+      const existed = await this.agentLocks.run(req.params.id, () => this.store.delete(req.params.id));
       if (!existed) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
       this.logger.info('agent deregistered', { agentId: req.params.id });
       await this.publish('peer_left', { peer_id: req.params.id, reason: 'deregistered' });
@@ -469,11 +478,14 @@ export class RegistryServer {
       this.actingAs(caller, req.params.id);
       const { metadata } = this.check<{ metadata: Record<string, unknown> }>('metadata', 'metadata update', this.body(req));
       this.metadataSize(metadata);
-      const agent = this.live(await this.store.get(req.params.id));
-      if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
-      const updated: StoredAgent = { ...agent, metadata };
-      await this.store.put(updated);
-      await this.publish('peer_updated', { peer_id: agent.id, fields: ['metadata'] });
+      const updated = await this.agentLocks.run(req.params.id, async () => {
+        const agent = this.live(await this.store.get(req.params.id));
+        if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
+        const updated: StoredAgent = { ...agent, metadata };
+        await this.store.put(updated);
+        return updated;
+      });
+      await this.publish('peer_updated', { peer_id: updated.id, fields: ['metadata'] });
       return { success: true, agent: toRecord(updated, this.clock.now()) };
     });
 
@@ -564,13 +576,16 @@ export class RegistryServer {
           throw new SovError('SIGNATURE_INVALID', `The receipt ${receipt.id} is not signed by ${receipt.callee}`);
         }
       }
-      const agent = this.live(await this.store.get(receipt.callee));
-      if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${receipt.callee}`);
-      if (!(await this.store.useReceipt(receipt.id))) {
-        throw new SovError('CONFLICT', `The receipt ${receipt.id} has already been used for feedback`);
-      }
-      const reputation = Math.round((agent.reputation + this.opts.reputationWeight * (rating - agent.reputation)) * 1e6) / 1e6;
-      await this.store.put({ ...agent, reputation });
+      const { agent, reputation } = await this.agentLocks.run(receipt.callee, async () => {
+        const agent = this.live(await this.store.get(receipt.callee));
+        if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${receipt.callee}`);
+        if (!(await this.store.useReceipt(receipt.id))) {
+          throw new SovError('CONFLICT', `The receipt ${receipt.id} has already been used for feedback`);
+        }
+        const reputation = Math.round((agent.reputation + this.opts.reputationWeight * (rating - agent.reputation)) * 1e6) / 1e6;
+        await this.store.put({ ...agent, reputation });
+        return { agent, reputation };
+      });
       await this.publish('reputation_changed', { peer_id: agent.id, reputation, rating, from: receipt.caller });
       return { success: true, agentId: agent.id, reputation };
     });

@@ -1,0 +1,45 @@
+import { KeyedLock } from './keyedLock';
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('KeyedLock', () => {
+  it('runs sections of one key one at a time, in arrival order', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    const section = (name: string) => async () => {
+      log.push(`${name} in`);
+      await tick();
+      await tick();
+      log.push(`${name} out`);
+      return name;
+    };
+    const results = await Promise.all([lock.run('a', section('1')), lock.run('a', section('2')), lock.run('a', section('3'))]);
+    expect(results).toEqual(['1', '2', '3']);
+    expect(log).toEqual(['1 in', '1 out', '2 in', '2 out', '3 in', '3 out']);
+    expect(lock.size).toBe(0);
+  });
+
+  it('runs sections of different keys at the same time', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    const section = (name: string) => async () => {
+      log.push(`${name} in`);
+      await tick();
+      log.push(`${name} out`);
+    };
+    await Promise.all([lock.run('a', section('a')), lock.run('b', section('b'))]);
+    expect(log).toEqual(['a in', 'b in', 'a out', 'b out']);
+  });
+
+  it('passes a failure to its caller only, and lets the next section run', async () => {
+    const lock = new KeyedLock();
+    const failing = lock.run('a', async () => {
+      await tick();
+      throw new Error('boom');
+    });
+    const next = lock.run('a', async () => 'ran');
+    await expect(failing).rejects.toThrow('boom');
+    await expect(next).resolves.toBe('ran');
+    expect(lock.size).toBe(0);
+  });
+});
