@@ -47,12 +47,12 @@ async function main(): Promise<void> {
   const barePort = (bare.address() as AddressInfo).port;
 
   console.log('@sov/core: agent request route vs bare node:http (loopback, 16 concurrent, keep-alive)');
-  const { subject, baseline } = await compareThroughput(
+  const { subject, baseline, ratio } = await compareThroughput(
     () => post(agentPort, '/rpc'),
     () => post(barePort, '/'),
     { concurrency: 16, rounds: 5, roundMs: 800 },
   );
-  report({ name: 'agent POST /rpc', unit: 'req/s', value: subject.opsPerSec, baselineName: 'bare node:http', baseline: baseline.opsPerSec });
+  report({ name: 'agent POST /rpc', unit: 'req/s', value: subject.opsPerSec, baselineName: 'bare node:http', baseline: baseline.opsPerSec, ratio });
   report({ name: 'agent POST /rpc p99', unit: 'ms', value: subject.p99Ms, baselineName: 'bare node:http p99', baseline: baseline.p99Ms });
 
   keepAlive.destroy();

@@ -52,6 +52,7 @@ async function signedRequests(): Promise<boolean> {
     value: r.subject.opsPerSec,
     baselineName: 'raw node:crypto Ed25519 sign + verify, cached KeyObjects',
     baseline: r.baseline.opsPerSec,
+    ratio: r.ratio,
     target: { better: 'higher', ratio: 0.9 },
   });
 }
@@ -99,6 +100,7 @@ async function sealedMessages(): Promise<boolean> {
     value: r.subject.opsPerSec,
     baselineName: "guide's RSA-2048 OAEP + AES-GCM + RSA-PSS per message",
     baseline: r.baseline.opsPerSec,
+    ratio: r.ratio,
     target: { better: 'higher', ratio: 10 },
   });
 
@@ -113,6 +115,7 @@ async function sealedMessages(): Promise<boolean> {
     value: o.subject.opsPerSec,
     baselineName: "guide's RSA-2048 OAEP + AES-GCM + RSA-PSS per message",
     baseline: o.baseline.opsPerSec,
+    ratio: o.ratio,
   });
   return ok;
 }

@@ -50,12 +50,12 @@ async function searchBench(searchCacheMs: number, label: string): Promise<void> 
   const staticServer = await serve('static', String(size));
 
   console.log(`@sov/registry: search over HTTP, ${AGENTS.toLocaleString('en-US')} agents, ${size} B body, ${label} (16 concurrent, keep-alive)`);
-  const { subject, baseline } = await compareThroughput(() => get(registry.port, paths[q++ % CAPS]!), () => get(staticServer.port, '/static'), {
+  const { subject, baseline, ratio } = await compareThroughput(() => get(registry.port, paths[q++ % CAPS]!), () => get(staticServer.port, '/static'), {
     concurrency: 16,
     rounds: 5,
     roundMs: 1000,
   });
-  report({ name: `search (${label})`, unit: 'req/s', value: subject.opsPerSec, baselineName: 'static fastify route', baseline: baseline.opsPerSec, target: { better: 'higher', ratio: 0.5 } });
+  report({ name: `search (${label})`, unit: 'req/s', value: subject.opsPerSec, baselineName: 'static fastify route', baseline: baseline.opsPerSec, ratio, target: { better: 'higher', ratio: 0.5 } });
   report({ name: `search p50 (${label})`, unit: 'ms', value: subject.p50Ms, baselineName: 'static p50', baseline: baseline.p50Ms });
   report({ name: `search p99 (${label})`, unit: 'ms', value: subject.p99Ms, baselineName: 'static p99', baseline: baseline.p99Ms, target: { better: 'lower', ratio: 2 } });
   staticServer.stop();

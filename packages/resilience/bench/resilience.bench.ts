@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     value: throughput.subject.opsPerSec,
     baselineName: 'bare PeerClient call',
     baseline: throughput.baseline.opsPerSec,
+    ratio: throughput.ratio,
     target: { better: 'higher', ratio: 0.95 },
   });
 
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
     value: floor.subject.opsPerSec,
     baselineName: 'bare PeerClient call',
     baseline: floor.baseline.opsPerSec,
+    ratio: floor.ratio,
   });
 
   // 2. Isolation: healthy-peer p99 while another peer hangs vs no hung peer.

@@ -71,6 +71,24 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('counts work that throws at once as a failure, and gives a call that fails after the circuit opened its own error', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2, recoveryTimeout: 60_000 });
+    let failSlow!: (e: Error) => void;
+    const slow = breaker.call(() => new Promise<string>((_, reject) => (failSlow = reject)));
+    const boom = new NetworkError('POST', 'http://peer/rpc');
+    await expect(
+      breaker.call(() => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    await expect(breaker.call(fail)).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    expect(breaker.state).toBe('open');
+    const late = new NetworkError('POST', 'http://peer/rpc');
+    failSlow(late);
+    await expect(slow).rejects.toBe(late);
+    expect(breaker.state).toBe('open');
+  });
+
   it('tells onSuccess listeners of each success, not of failures or errors it does not count', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 5 });
     const successes = jest.fn();

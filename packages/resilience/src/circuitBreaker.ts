@@ -83,6 +83,7 @@ export class CircuitBreaker implements Policy {
   private readonly inner: CircuitBreakerPolicy;
   private openedAt = 0;
   private readonly successListeners = new Set<() => void>();
+  private readonly counter: ListeningBreaker;
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.name = options.name ?? 'circuit';
@@ -97,7 +98,7 @@ export class CircuitBreaker implements Policy {
     const isFailure = options.isFailure ?? isRetryable;
     this.inner = circuitBreaker(handleWhen(isFailure), {
       halfOpenAfter: this.recoveryTimeout,
-      breaker: new ListeningBreaker(this.failureThreshold, this.successListeners),
+      breaker: (this.counter = new ListeningBreaker(this.failureThreshold, this.successListeners)),
     });
     // cockatiel reads Date.now() for the same purpose; read it alike so the two agree under fake timers.
     this.inner.onBreak(() => {
@@ -117,9 +118,29 @@ export class CircuitBreaker implements Policy {
 
   /** Same as `call`: the Policy interface. */
   execute<T>(fn: Work<T>, signal?: AbortSignal): Promise<T> {
-    // A closed circuit runs the work at once and adds no error of its own: hand cockatiel's promise back as it is.
-    if (this.inner.state === CircuitState.Closed) return this.inner.execute(fn, signal ?? NEVER_ABORTED);
-    return this.executeGuarded(fn, signal ?? NEVER_ABORTED);
+    const s = signal ?? NEVER_ABORTED;
+    if (this.inner.state !== CircuitState.Closed) return this.executeGuarded(fn, s);
+    // A closed circuit: run the work here and do on success what cockatiel does (tell the breaker); a failure is
+    // handed to cockatiel as it is, to be counted (and maybe open the circuit) exactly as if the call had run through
+    // it. This spares each successful call cockatiel's two async frames, about a microsecond over a real connection.
+    let work: T | PromiseLike<T>;
+    try {
+      work = fn({ signal: s });
+    } catch (e) {
+      return this.failedWhileClosed(e, s);
+    }
+    return Promise.resolve(work).then(this.succeededWhileClosed, (e: unknown) => this.failedWhileClosed(e, s));
+  }
+
+  private readonly succeededWhileClosed = <T>(value: T): T => {
+    this.counter.success();
+    return value;
+  };
+
+  private failedWhileClosed(error: unknown, signal: AbortSignal): Promise<never> {
+    // Opened meanwhile by other calls: cockatiel would only count it again; the caller gets the call's own error.
+    if (this.inner.state !== CircuitState.Closed) return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return this.inner.execute(() => Promise.reject(error), signal);
   }
 
   private async executeGuarded<T>(fn: Work<T>, signal: AbortSignal): Promise<T> {

@@ -78,6 +78,7 @@ async function overHttp(): Promise<boolean> {
     value: signed.subject.opsPerSec,
     baselineName: 'bare fastify+undici, inline Ed25519',
     baseline: signed.baseline.opsPerSec,
+    ratio: signed.ratio,
     target: { better: 'higher', ratio: 0.8 },
   });
   report({ name: 'agent.call p50', unit: 'ms', value: signed.subject.p50Ms, baselineName: 'bare signed p50', baseline: signed.baseline.p50Ms });
@@ -89,6 +90,7 @@ async function overHttp(): Promise<boolean> {
     value: unsigned.subject.opsPerSec,
     baselineName: 'bare fastify+undici, unsigned',
     baseline: unsigned.baseline.opsPerSec,
+    ratio: unsigned.ratio,
   });
   // Where the time goes: the same agent server, called without ky/fetch.
   const identity = Identity.generate();
@@ -108,6 +110,7 @@ async function overHttp(): Promise<boolean> {
     value: split.subject.opsPerSec,
     baselineName: 'bare fastify+undici, inline Ed25519',
     baseline: split.baseline.opsPerSec,
+    ratio: split.ratio,
   });
   await pool.close();
   agentServer.stop();
@@ -131,13 +134,14 @@ async function validated<P, R>(service: ServiceDefinition<P, R>, params: P, labe
     if (!validateOutput(result)) throw new Error('invalid output');
     return { success: true, service: service.name, result };
   };
-  const { subject, baseline } = await compareThroughput(() => router.handleRequest(request), raw, { rounds: 5, roundMs: 500 });
+  const { subject, baseline, ratio } = await compareThroughput(() => router.handleRequest(request), raw, { rounds: 5, roundMs: 500 });
   const ok = report({
     name: `handleRequest ${label} (validated in and out)`,
     unit: 'req/s',
     value: subject.opsPerSec,
     baselineName: 'raw compiled ajv + handler',
     baseline: baseline.opsPerSec,
+    ratio,
     ...(withTarget ? { target: { better: 'higher' as const, ratio: 0.9 } } : {}),
   });
   return { ok: ok || !withTarget, extraNs: 1e9 / subject.opsPerSec - 1e9 / baseline.opsPerSec };
@@ -164,6 +168,7 @@ async function inProcess(): Promise<boolean> {
     value: refusals.subject.opsPerSec,
     baselineName: 'valid requests',
     baseline: refusals.baseline.opsPerSec,
+    ratio: refusals.ratio,
     target: { better: 'higher', ratio: 0.5 },
   });
   return a.ok && b.ok && c.ok && d;

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
         value: one.subject.opsPerSec,
         baselineName: 'raw append+fdatasync',
         baseline: one.baseline.opsPerSec,
+        ratio: one.ratio,
         target: { better: 'higher', ratio: 0.8 },
       });
 
