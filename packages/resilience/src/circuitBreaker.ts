@@ -137,9 +137,10 @@ export class CircuitBreaker implements Policy {
     return value;
   };
 
-  private failedWhileClosed(error: unknown, signal: AbortSignal): Promise<never> {
+  private failedWhileClosed(thrown: unknown, signal: AbortSignal): Promise<never> {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
     // Opened meanwhile by other calls: cockatiel would only count it again; the caller gets the call's own error.
-    if (this.inner.state !== CircuitState.Closed) return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    if (this.inner.state !== CircuitState.Closed) return Promise.reject(error);
     return this.inner.execute(() => Promise.reject(error), signal);
   }
 

@@ -142,7 +142,8 @@ export class RetryPolicy implements Policy {
     return Promise.resolve(first).then(undefined, (e: unknown) => this.retryAfter(e, fn, s));
   }
 
-  private retryAfter<T>(firstError: unknown, fn: (context: RetryContext) => T | Promise<T>, signal: AbortSignal): Promise<T> {
+  private retryAfter<T>(thrown: unknown, fn: (context: RetryContext) => T | Promise<T>, signal: AbortSignal): Promise<T> {
+    const firstError = thrown instanceof Error ? thrown : new Error(String(thrown));
     return this.inner.execute((ctx) => {
       if (ctx.attempt === 0) return Promise.reject(firstError);
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
