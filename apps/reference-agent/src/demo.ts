@@ -147,6 +147,26 @@ async function main(): Promise<void> {
     const again = await refusal('reusing a receipt', () => client.registry!.submitFeedback({ receipt: analysis.receipt!, rating: 1 }));
     say(`Feedback backed by the uppercaser's signed receipt moved its reputation to ${reputation}; reusing the receipt: ${again}`);
 
+    step('add a service while the agent runs');
+    worker.services.register<{ text: string }, { words: number }>({
+      name: 'count_words',
+      description: 'Counts the words of a text',
+      inputSchema: { type: 'object', properties: { text: { type: 'string', maxLength: 10_000 } }, required: ['text'], additionalProperties: false },
+      outputSchema: { type: 'object', properties: { words: { type: 'integer' } }, required: ['words'] },
+      price: 1,
+      handler: async ({ text }) => ({ words: text.split(/\s+/).filter(Boolean).length }),
+    });
+    // The router sends the agent's record again on its own; a searching peer sees the service within moments.
+    const deadline = Date.now() + 5_000;
+    let offered = await client.registry!.search({ capabilities: ['count_words'] });
+    while (offered.total === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      offered = await client.registry!.search({ capabilities: ['count_words'] });
+    }
+    if (offered.total === 0) throw new Error('the registry never listed the service added at run time');
+    const counted = await client.call<{ words: number }>({ capability: 'count_words', maxPrice: 2 }, 'count_words', { text: 'one two three' });
+    say(`The uppercaser added "count_words" while running; the client found it by search and counted ${counted.words} words`);
+
     step('check the state on disk');
     const servedCount = await worker.state.getState<number>('served', 0);
     say(`The uppercaser journaled ${servedCount} served calls in its state directory`);
