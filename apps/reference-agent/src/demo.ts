@@ -154,7 +154,7 @@ async function main(): Promise<void> {
       inputSchema: { type: 'object', properties: { text: { type: 'string', maxLength: 10_000 } }, required: ['text'], additionalProperties: false },
       outputSchema: { type: 'object', properties: { words: { type: 'integer' } }, required: ['words'] },
       price: 1,
-      handler: async ({ text }) => ({ words: text.split(/\s+/).filter(Boolean).length }),
+      handler: ({ text }) => ({ words: text.split(/\s+/).filter(Boolean).length }),
     });
     // The router sends the agent's record again on its own; a searching peer sees the service within moments.
     const deadline = Date.now() + 5_000;
