@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type CallReceipt, type Clock } from '@sov/core';
 import { EmbeddedRegistryStore } from './embeddedRegistryStore';
+import { MemoryRegistryStore } from './memoryRegistryStore';
 import { RegistryServer } from './registryServer';
 
 const silent = createLogger({ silent: true });
@@ -171,6 +172,42 @@ describe('registry changes to one agent at the same time', () => {
     } finally {
       await registry.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('registry lease expiry against a heartbeat in progress', () => {
+  it('never brings back an agent it expired: the sweep waits for the heartbeat that read the record first', async () => {
+    /** A memory store whose writes wait while `hold` is set, to stretch a heartbeat between its read and its write. */
+    class SlowStore extends MemoryRegistryStore {
+      hold: Promise<void> | undefined;
+      override async put(agent: Parameters<MemoryRegistryStore['put']>[0]): Promise<void> {
+        if (this.hold) await this.hold;
+        return super.put(agent);
+      }
+    }
+    const clock = movableClock();
+    const store = new SlowStore();
+    const registry = await RegistryServer.start({ insecure: true, logger: silent, clock, store });
+    try {
+      await call('POST', `${registry.url}/v1/agents`, reg('edge', { ttl: 10 }));
+      const left: string[] = [];
+      registry.onEvent((e) => e.type === 'peer_left' && left.push(String(e.data.peer_id)));
+      clock.t += 9_999; // one millisecond of lease left
+      let release!: () => void;
+      store.hold = new Promise((r) => (release = r));
+      const beat = call('POST', `${registry.url}/v1/agents/edge/heartbeat`, {});
+      await new Promise((r) => setTimeout(r, 50)); // the heartbeat has read the live record and waits to write
+      clock.t += 2; // the lease has now ended
+      const swept = registry.sweep();
+      release();
+      store.hold = undefined;
+      expect((await beat).status).toBe(200);
+      expect(await swept).toBe(0); // the renewal came first
+      expect(left).toEqual([]);
+      expect((await call('GET', `${registry.url}/v1/agents/edge`)).status).toBe(200);
+    } finally {
+      await registry.close();
     }
   });
 });

@@ -263,7 +263,8 @@ export class RegistryServer {
 
   /** Removes every lease that has ended; returns how many. Runs on its own every sweepIntervalMs. */
   async sweep(): Promise<number> {
-    const gone = await this.store.expire(this.clock.now());
+    // Alone: a heartbeat that read a record before its lease ended must not write it back after it was expired.
+    const gone = await this.agentLocks.exclusive(() => this.store.expire(this.clock.now()));
     for (const r of gone) {
       this.logger.info('lease expired', { agentId: r.id });
       await this.publish('peer_left', { peer_id: r.id, reason: 'expired' });

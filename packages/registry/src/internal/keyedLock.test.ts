@@ -42,4 +42,22 @@ describe('KeyedLock', () => {
     await expect(next).resolves.toBe('ran');
     expect(lock.size).toBe(0);
   });
+
+  it('runs an exclusive section after every section already started and before those that arrive meanwhile', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    const section = (name: string) => async () => {
+      log.push(`${name} in`);
+      await tick();
+      log.push(`${name} out`);
+    };
+    const a = lock.run('a', section('a'));
+    const b = lock.run('b', section('b'));
+    const all = lock.exclusive(section('all'));
+    const later = lock.run('a', section('later'));
+    await Promise.all([a, b, all, later]);
+    expect(log.indexOf('all in')).toBeGreaterThan(Math.max(log.indexOf('a out'), log.indexOf('b out')));
+    expect(log.indexOf('later in')).toBeGreaterThan(log.indexOf('all out'));
+    expect(lock.size).toBe(0);
+  });
 });

@@ -7,6 +7,8 @@
  */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
+  /** Set while an exclusive section waits or runs: new sections wait for it. */
+  private gate: Promise<void> | undefined;
 
   /** Keys with a section running or waiting. */
   get size(): number {
@@ -14,6 +16,7 @@ export class KeyedLock {
   }
 
   async run<T>(key: string, section: () => Promise<T>): Promise<T> {
+    while (this.gate) await this.gate;
     const previous = this.tails.get(key);
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
@@ -25,6 +28,24 @@ export class KeyedLock {
     } finally {
       release();
       if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /**
+   * Runs a section alone: after every section already started (of any key)
+   * has finished, and before any that arrives meanwhile. For work on many
+   * keys at once, such as expiring every lease that has ended.
+   */
+  async exclusive<T>(section: () => Promise<T>): Promise<T> {
+    while (this.gate) await this.gate;
+    let open!: () => void;
+    this.gate = new Promise<void>((resolve) => (open = resolve));
+    try {
+      await Promise.all(this.tails.values());
+      return await section();
+    } finally {
+      this.gate = undefined;
+      open();
     }
   }
 }
