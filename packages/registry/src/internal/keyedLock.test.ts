@@ -2,17 +2,21 @@ import { KeyedLock } from './keyedLock';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** Sections that write "<name> in" and "<name> out" to `log`, taking `ticks` turns of the event loop between. */
+function recorder(log: string[], ticks = 1) {
+  return (name: string) => async () => {
+    log.push(`${name} in`);
+    for (let i = 0; i < ticks; i++) await tick();
+    log.push(`${name} out`);
+    return name;
+  };
+}
+
 describe('KeyedLock', () => {
   it('runs sections of one key one at a time, in arrival order', async () => {
     const lock = new KeyedLock();
     const log: string[] = [];
-    const section = (name: string) => async () => {
-      log.push(`${name} in`);
-      await tick();
-      await tick();
-      log.push(`${name} out`);
-      return name;
-    };
+    const section = recorder(log, 2);
     const results = await Promise.all([lock.run('a', section('1')), lock.run('a', section('2')), lock.run('a', section('3'))]);
     expect(results).toEqual(['1', '2', '3']);
     expect(log).toEqual(['1 in', '1 out', '2 in', '2 out', '3 in', '3 out']);
@@ -22,11 +26,7 @@ describe('KeyedLock', () => {
   it('runs sections of different keys at the same time', async () => {
     const lock = new KeyedLock();
     const log: string[] = [];
-    const section = (name: string) => async () => {
-      log.push(`${name} in`);
-      await tick();
-      log.push(`${name} out`);
-    };
+    const section = recorder(log);
     await Promise.all([lock.run('a', section('a')), lock.run('b', section('b'))]);
     expect(log).toEqual(['a in', 'b in', 'a out', 'b out']);
   });
@@ -46,11 +46,7 @@ describe('KeyedLock', () => {
   it('runs an exclusive section after every section already started and before those that arrive meanwhile', async () => {
     const lock = new KeyedLock();
     const log: string[] = [];
-    const section = (name: string) => async () => {
-      log.push(`${name} in`);
-      await tick();
-      log.push(`${name} out`);
-    };
+    const section = recorder(log);
     const a = lock.run('a', section('a'));
     const b = lock.run('b', section('b'));
     const all = lock.exclusive(section('all'));
