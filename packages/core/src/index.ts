@@ -10,6 +10,7 @@ export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
 export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';
 export { DeadlineQueue } from './deadlineQueue';
+export { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
 export { receiptPayload } from './ports';
 export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';
 export { SovError, isSovError, hasErrorCode, toSovError, isWireFailure } from './errors/sovError';
@@ -40,6 +41,7 @@ export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './c
 export type { Logger, LoggerOptions } from './logger';
 export type { Clock } from './clock';
 export type { DeadlineEntry } from './deadlineQueue';
+export type { JsonLimitProblem } from './jsonLimits';
 export type { MetricSample } from './collectedMetric';
 export type { RequestMetricsOptions } from './requestMetrics';
 export type { SovErrorCode } from './errors/errorCodes';

@@ -6,6 +6,12 @@ export const ERROR_CODES = {
   // input
   INVALID_INPUT: 400,
   INVALID_JSON: 400,
+  /** A request the HTTP layer could not read (bad URL encoding, framing, a missing Host header). */
+  MALFORMED_REQUEST: 400,
+  /** An amount (stake, price) that is not a whole number of minor units inside the documented range. */
+  INVALID_AMOUNT: 400,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // identity and signatures
@@ -13,6 +19,8 @@ export const ERROR_CODES = {
   SIGNATURE_INVALID: 401,
   SIGNATURE_EXPIRED: 401,
   REPLAY_DETECTED: 401,
+  /** A signed request addressed to another receiver (another agent id or authority). */
+  WRONG_RECEIVER: 401,
   FORBIDDEN: 403,
   ID_MISMATCH: 403,
   // lookups and conflicts
@@ -32,12 +40,16 @@ export const ERROR_CODES = {
   BULKHEAD_FULL: 429,
   CIRCUIT_OPEN: 503,
   TIMEOUT: 504,
+  /** The caller's own abort: never retried, never failed over. 499 as nginx's "client closed request". */
+  CANCELLED: 499,
   SHUTTING_DOWN: 503,
   UNAVAILABLE: 503,
   NOT_READY: 503,
   // transport
   NETWORK_ERROR: 502,
   REMOTE_ERROR: 502,
+  /** A peer's reply body was larger than the caller's cap. */
+  RESPONSE_TOO_LARGE: 502,
   // crypto
   DECRYPTION_FAILED: 400,
   ENVELOPE_EXPIRED: 400,
@@ -50,6 +62,8 @@ export const ERROR_CODES = {
   STATE_CORRUPT: 500,
   NOT_SERIALIZABLE: 400,
   STATE_CLOSED: 500,
+  /** The store could not write (disk full, I/O error); nothing was acknowledged. */
+  STATE_WRITE_FAILED: 503,
   // kernel
   INVALID_CONFIG: 500,
   LIFECYCLE: 500,
