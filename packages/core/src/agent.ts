@@ -4,6 +4,7 @@ import type { AgentContext, Capability, RegistrationContribution } from './capab
 import { systemClock, type Clock } from './clock';
 import { loadConfig, type AgentConfig, type AgentConfigInput } from './config';
 import { AgentEndpoint, type RequestHandler } from './endpoint';
+import { abortErrorOf } from './errors/cancelledError';
 import { LifecycleError } from './errors/lifecycleError';
 import { TimeoutError } from './errors/timeoutError';
 import { createLogger, type Logger } from './logger';
@@ -69,8 +70,13 @@ export interface CallQuery {
 
 /** Options of agent.call. */
 export interface CallOptions {
-  /** @default twice the config's requestTimeoutMs */
+  /** Deadline of the call in ms (of each attempt, when a capability retries): connect, headers and the whole reply body. @default twice the config's requestTimeoutMs */
   timeoutMs?: number;
+  /**
+   * The caller's signal: aborting it ends the call with CANCELLED (never
+   * failed over to the next match, never retried); an already aborted signal
+   * rejects at once without sending anything.
+   */
   signal?: AbortSignal;
   /** For a query target: how many matching agents to try when one is unreachable. @default 3 */
   failover?: number;
@@ -254,17 +260,20 @@ export class Agent {
     if (this.currentState !== 'running' && this.currentState !== 'initialized') {
       throw new LifecycleError(`Cannot call peers in state ${this.currentState}; start the agent first`);
     }
+    const signal = options.signal;
+    if (signal?.aborted) throw abortErrorOf(signal, `Call of ${service}`);
     const request: AgentRequest = params === undefined ? { service } : { service, params };
     const candidates = await this.resolveTarget(target, service, options.failover ?? 3);
     let lastError: unknown;
     for (const peer of candidates) {
+      if (signal?.aborted) throw abortErrorOf(signal, `Call of ${service}`);
       try {
         const reply = await this.pipeline()({
           agentId: peer.id,
           endpoint: peer.endpoint,
           request,
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
+          ...(signal ? { signal } : {}),
           receipt: options.receipt ?? true,
         });
         const executionTime = typeof reply.execution_time === 'number' ? reply.execution_time : undefined;
@@ -276,6 +285,8 @@ export class Agent {
           executionTime,
         };
       } catch (e) {
+        // The caller's own abort ends the call: never failed over, and CANCELLED whatever layer reported it.
+        if (signal?.aborted) throw isSovError(e) ? e : abortErrorOf(signal, `Call of ${service} to ${peer.endpoint}`);
         lastError = e;
         if (typeof target === 'string' || !(isSovError(e) && FAILOVER_CODES.has(e.code))) throw e;
         this.log?.warn('peer unreachable; trying the next match', { peer: peer.id, code: e.code });

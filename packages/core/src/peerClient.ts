@@ -1,7 +1,10 @@
-import { Agent as Dispatcher, errors as undiciErrors, request as undiciRequest } from 'undici';
+import { Agent as Dispatcher, type Dispatcher as DispatcherTypes } from 'undici';
+import { systemClock, type Clock } from './clock';
+import { DeadlineQueue, type DeadlineEntry } from './deadlineQueue';
+import { abortErrorOf } from './errors/cancelledError';
 import { NetworkError } from './errors/networkError';
 import { RemoteError } from './errors/remoteError';
-import { isSovError } from './errors/sovError';
+import { SovError, isSovError } from './errors/sovError';
 import { TimeoutError } from './errors/timeoutError';
 import type { Signer } from './ports';
 import type { AgentRequest, RpcReply, WireSuccess } from './wire';
@@ -10,16 +13,38 @@ import type { AgentRequest, RpcReply, WireSuccess } from './wire';
 export interface PeerClientOptions {
   /** Signs every call when given. */
   signer?: Signer;
-  /** Time budget of one call in ms. @default 10000 */
+  /**
+   * Time budget of one call in ms: one deadline for connecting, sending, the
+   * reply's headers and its whole body. When it passes, the call rejects with
+   * TIMEOUT and its connection is closed.
+   * @default 10000
+   */
   timeoutMs?: number;
+  /**
+   * Largest reply body accepted, in bytes. A larger one is refused with
+   * RESPONSE_TOO_LARGE as soon as its Content-Length says so or the bytes
+   * read pass the cap, and its connection is closed.
+   * @default 8388608 (8 MiB)
+   */
+  maxResponseBytes?: number;
   /** Keep-alive connections kept per peer. @default 32 */
   connectionsPerPeer?: number;
+  /** The clock of the deadlines. @default the system clock */
+  clock?: Clock;
 }
 
 /** Options of one call. */
 export interface PeerCallOptions {
+  /** This call's deadline in ms (connect, headers and body). @default the client's timeoutMs */
   timeoutMs?: number;
+  /**
+   * The caller's signal: aborting it ends the call at once with CANCELLED
+   * (TIMEOUT when its reason is a timeout, as `AbortSignal.timeout()`'s) and
+   * closes its connection. An already aborted signal rejects without sending.
+   */
   signal?: AbortSignal;
+  /** This call's reply body cap in bytes. @default the client's maxResponseBytes */
+  maxResponseBytes?: number;
   /** Ask the peer for a signed receipt of the call (costs the peer one signature). @default false */
   receipt?: boolean;
 }
@@ -27,17 +52,185 @@ export interface PeerCallOptions {
 /** The header that asks a peer for a signed receipt. */
 export const RECEIPT_HEADER = 'x-sov-receipt';
 
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const secs = Number(v);
+/** The documented default of PeerClientOptions.maxResponseBytes: 8 MiB. */
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** Distinct budgets that share a deadline timer; calls with yet other budgets get a timer each. */
+const MAX_DEADLINE_QUEUES = 16;
+/** Peer endpoints whose parsed URL is kept. */
+const MAX_CACHED_TARGETS = 1000;
+
+function parseRetryAfter(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
   return Number.isFinite(secs) ? Math.max(0, secs * 1000) : undefined;
+}
+
+/** Where one peer's request route is: the URL to sign and the parts undici dispatches to, parsed once per peer. */
+interface Target {
+  url: string;
+  origin: string;
+  path: string;
+}
+
+function positiveOption(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) throw new SovError('INVALID_CONFIG', `PeerClient ${name} must be a finite number > 0, got ${value}`);
+  return value;
+}
+
+/** Reads one header of undici's raw list (name, value, name, value ...), comparing lengths before decoding. */
+function rawHeader(raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
+  }
+  return undefined;
+}
+
+/**
+ * One call in flight: undici's handler for its response, and its deadline.
+ * The handler API (not `request()`) lets the call collect the body itself,
+ * count it against the cap, and close the connection (undici's `abort`
+ * destroys the socket) the moment it gives up; undici's own header and body
+ * timeouts are idle timers between chunks, not a deadline.
+ */
+class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry {
+  done = false;
+  next: DeadlineEntry | undefined = undefined;
+  private settled = false;
+  private abortConnection: ((error: Error) => void) | undefined;
+  /** Why the call gave up before undici handed it a connection: given to `abort` when it does. */
+  private failure: Error | undefined;
+  private timer: unknown;
+  private status = 0;
+  private retryAfter: string | undefined;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly target: Target,
+    readonly deadline: number,
+    private readonly timeoutMs: number,
+    private readonly maxBytes: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly queue: DeadlineQueue | undefined,
+    private readonly clock: Clock,
+    private readonly resolve: (reply: WireSuccess<RpcReply>) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    if (queue) queue.add(this);
+    else this.timer = clock.setTimeout(() => this.expire(), timeoutMs);
+    if (signal) {
+      this.onAbort = () => this.giveUp(abortErrorOf(signal, `POST ${target.url}`));
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.giveUp(new TimeoutError(`POST ${this.target.url}`, this.timeoutMs));
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    if (this.failure) abort(this.failure);
+    else this.abortConnection = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    if (status < 200) return true;
+    this.status = status;
+    const length = rawHeader(raw, 'content-length');
+    if (length !== undefined && Number(length) > this.maxBytes) {
+      this.giveUp(this.tooLarge(`announces ${length} bytes`));
+      return false;
+    }
+    if (status >= 400) this.retryAfter = rawHeader(raw, 'retry-after');
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      this.giveUp(this.tooLarge(`passed ${this.maxBytes} bytes`));
+      return false;
+    }
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.finish();
+    const text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks, this.size).toString('utf8');
+    let reply: WireSuccess<RpcReply>;
+    try {
+      reply = replyOf(this.status, text, this.retryAfter, this.target.url);
+    } catch (e) {
+      this.reject(e as Error);
+      return;
+    }
+    this.resolve(reply);
+  }
+
+  onError(error: Error): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(isSovError(error) ? error : new NetworkError('POST', this.target.url, { cause: error }));
+  }
+
+  /** Ends the call with `error` and frees its connection at once: nothing more is read. */
+  giveUp(error: Error): void {
+    if (this.settled) return;
+    this.finish();
+    this.chunks.length = 0;
+    this.reject(error);
+    if (this.abortConnection) this.abortConnection(error);
+    else this.failure = error;
+  }
+
+  private tooLarge(what: string): SovError {
+    return new SovError('RESPONSE_TOO_LARGE', `POST ${this.target.url} answered a body larger than ${this.maxBytes} bytes (it ${what})`);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    if (this.queue) this.queue.finish(this);
+    else this.clock.clearTimeout(this.timer);
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Turns a complete reply into its success body, or throws the RemoteError it stands for. */
+function replyOf(status: number, text: string, retryAfter: string | undefined, url: string): WireSuccess<RpcReply> {
+  let parsed: { success?: unknown; error?: { code?: unknown; message?: unknown; details?: unknown } };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch (cause) {
+    throw new RemoteError({ code: 'REMOTE_ERROR', message: `invalid JSON body: ${text.slice(0, 120)}`, status, method: 'POST', url }, { cause });
+  }
+  if (status >= 400 || typeof parsed !== 'object' || parsed === null || parsed.success !== true) {
+    const error = typeof parsed === 'object' && parsed !== null ? parsed.error : undefined;
+    const retryAfterMs = parseRetryAfter(retryAfter);
+    throw new RemoteError({
+      code: typeof error?.code === 'string' ? error.code : 'REMOTE_ERROR',
+      message: typeof error?.message === 'string' ? error.message : `status ${status}`,
+      status,
+      method: 'POST',
+      url,
+      details: error?.details,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+  return parsed as WireSuccess<RpcReply>;
 }
 
 /**
  * Calls other agents' request route (`POST <endpoint>/rpc`) over pooled
- * keep-alive connections (undici). Failures come back as SovErrors:
- * RemoteError carrying the peer's code, TimeoutError, NetworkError.
+ * keep-alive connections (undici). One deadline covers the whole call
+ * (connect, headers, body) and the reply body is capped; a call that gives up
+ * (deadline, cap, the caller's abort) closes its connection at once. Failures
+ * come back as SovErrors: RemoteError carrying the peer's code, TimeoutError,
+ * CancelledError, RESPONSE_TOO_LARGE, NetworkError.
  *
  * @example
  * const reply = await peers.call(record.endpoint, { service: 'echo', params: { text: 'hi' } });
@@ -45,68 +238,84 @@ function parseRetryAfter(value: string | string[] | undefined): number | undefin
 export class PeerClient {
   private readonly signer: Signer | undefined;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly clock: Clock;
   private readonly dispatcher: Dispatcher;
+  /** One shared deadline timer per budget: calls with the same budget end in the order they start. */
+  private readonly deadlines = new Map<number, DeadlineQueue>();
+  private readonly targets = new Map<string, Target>();
 
   constructor(options: PeerClientOptions = {}) {
     this.signer = options.signer;
-    this.timeoutMs = options.timeoutMs ?? 10000;
+    this.timeoutMs = positiveOption('timeoutMs', options.timeoutMs ?? 10000);
+    this.maxResponseBytes = positiveOption('maxResponseBytes', options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+    this.clock = options.clock ?? systemClock;
     this.dispatcher = new Dispatcher({ connections: options.connectionsPerPeer ?? 32, keepAliveTimeout: 10_000 });
   }
 
-  /** Sends a request to a peer's request route and returns its reply. */
+  /**
+   * Sends a request to a peer's request route and returns its reply. Rejects
+   * with TIMEOUT when the deadline passes, CANCELLED when the caller's signal
+   * aborts, RESPONSE_TOO_LARGE when the reply passes the cap, NETWORK_ERROR
+   * when no answer came, or a RemoteError with the peer's code.
+   */
   async call(endpoint: string, request: AgentRequest, options: PeerCallOptions = {}): Promise<WireSuccess<RpcReply>> {
-    const url = `${endpoint.endsWith('/') ? endpoint.slice(0, -1) : endpoint}/rpc`;
+    const signal = options.signal;
+    const target = this.targetOf(endpoint);
+    const url = target.url;
+    if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
     const body = Buffer.from(JSON.stringify(request));
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.receipt) headers[RECEIPT_HEADER] = '1';
     if (this.signer) Object.assign(headers, await this.signer.sign({ method: 'POST', url, body, headers }));
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    let status: number;
-    let text: string;
-    let retryAfter: string | string[] | undefined;
-    try {
-      const res = await undiciRequest(url, {
-        method: 'POST',
-        headers,
-        body,
-        dispatcher: this.dispatcher,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      status = res.statusCode;
-      retryAfter = res.headers['retry-after'];
-      text = await res.body.text();
-    } catch (cause) {
-      if (isSovError(cause)) throw cause;
-      if (options.signal?.aborted && isSovError(options.signal.reason)) throw options.signal.reason;
-      if (cause instanceof undiciErrors.HeadersTimeoutError || cause instanceof undiciErrors.BodyTimeoutError) {
-        throw new TimeoutError(`POST ${url}`, timeoutMs, { cause });
+    if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
+    const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : positiveOption('timeoutMs', options.timeoutMs);
+    const maxBytes = options.maxResponseBytes === undefined ? this.maxResponseBytes : positiveOption('maxResponseBytes', options.maxResponseBytes);
+    return new Promise<WireSuccess<RpcReply>>((resolve, reject) => {
+      const handler = new PeerCallHandler(
+        target,
+        this.clock.now() + timeoutMs,
+        timeoutMs,
+        maxBytes,
+        signal,
+        this.deadlineQueue(timeoutMs),
+        this.clock,
+        resolve,
+        reject,
+      );
+      try {
+        this.dispatcher.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body }, handler);
+      } catch (e) {
+        handler.onError(e as Error);
       }
-      throw new NetworkError('POST', url, { cause });
-    }
-    let parsed: { success?: unknown; error?: { code?: unknown; message?: unknown; details?: unknown } };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch (cause) {
-      throw new RemoteError({ code: 'REMOTE_ERROR', message: `invalid JSON body: ${text.slice(0, 120)}`, status, method: 'POST', url }, { cause });
-    }
-    if (status >= 400 || parsed.success !== true) {
-      const retryAfterMs = parseRetryAfter(retryAfter);
-      throw new RemoteError({
-        code: typeof parsed.error?.code === 'string' ? parsed.error.code : 'REMOTE_ERROR',
-        message: typeof parsed.error?.message === 'string' ? parsed.error.message : `status ${status}`,
-        status,
-        method: 'POST',
-        url,
-        details: parsed.error?.details,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      });
-    }
-    return parsed as WireSuccess<RpcReply>;
+    });
   }
 
-  /** Closes every pooled connection. */
+  private targetOf(endpoint: string): Target {
+    let target = this.targets.get(endpoint);
+    if (target) return target;
+    const url = `${endpoint.endsWith('/') ? endpoint.slice(0, -1) : endpoint}/rpc`;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (cause) {
+      throw new SovError('INVALID_INPUT', `Peer endpoint is not a URL: ${endpoint.slice(0, 200)}`, { cause });
+    }
+    target = { url, origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    if (this.targets.size >= MAX_CACHED_TARGETS) this.targets.delete(this.targets.keys().next().value!);
+    this.targets.set(endpoint, target);
+    return target;
+  }
+
+  private deadlineQueue(timeoutMs: number): DeadlineQueue | undefined {
+    let queue = this.deadlines.get(timeoutMs);
+    if (queue || this.deadlines.size >= MAX_DEADLINE_QUEUES) return queue;
+    queue = new DeadlineQueue(this.clock);
+    this.deadlines.set(timeoutMs, queue);
+    return queue;
+  }
+
+  /** Closes every pooled connection; calls in flight finish first. */
   async close(): Promise<void> {
     await this.dispatcher.close();
   }

@@ -1,3 +1,4 @@
+import { CancelledError, abortErrorOf, isCancelledError } from './cancelledError';
 import { RemoteError, isRemoteError } from './remoteError';
 import { SovError, hasErrorCode, isSovError, isWireFailure, toSovError } from './sovError';
 import { TimeoutError, isTimeoutError } from './timeoutError';
@@ -29,10 +30,32 @@ describe('errors', () => {
   it('normalises anything thrown', () => {
     expect(toSovError('boom')).toMatchObject({ code: 'INTERNAL', message: 'Non-error thrown: boom' });
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
-    expect(toSovError(abort).code).toBe('TIMEOUT');
+    expect(toSovError(abort).code).toBe('CANCELLED');
+    expect(isCancelledError(toSovError(abort))).toBe(true);
+    const timedOut = Object.assign(new Error('aborted'), { name: 'AbortError', cause: new DOMException('timeout', 'TimeoutError') });
+    expect(toSovError(timedOut).code).toBe('TIMEOUT');
+    expect(toSovError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')).code).toBe('TIMEOUT');
+    const shutdown = new SovError('SHUTTING_DOWN', 'bye');
+    expect(toSovError(Object.assign(new Error('aborted'), { name: 'AbortError', cause: shutdown }))).toBe(shutdown);
     const same = new SovError('NOT_FOUND', 'x');
     expect(toSovError(same)).toBe(same);
     expect(hasErrorCode(same, 'NOT_FOUND')).toBe(true);
+  });
+
+  it('tells a caller\'s cancellation from a timeout and from a peer\'s CANCELLED answer', () => {
+    const e = new CancelledError('POST http://a/rpc', { cause: new Error('user left') });
+    expect(e).toMatchObject({ code: 'CANCELLED', status: 499, message: 'POST http://a/rpc was cancelled by the caller: user left' });
+    const foreign = Object.assign(Object.create(null) as object, { [Symbol.for('@sov/core/SovError')]: true, code: 'CANCELLED', name: 'CancelledError', message: 'x' });
+    expect(isCancelledError(foreign)).toBe(true);
+    const remote = new RemoteError({ code: 'CANCELLED', message: 'x', status: 499, method: 'POST', url: 'http://a/rpc' });
+    expect(isCancelledError(remote)).toBe(false);
+    expect(isCancelledError(new TimeoutError('call', 10))).toBe(false);
+    const plain = new AbortController();
+    plain.abort();
+    expect(abortErrorOf(plain.signal, 'work')).toMatchObject({ code: 'CANCELLED', message: 'work was cancelled by the caller' });
+    const timed = new AbortController();
+    timed.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    expect(abortErrorOf(timed.signal, 'work').code).toBe('TIMEOUT');
   });
 
   it('lists every bad field in a ValidationError', () => {

@@ -64,18 +64,31 @@ export function hasErrorCode(value: unknown, code: SovErrorCode): value is SovEr
 }
 
 /**
- * Normalises anything thrown into a SovError: a SovError is returned as is,
- * anything else becomes INTERNAL with the original as `cause`.
+ * Normalises anything thrown into a SovError: a SovError is returned as is; a
+ * `TimeoutError` (DOMException of `AbortSignal.timeout()`), or an
+ * `AbortError` whose cause is a timeout, becomes TIMEOUT; any other
+ * `AbortError` (a caller's `controller.abort()`) becomes CANCELLED; anything
+ * else becomes `fallbackCode` (INTERNAL) with the original as `cause`.
  */
 export function toSovError(value: unknown, fallbackCode: SovErrorCode = 'INTERNAL'): SovError {
   if (isSovError(value)) return value;
+  // Aborts by name: a DOMException may come from another realm, where instanceof Error fails.
+  const named = typeof value === 'object' && value !== null ? (value as { name?: unknown; message?: unknown; cause?: unknown }) : undefined;
+  if (named?.name === 'TimeoutError' || named?.name === 'AbortError') {
+    const message = typeof named.message === 'string' ? named.message : '';
+    if (named.name === 'TimeoutError' || isTimeoutCause(named.cause)) return new SovError('TIMEOUT', message || 'Operation timed out', { cause: value });
+    if (isSovError(named.cause)) return named.cause;
+    return new SovError('CANCELLED', message || 'Operation cancelled', { cause: value });
+  }
   if (value instanceof Error) {
-    if (value.name === 'AbortError' || value.name === 'TimeoutError') {
-      return new SovError('TIMEOUT', value.message || 'Operation aborted', { cause: value });
-    }
     return new SovError(fallbackCode, value.message || value.name, { cause: value });
   }
   return new SovError(fallbackCode, `Non-error thrown: ${String(value)}`, { cause: value });
+}
+
+function isTimeoutCause(cause: unknown): boolean {
+  if (isSovError(cause)) return cause.code === 'TIMEOUT';
+  return typeof cause === 'object' && cause !== null && (cause as { name?: unknown }).name === 'TimeoutError';
 }
 
 /** Whether a parsed JSON body is a wire failure. */
