@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { RequestMetrics } from './requestMetrics';
-import { SovError, isSovError, toSovError } from './errors/sovError';
+import { SovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
 import { withRequestId } from './logger';
 import type { UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
+import { ValidationError } from './errors/validationError';
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
+import { frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
 import type { AgentRequest, CallReceipt, RpcReply } from './wire';
 
 /** A request being served; its AbortController is made only if the handler reads the signal. */
@@ -111,6 +114,13 @@ export interface AgentEndpointOptions {
   publicUrl?: string;
   /** @default 1048576 */
   bodyLimit?: number;
+  /**
+   * Deepest nesting of a request body (objects and arrays count one level
+   * each); a deeper body is refused with 400 INVALID_INPUT naming the path,
+   * before any handler, schema or reply serialisation sees it.
+   * @default DEFAULT_MAX_JSON_DEPTH (64)
+   */
+  maxJsonDepth?: number;
   logger: Logger;
 }
 
@@ -172,21 +182,16 @@ export class AgentEndpoint implements EndpointRegistrar {
 
   constructor(options: AgentEndpointOptions) {
     this.options = options;
-    this.server = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024, forceCloseConnections: 'idle' });
+    const limits = { bodyLimit: options.bodyLimit ?? 1024 * 1024 };
+    // Every refusal, the HTTP layer's before routing included, speaks the wire format.
+    this.server = Fastify({ logger: false, ...wireErrorServerOptions(limits), forceCloseConnections: 'idle' });
+    this.server.addHook('onRequest', refuseMissingHost);
     // Keep the raw bytes: signatures cover them, and JSON is parsed only after verification.
     this.server.removeAllContentTypeParsers();
     this.server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     this.server.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
-      if (isSovError(err)) return sendError(reply, err);
-      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return sendError(reply, new SovError('PAYLOAD_TOO_LARGE', `Request body is larger than ${options.bodyLimit ?? 1048576} bytes`));
-      }
-      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        return sendError(reply, new SovError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'));
-      }
-      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-        return sendError(reply, new SovError('INVALID_INPUT', err.message));
-      }
+      const known = frameworkErrorOf(err, limits);
+      if (known) return sendError(reply, known);
       this.options.logger.error('request failed', { error: err.message, stack: err.stack });
       return sendError(reply, new SovError('INTERNAL', 'Internal error'));
     });
@@ -397,6 +402,12 @@ export class AgentEndpoint implements EndpointRegistrar {
             body = JSON.parse(raw.toString('utf8'));
           } catch (cause) {
             throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
+          }
+          // Measured before anything recursive (ajv, JSON.stringify of a reply) touches it.
+          const deep = jsonDepthProblem(body, this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
+          if (deep) {
+            const path = deep.path.length > 200 ? `${deep.path.slice(0, 200)}...` : deep.path || '/';
+            throw new ValidationError('request body', [{ path, message: deep.reason }]);
           }
         }
         const routeRequest: RouteRequest = {

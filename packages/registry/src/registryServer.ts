@@ -9,7 +9,9 @@ import {
   SovError,
   ValidationError,
   createLogger,
-  isSovError,
+  frameworkErrorOf,
+  refuseMissingHost,
+  wireErrorServerOptions,
   systemClock,
   toSovError,
   type AgentRegistration,
@@ -221,7 +223,8 @@ export class RegistryServer {
       () => this.store.count(),
       () => this.subscribers.size,
     );
-    this.app = Fastify({ logger: false, bodyLimit: this.opts.bodyLimit, forceCloseConnections: true });
+    // Every refusal, the HTTP layer's before routing included, speaks the wire format.
+    this.app = Fastify({ logger: false, ...wireErrorServerOptions({ bodyLimit: this.opts.bodyLimit }), forceCloseConnections: true });
   }
 
   /** Creates a server and starts listening. */
@@ -380,16 +383,10 @@ export class RegistryServer {
     const bodyLimit = this.opts.bodyLimit;
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    app.addHook('onRequest', refuseMissingHost);
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
-      if (isSovError(err)) return send(reply, err);
-      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return send(reply, new SovError('PAYLOAD_TOO_LARGE', `Request body is larger than ${bodyLimit} bytes`));
-      }
-      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        return send(reply, new SovError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json'));
-      }
-      if (err.statusCode === 429) return send(reply, new SovError('RATE_LIMITED', err.message));
-      if (err.statusCode && err.statusCode < 500) return send(reply, new SovError('INVALID_INPUT', err.message));
+      const known = frameworkErrorOf(err, { bodyLimit });
+      if (known) return send(reply, known);
       this.logger.error('request failed', { error: err.message, stack: err.stack });
       return send(reply, new SovError('INTERNAL', 'Internal error'));
     });

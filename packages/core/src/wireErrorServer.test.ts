@@ -1,0 +1,108 @@
+import { connect } from 'node:net';
+import { Agent } from './agent';
+import { createLogger } from './logger';
+
+/** Sends raw bytes to host:port and resolves with everything the server wrote before it closed. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.end(bytes);
+  });
+}
+
+/** The status, headers (lower-cased) and parsed JSON body of the first response in `raw`. */
+function parseResponse(raw: string): { status: number; headers: Record<string, string>; body: unknown } {
+  const split = raw.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = raw.slice(0, split).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const i = line.indexOf(':');
+    headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const length = Number(headers['content-length']);
+  const text = raw.slice(split + 4, split + 4 + length);
+  return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(text) as unknown };
+}
+
+const wireShape = (code: string) => ({ success: false, error: { code, message: expect.any(String) as unknown } });
+
+describe("the agent endpoint's refusals speak the wire format", () => {
+  let agent: Agent;
+  let port: number;
+  beforeAll(async () => {
+    agent = new Agent({ name: 'wire', logger: createLogger({ silent: true }) });
+    agent.handle((req) => ({ result: req.params }));
+    agent.use({
+      name: 'param-route',
+      api: undefined,
+      initialize: (ctx) => ctx.endpoint.addRoute({ method: 'GET', url: '/items/:id', signed: false, handler: () => ({ body: { success: true } }) }),
+    });
+    await agent.start();
+    port = Number(new URL(agent.url!).port);
+  });
+  afterAll(async () => {
+    await agent.shutdown();
+  });
+
+  const rpc = (body: string, extra = '') =>
+    `POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
+
+  const cases: Array<{ name: string; request: string; status: number; code: string }> = [
+    { name: 'a bad percent-encoding in the URL', request: 'GET /%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
+    { name: 'an over-long path parameter', request: `GET /items/${'a'.repeat(500)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, status: 414, code: 'URI_TOO_LONG' },
+    { name: 'over-large headers', request: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'HEADERS_TOO_LARGE' },
+    {
+      name: 'Content-Length with Transfer-Encoding',
+      request: 'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      status: 400,
+      code: 'MALFORMED_REQUEST',
+    },
+    {
+      name: 'a bad chunk size',
+      request: 'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n',
+      status: 400,
+      code: 'MALFORMED_REQUEST',
+    },
+    { name: 'a missing Host header', request: 'GET /health HTTP/1.1\r\nConnection: close\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
+    { name: 'a request line that is not HTTP', request: 'HELLO\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
+    { name: 'an unknown route', request: 'GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 404, code: 'ROUTE_NOT_FOUND' },
+    {
+      name: 'a body that is not JSON',
+      request: 'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi',
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    },
+    { name: 'a body over the size limit', request: rpc(`"${'a'.repeat(1024 * 1024 + 10)}"`), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+    { name: 'malformed JSON', request: rpc('{"service":'), status: 400, code: 'INVALID_JSON' },
+  ];
+
+  it.each(cases)('answers $name with $status $code, and keeps serving', async ({ request, status, code }) => {
+    const response = parseResponse(await rawExchange(port, request));
+    expect(response.status).toBe(status);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.body).toEqual(wireShape(code));
+    const after = parseResponse(await rawExchange(port, rpc(JSON.stringify({ service: 'echo', params: { ok: 1 } }))));
+    expect(after).toMatchObject({ status: 200, body: { success: true, result: { ok: 1 } } });
+  });
+
+  it('closes the connection after a refusal written on the raw socket', async () => {
+    const raw = await rawExchange(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(parseResponse(raw).headers.connection).toBe('close');
+  });
+
+  it('refuses a body nested deeper than maxJsonDepth with INVALID_INPUT naming the path, before the handler runs', async () => {
+    const deep = `{"service":"echo","params":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+    const response = parseResponse(await rawExchange(port, rpc(deep)));
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      success: false,
+      error: { code: 'INVALID_INPUT', message: expect.stringMatching(/^Invalid request body: \/params(\/a)+ is nested deeper than 64 levels$/) as unknown },
+    });
+    const shallow = `{"service":"echo","params":${'{"a":'.repeat(60)}1${'}'.repeat(60)}}`;
+    expect(parseResponse(await rawExchange(port, rpc(shallow))).status).toBe(200);
+  });
+});
