@@ -1,4 +1,5 @@
 import { Agent } from './agent';
+import { isCancelledError } from './errors/cancelledError';
 import { SovError } from './errors/sovError';
 import { createLogger } from './logger';
 import type { RegistryClient } from './registryClient';
@@ -84,6 +85,56 @@ describe('agent.call', () => {
     records = [record('dead', 'http://127.0.0.1:1', { reputation: 0.9 }), record('worker', worker.url!)];
     expect(await caller.callDetailed({ capability: 'math' }, 'double', { n: 5 })).toMatchObject({ result: 10, agentId: 'worker' });
     await expect(caller.call('dead', 'double', { n: 5 })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+  });
+
+  it("never fails over on the caller's own abort: CANCELLED, and the next match is not called", async () => {
+    const served: string[] = [];
+    const held: Array<() => void> = [];
+    const slow = new Agent({ name: 'slow', agentId: 'slow', logger: quiet });
+    slow.handle(async (req) => {
+      served.push('slow');
+      await new Promise<void>((r) => held.push(r));
+      return { result: req.params };
+    });
+    const spare = new Agent({ name: 'spare', agentId: 'spare', logger: quiet });
+    spare.handle((req) => {
+      served.push('spare');
+      return { result: req.params };
+    });
+    await slow.start();
+    await spare.start();
+    try {
+      records = [record('slow', slow.url!, { reputation: 0.9 }), record('spare', spare.url!)];
+      const controller = new AbortController();
+      const call = caller.call({ capability: 'math' }, 'double', { n: 1 }, { signal: controller.signal }).catch((e: unknown) => e);
+      while (served.length === 0) await new Promise((r) => setImmediate(r));
+      controller.abort();
+      const error = await call;
+      expect(error).toMatchObject({ code: 'CANCELLED', status: 499 });
+      expect(isCancelledError(error)).toBe(true);
+      expect(served).toEqual(['slow']);
+
+      // A timeout, by contrast, is the peer's fault: the next match serves the call.
+      const outcome = await caller.callDetailed({ capability: 'math' }, 'double', { n: 2 }, { timeoutMs: 300 });
+      expect(outcome).toMatchObject({ agentId: 'spare', result: { n: 2 } });
+      expect(served).toEqual(['slow', 'slow', 'spare']);
+    } finally {
+      for (const r of held) r();
+      await slow.shutdown();
+      await spare.shutdown();
+    }
+  });
+
+  it('rejects at once, sending nothing, when the signal is already aborted', async () => {
+    records = [record('worker', worker.url!)];
+    const controller = new AbortController();
+    controller.abort();
+    const before = await (await fetch(`${worker.url}/metrics`)).text();
+    await expect(caller.call('worker', 'double', { n: 1 }, { signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(caller.call({ capability: 'math' }, 'double', { n: 1 }, { signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    const after = await (await fetch(`${worker.url}/metrics`)).text();
+    const served = (text: string) => text.split('\n').filter((l) => l.startsWith('sov_agent_requests_total{route="/rpc"')).join('\n');
+    expect(served(after)).toBe(served(before));
   });
 
   it('says which query found nobody, and skips agents above the price', async () => {

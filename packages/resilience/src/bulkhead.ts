@@ -1,6 +1,7 @@
+import { abortErrorOf } from '@sov/core';
 import { bulkhead, type BulkheadPolicy } from 'cockatiel';
 import { BulkheadRejectedError } from './errors/bulkheadRejectedError';
-import { isBulkheadRejected } from './internal/cockatielErrors';
+import { isBulkheadRejected, isTaskCancelled } from './internal/cockatielErrors';
 import { NEVER_ABORTED } from './internal/neverAborted';
 import type { Dispose, Policy, Work } from './policy';
 
@@ -69,6 +70,8 @@ export class Bulkhead implements Policy {
       return await this.inner.execute(fn, signal);
     } catch (e) {
       if (isBulkheadRejected(e)) throw new BulkheadRejectedError(this.name, this.limit, this.queue);
+      // cockatiel's TaskCancelledError for a call whose caller gave up (before or while queued) says CANCELLED.
+      if (signal.aborted && isTaskCancelled(e)) throw abortErrorOf(signal, `Bulkhead ${this.name}`);
       throw e;
     }
   }

@@ -1,4 +1,4 @@
-import { NetworkError, RemoteError } from '@sov/core';
+import { CancelledError, NetworkError, RemoteError } from '@sov/core';
 import { CircuitBreaker } from './circuitBreaker';
 import { isCircuitOpenError } from './errors/circuitOpenError';
 
@@ -61,6 +61,18 @@ describe('CircuitBreaker', () => {
     const notFound = new RemoteError({ code: 'NOT_FOUND', message: 'no', status: 404, method: 'GET', url: 'x' });
     for (let i = 0; i < 5; i++) await expect(breaker.call(() => Promise.reject(notFound))).rejects.toBe(notFound);
     expect(breaker.state).toBe('closed');
+  });
+
+  it('does not count a cancelled call as a failure of the dependency', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2 });
+    await expect(breaker.call(fail)).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    for (let i = 0; i < 5; i++) {
+      await expect(breaker.call(() => Promise.reject(new CancelledError('POST http://peer/rpc')))).rejects.toMatchObject({ code: 'CANCELLED' });
+    }
+    expect(breaker.state).toBe('closed');
+    // The failure before the cancellations still counts: one more opens the circuit.
+    await expect(breaker.call(fail)).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    expect(breaker.state).toBe('open');
   });
 
   it('resets the consecutive count on success', async () => {

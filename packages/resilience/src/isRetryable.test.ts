@@ -1,4 +1,4 @@
-import { NetworkError, RemoteError, SovError, TimeoutError } from '@sov/core';
+import { CancelledError, NetworkError, RemoteError, SovError, TimeoutError, toSovError } from '@sov/core';
 import { BulkheadRejectedError } from './errors/bulkheadRejectedError';
 import { CircuitOpenError } from './errors/circuitOpenError';
 import { isRetryable, retryAfterOf } from './isRetryable';
@@ -22,6 +22,11 @@ describe('isRetryable', () => {
     ['a full bulkhead', new BulkheadRejectedError('peer', 1, 0), false],
     ['a reset socket', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), true],
     ['fetch failed, refused', new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }), true],
+    ['a caller\'s cancellation', new CancelledError('POST http://x/rpc'), false],
+    ['a cancellation wrapping a reset socket', new CancelledError('POST http://x/rpc', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }), false],
+    ['an AbortError made a SovError', toSovError(Object.assign(new Error('aborted'), { name: 'AbortError' })), false],
+    ['a bare AbortError', Object.assign(new Error('aborted'), { name: 'AbortError' }), false],
+    ['cockatiel\'s TaskCancelledError', Object.assign(new Error('Operation cancelled'), { isTaskCancelledError: true }), false],
     ['a plain error', new Error('bug'), false],
     ['a string', 'nope', false],
   ])('%s → %s', (_name, error, expected) => {

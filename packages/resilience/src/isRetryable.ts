@@ -3,8 +3,9 @@ import { isRemoteError, isSovError, type SovErrorCode } from '@sov/core';
 // Local failures that a second attempt may cure.
 const RETRYABLE_CODES: ReadonlySet<SovErrorCode> = new Set<SovErrorCode>(['NETWORK_ERROR', 'TIMEOUT', 'UNAVAILABLE', 'RATE_LIMITED']);
 
-// A bad signature stays bad however often it is sent.
+// A bad signature stays bad however often it is sent; a caller that gave up wants no second attempt.
 const NEVER_RETRIED: ReadonlySet<SovErrorCode> = new Set<SovErrorCode>([
+  'CANCELLED',
   'SIGNATURE_INVALID',
   'SIGNATURE_EXPIRED',
   'REPLAY_DETECTED',
@@ -30,6 +31,12 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/** A caller's abort that is not a SovError: a DOMException AbortError, cockatiel's TaskCancelledError. */
+function isCancellation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  return (error as { name?: unknown }).name === 'AbortError' || 'isTaskCancelledError' in error;
+}
+
 function isLowLevelNetworkError(error: unknown, depth = 0): boolean {
   if (depth > 3 || typeof error !== 'object' || error === null) return false;
   const { code, cause } = error as { code?: unknown; cause?: unknown };
@@ -43,8 +50,12 @@ function isLowLevelNetworkError(error: unknown, depth = 0): boolean {
  *
  * - retried: network errors (refused, reset, DNS), timeouts, 5xx answers, 429
  *   and 408 answers, a local RATE_LIMITED;
- * - not retried: other 4xx answers, signature and authorization failures,
- *   an open circuit, a full bulkhead, anything else.
+ * - not retried: the caller's own cancellation (CANCELLED, an AbortError,
+ *   cockatiel's TaskCancelledError), other 4xx answers, signature and
+ *   authorization failures, an open circuit, a full bulkhead, anything else.
+ *
+ * The circuit breaker counts the same errors as failures, so a cancelled
+ * call never counts against a peer.
  *
  * @example
  * const retry = new RetryPolicy({ retryable: (e) => isRetryable(e) || isMyTransientError(e) });
@@ -60,6 +71,7 @@ export function isRetryable(error: unknown): boolean {
     return isLowLevelNetworkError(error.cause);
   }
   if (error instanceof Error && error.name === 'TimeoutError') return true;
+  if (isCancellation(error)) return false;
   return isLowLevelNetworkError(error);
 }
 

@@ -1,4 +1,4 @@
-import { NetworkError, RemoteError, SovError } from '@sov/core';
+import { CancelledError, NetworkError, RemoteError, SovError } from '@sov/core';
 import { RetryPolicy } from './retryPolicy';
 
 const network = () => new NetworkError('POST', 'http://127.0.0.1:1/rpc');
@@ -63,6 +63,35 @@ describe('RetryPolicy', () => {
       ).rejects.toBe(error);
       expect(calls).toBe(1);
     }
+  });
+
+  it('never retries a cancelled call, and stops when the caller aborts during the backoff', async () => {
+    const policy = new RetryPolicy({ maxAttempts: 5, jitter: 0, initialDelay: 100 });
+    const cancelled = new CancelledError('POST http://peer/rpc');
+    let calls = 0;
+    await expect(
+      policy.execute(() => {
+        calls++;
+        throw cancelled;
+      }),
+    ).rejects.toBe(cancelled);
+    expect(calls).toBe(1);
+
+    const caller = new AbortController();
+    calls = 0;
+    const run = policy
+      .execute(() => {
+        calls++;
+        throw network();
+      }, caller.signal)
+      .catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(50);
+    caller.abort();
+    await jest.advanceTimersByTimeAsync(100);
+    expect(await run).toMatchObject({ code: 'CANCELLED' });
+    expect(calls).toBe(1);
+
+    await expect(policy.execute(() => 'never', caller.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
   it('retries 5xx and 429, waiting at least the Retry-After', async () => {

@@ -1,4 +1,5 @@
 import { handleWhen, retry, type IBackoff, type IBackoffFactory, type IRetryBackoffContext, type RetryPolicy as CockatielRetry } from 'cockatiel';
+import { abortErrorOf } from '@sov/core';
 import { isRetryable, retryAfterOf } from './isRetryable';
 import { NEVER_ABORTED } from './internal/neverAborted';
 import type { Dispose, ExecutionContext, Policy } from './policy';
@@ -173,6 +174,7 @@ export class RetryPolicy implements Policy {
   }
 }
 
+/** What a call rejects with when the caller's signal aborts: CANCELLED, or the signal's own SovError or timeout. */
 function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('Aborted');
+  return abortErrorOf(signal, 'Retried operation');
 }

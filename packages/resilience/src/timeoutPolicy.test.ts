@@ -1,4 +1,4 @@
-import { isTimeoutError } from '@sov/core';
+import { isCancelledError, isTimeoutError } from '@sov/core';
 import { TimeoutPolicy } from './timeoutPolicy';
 
 describe('TimeoutPolicy', () => {
@@ -64,7 +64,22 @@ describe('TimeoutPolicy', () => {
     const run = policy.execute(() => new Promise(() => undefined), caller.signal).catch((e: unknown) => e);
     const reason = new Error('caller gave up');
     caller.abort(reason);
-    expect(await run).toBe(reason);
+    const error = await run;
+    expect(error).toMatchObject({ code: 'CANCELLED', message: 'Operation was cancelled by the caller: caller gave up', cause: reason });
+    expect(isCancelledError(error)).toBe(true);
+  });
+
+  it('rejects at once with CANCELLED when the signal is already aborted, without running the work', async () => {
+    const policy = new TimeoutPolicy({ timeoutMs: 10_000, name: 'price lookup' });
+    const caller = new AbortController();
+    caller.abort();
+    let ran = false;
+    await expect(
+      policy.execute(() => {
+        ran = true;
+      }, caller.signal),
+    ).rejects.toMatchObject({ code: 'CANCELLED', message: 'price lookup was cancelled by the caller' });
+    expect(ran).toBe(false);
   });
 
   it('times out each of many concurrent calls at its own deadline, and only the slow ones', async () => {

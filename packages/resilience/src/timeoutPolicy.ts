@@ -1,4 +1,4 @@
-import { DeadlineQueue, systemClock, TimeoutError, type Clock, type DeadlineEntry } from '@sov/core';
+import { abortErrorOf, DeadlineQueue, systemClock, TimeoutError, type Clock, type DeadlineEntry } from '@sov/core';
 import { NEVER_ABORTED } from './internal/neverAborted';
 import type { Dispose, ExecutionContext, Policy, Work } from './policy';
 
@@ -50,7 +50,7 @@ export class TimeoutPolicy implements Policy {
   /** Runs `fn` with an AbortSignal that fires when the budget runs out or the caller's `signal` aborts. Rejects with TimeoutError on timeout. */
   execute<T>(fn: Work<T>, signal?: AbortSignal): Promise<T> {
     const parent = signal === NEVER_ABORTED ? undefined : signal;
-    if (parent?.aborted) return Promise.reject(reasonOf(parent));
+    if (parent?.aborted) return Promise.reject(reasonOf(parent, this.budget.name));
     return new Promise<T>((resolve, reject) => {
       const call = new TimedCall<T>(this.budget, this.deadlines, this.clock.now() + this.timeoutMs, resolve, reject, parent);
       this.deadlines.add(call);
@@ -110,7 +110,7 @@ class TimedCall<T> implements DeadlineEntry {
       this.onParentAbort = () => {
         if (this.done) return;
         this.end();
-        const reason = reasonOf(parent);
+        const reason = reasonOf(parent, budget.name);
         this.controller?.abort(reason);
         reject(reason);
       };
@@ -168,6 +168,7 @@ class LazySignalContext implements ExecutionContext {
   }
 }
 
-function reasonOf(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('Aborted');
+/** What a call rejects with when the caller's signal aborts: CANCELLED, or the signal's own SovError or timeout. */
+function reasonOf(signal: AbortSignal, what: string): Error {
+  return abortErrorOf(signal, what);
 }

@@ -1,4 +1,4 @@
-import { isTimeoutError, type Agent } from '@sov/core';
+import { isCancelledError, isTimeoutError, type Agent, type AgentRecord } from '@sov/core';
 import { FaultProxy, FaultyPeer } from '@sov/testing';
 import { isCircuitOpenError } from '../errors/circuitOpenError';
 import { ErrorSeverity } from '../errorHandler';
@@ -169,7 +169,35 @@ describe('resilience capability: peer calls', () => {
     const call = api.callPeer(peer.url, { service: 'echo' }, { signal: controller.signal }).catch((e: unknown) => e);
     await until(() => peer.requests === 1);
     controller.abort(new Error('user cancelled'));
-    expect(await call).toMatchObject({ message: 'user cancelled' });
+    const error = await call;
+    expect(error).toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('user cancelled') as unknown });
+    expect(isCancelledError(error)).toBe(true);
+    // Not retried, and not held against the peer.
+    expect(peer.requests).toBe(1);
+    expect(api.breakerFor(peer.url).state).toBe('closed');
+  });
+
+  it('agent.call with an aborted signal is CANCELLED: not retried, not failed over, the breaker untouched', async () => {
+    const slow = track(await FaultyPeer.start());
+    slow.inject({ type: 'hang' });
+    const second = track(await FaultyPeer.start());
+    const registry = track(await FakeRegistry.start());
+    const { agent, api } = agentWith({ ...peerOptions, timeoutMs: 10_000, breaker: { failureThreshold: 1 } }, { registryUrl: registry.url });
+    await agent.start();
+    const listed = (id: string, endpoint: string): AgentRecord => ({
+      id, name: id, endpoint, capabilities: ['echo'], services: [], metadata: {}, ttl: 30,
+      registeredAt: '', lastHeartbeat: '', expiresAt: '', reputation: 0.5, availability: 1,
+    });
+    registry.agents.set('slow', listed('slow', slow.url));
+    registry.agents.set('second', listed('second', second.url));
+    const controller = new AbortController();
+    const call = agent.call({ capability: 'echo' }, 'echo', 'x', { signal: controller.signal }).catch((e: unknown) => e);
+    await until(() => slow.requests === 1);
+    controller.abort();
+    expect(await call).toMatchObject({ code: 'CANCELLED' });
+    expect(slow.requests).toBe(1);
+    expect(second.requests).toBe(0);
+    expect(api.breakerFor(slow.url).state).toBe('closed');
   });
 });
 

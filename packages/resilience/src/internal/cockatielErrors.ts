@@ -11,3 +11,6 @@ export const isIsolatedCircuit = (value: unknown): boolean => marked(value, 'isI
 
 /** A cockatiel BulkheadRejectedError. */
 export const isBulkheadRejected = (value: unknown): boolean => marked(value, 'isBulkheadRejectedError');
+
+/** A cockatiel TaskCancelledError. */
+export const isTaskCancelled = (value: unknown): boolean => marked(value, 'isTaskCancelledError');
