@@ -3,7 +3,7 @@ import { FileStateStore, type FileStateStoreOptions } from './fileStateStore';
 import { stateCapability, type StateApi } from './stateCapability';
 
 /** Options of the fileState capability: those of a FileStateStore, all optional. */
-export interface FileStateOptions extends Omit<FileStateStoreOptions, 'dir' | 'namespace' | 'logger' | 'clock'> {
+export interface FileStateOptions extends Omit<FileStateStoreOptions, 'dir' | 'namespace' | 'logger' | 'clock' | 'fs'> {
   /** The state directory. @default './agent_state' */
   dir?: string;
   /**
@@ -24,6 +24,8 @@ export interface FileStateOptions extends Omit<FileStateStoreOptions, 'dir' | 'n
  * Agent state in files that survives crashes and restarts: a FileStateStore
  * namespaced by the agent id, opened at initialize, flushed and closed at
  * shutdown. Journal durability by default: a write resolves once on disk.
+ * Adds a health check (named after the capability) that fails while the
+ * disk refuses writes; values are bounded by `limits`.
  *
  * @example
  * const state = agent.use(fileState({ dir: './agent_state' }));
@@ -45,6 +47,10 @@ export function fileState(options: FileStateOptions = {}): Capability<StateApi<F
       }
       return FileStateStore.open({ ...storeOptions, dir: dir ?? './agent_state', namespace: ns, logger: log, clock: clock ?? ctx.clock });
     },
-    health: (store) => ({ ok: store.isOpen, detail: store.isOpen ? store.durability : 'closed' }),
+    // Not ok while the disk refuses writes or snapshots; `detail` names the failure.
+    health: (store) => {
+      const { ok, detail } = store.health();
+      return { ok, detail };
+    },
   });
 }

@@ -1,7 +1,7 @@
-import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { systemClock, ValidationError, type Clock, type Logger } from '@sov/core';
 import { StateClosedError } from './errors/stateClosedError';
+import { isStateWriteFailedError, StateWriteFailedError } from './errors/stateWriteFailedError';
 import { asError } from './internal/asError';
 import { fsyncDir } from './internal/atomicWrite';
 import { encodeOps, JournalWriter } from './internal/journal';
@@ -10,9 +10,11 @@ import { namespaceDir } from './internal/namespaceDir';
 import { recover } from './internal/recover';
 import { silentLogger } from './internal/silentLogger';
 import { writeSnapshot } from './internal/snapshot';
+import { nodeStateFs, type StateFileHandle, type StateFs } from './internal/stateFs';
 import { stateFiles } from './internal/stateFiles';
-import { StateTable, type PreparedOp } from './internal/stateTable';
-import type { JsonValue, StateOperation, StateStore } from './stateStore';
+import { StateTable, type PreparedOp, type UndoEntry } from './internal/stateTable';
+import { resolveStateLimits, type ResolvedStateLimits, type StateLimits } from './stateLimits';
+import type { JsonValue, StateHealth, StateOperation, StateStore } from './stateStore';
 
 /** How a FileStateStore makes writes durable. */
 export type StateDurability = 'journal' | 'checkpoint';
@@ -58,8 +60,20 @@ export interface FileStateStoreOptions {
   repair?: boolean;
   /** @default silent */
   logger?: Logger;
-  /** Time source for checkpoints and the lock. @default the system clock */
+  /** Time source for checkpoints, compaction retries and the lock. @default the system clock */
   clock?: Clock;
+  /**
+   * Bounds every value is checked against before it is accepted (depth,
+   * bytes per value, bytes per write); a value past one is refused with
+   * NOT_SERIALIZABLE. @default { maxDepth: 64, maxValueBytes: 16 MiB, maxBatchBytes: 64 MiB }
+   */
+  limits?: StateLimits;
+  /**
+   * The file system calls the store makes, for fault-injection tests.
+   * @internal not part of the stable API
+   * @default Node's fs/promises
+   */
+  fs?: StateFs;
 }
 
 /** What a file store found and did when it opened. */
@@ -94,11 +108,24 @@ export interface CheckpointInfo {
   reason: 'interval' | 'close' | 'manual' | 'compaction' | 'recovery';
 }
 
-type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed' | 'failed';
+type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
 const DEFAULT_CHECKPOINT_MS = 60_000;
 const DEFAULT_COMPACT_BYTES = 16 * 1024 * 1024;
 const DEFAULT_LOCK_STALE_MS = 30_000;
+/** First wait before a failed compaction is tried again; doubles at each failure up to the maximum. */
+const COMPACTION_RETRY_MS = 1_000;
+const COMPACTION_RETRY_MAX_MS = 5 * 60_000;
+
+/** One kind of failure the store is living with: journal writes, or snapshots. */
+interface FailureEpisode {
+  error: StateWriteFailedError;
+  since: number;
+  count: number;
+}
+
+const COMPACTION_LATER = 'the journal keeps every write and grows until a later compaction succeeds';
+const CHECKPOINT_LATER = 'the changes since the last snapshot stay in memory only, and are written at the next checkpoint';
 
 /**
  * A StateStore in a directory, safe across crashes, with one writer per
@@ -124,15 +151,17 @@ export class FileStateStore implements StateStore {
   readonly directory: string;
   /** The durability mode. */
   readonly durability: StateDurability;
-  private readonly table = new StateTable();
+  /** The bounds values are checked against (the defaults filled in). */
+  readonly limits: ResolvedStateLimits;
+  private readonly table: StateTable;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly fs: StateFs;
   private readonly options: FileStateStoreOptions;
   private readonly checkpointListeners = new Set<(info: CheckpointInfo) => void>();
   private phase: Phase = 'new';
-  private failure: Error | undefined;
   private lock: DirectoryLock | undefined;
-  private writer: JournalWriter | undefined;
+  private writer: JournalWriter<UndoEntry[]> | undefined;
   private recovered: RecoveryReport | undefined;
   private maxGen = 0;
   private snapshotBytes = 0;
@@ -141,6 +170,10 @@ export class FileStateStore implements StateStore {
   private snapshotting: Promise<void> | undefined;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private writeFailure: FailureEpisode | undefined;
+  private snapshotFailure: FailureEpisode | undefined;
+  private compactionRetry: unknown;
+  private compactionRetries = 0;
 
   constructor(options: FileStateStoreOptions) {
     if (typeof options?.dir !== 'string' || options.dir === '') {
@@ -159,11 +192,14 @@ export class FileStateStore implements StateStore {
         throw new ValidationError('FileStateStore options', [{ path: `/${field}`, message: `must be a positive number, got ${String(v)}` }]);
       }
     }
+    this.limits = resolveStateLimits(options.limits, 'FileStateStore options');
+    this.table = new StateTable(this.limits);
     this.options = options;
     this.durability = durability;
     this.directory = resolve(options.namespace === undefined ? options.dir : join(options.dir, namespaceDir(options.namespace)));
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
+    this.fs = options.fs ?? nodeStateFs;
   }
 
   /**
@@ -186,6 +222,25 @@ export class FileStateStore implements StateStore {
   /** Whether the store is open for reads and writes. */
   get isOpen(): boolean {
     return this.phase === 'open';
+  }
+
+  /**
+   * Whether the store's writes reach the disk. Not ok while journal writes
+   * fail (until the next one succeeds) or snapshots fail (until the next one
+   * succeeds; in journal mode they are retried with backoff while the journal
+   * grows); `detail` names the failure, the file and since when. Reads and
+   * writes go on either way: a refused write rejects with STATE_WRITE_FAILED.
+   */
+  health(): StateHealth {
+    if (this.phase !== 'open') return { ok: false, detail: this.phase === 'new' || this.phase === 'opening' ? 'not open' : 'closed' };
+    const episode = this.writeFailure ?? this.snapshotFailure;
+    if (!episode) return { ok: true, detail: this.durability };
+    const more = this.writeFailure && this.snapshotFailure ? '; snapshots are failing too' : '';
+    return {
+      ok: false,
+      detail: `${episode.error.message} (${episode.count} failure${episode.count === 1 ? '' : 's'} since ${new Date(episode.since).toISOString()}${more})`,
+      error: episode.error,
+    };
   }
 
   /**
@@ -233,7 +288,11 @@ export class FileStateStore implements StateStore {
     return this.read(() => this.table.entries(prefix) as Array<[string, T]>);
   }
 
-  /** Stores a frozen copy of `value`; resolves once durable (journal mode). Refuses non-JSON with NOT_SERIALIZABLE. */
+  /**
+   * Stores a frozen copy of `value`; resolves once durable (journal mode).
+   * Refuses non-JSON, and values past `limits`, with NOT_SERIALIZABLE; a write
+   * the disk refuses rejects with STATE_WRITE_FAILED and is rolled back.
+   */
   set(key: string, value: unknown): Promise<void> {
     try {
       this.assertOpen();
@@ -247,7 +306,7 @@ export class FileStateStore implements StateStore {
   async update<T = JsonValue>(key: string, fn: (current: T | undefined) => T): Promise<T> {
     this.assertOpen();
     const k = this.table.key(key);
-    const op = this.table.prepareSet(k, fn(this.table.map.get(k) as T | undefined)) as { type: 'set'; key: string; value: JsonValue };
+    const op = this.table.prepareSet(k, fn(this.table.map.get(k) as T | undefined)) as Extract<PreparedOp, { type: 'set' }>;
     await this.write([op]);
     return op.value as T;
   }
@@ -306,42 +365,44 @@ export class FileStateStore implements StateStore {
   }
 
   private async doOpen(): Promise<void> {
-    await mkdir(this.directory, { recursive: true });
+    await this.fs.mkdir(this.directory, { recursive: true });
     this.lock = await DirectoryLock.acquire(this.directory, {
       clock: this.clock,
       logger: this.logger,
       staleMs: this.options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
     });
-    const rec = await recover(this.directory, this.table.map, { repair: this.options.repair ?? false, logger: this.logger, clock: this.clock });
+    const rec = await recover(this.directory, this.table.map, {
+      repair: this.options.repair ?? false,
+      logger: this.logger,
+      clock: this.clock,
+      fs: this.fs,
+    });
     this.recovered = rec.report;
     this.maxGen = rec.maxGen;
     this.snapshotBytes = rec.snapshotBytes;
     if (this.durability === 'journal') {
       const file = rec.lastJournal
-        ? { ...rec.lastJournal, fh: await open(rec.lastJournal.path, 'a') }
+        ? { ...rec.lastJournal, fh: await this.fs.open(rec.lastJournal.path, 'a') }
         : await this.createJournal(rec.report.snapshotGen ?? 1);
       this.maxGen = Math.max(this.maxGen, file.gen);
-      this.writer = new JournalWriter(
-        file,
-        {
-          afterCommit: (size) => {
-            const limit = Math.max(this.options.compactAfterBytes ?? DEFAULT_COMPACT_BYTES, this.snapshotBytes);
-            if (size >= limit && !this.snapshotting && this.phase === 'open') {
-              this.snapshot('compaction', true).catch((e: unknown) =>
-                this.logger.error('state compaction failed; the journal keeps growing until the next attempt', {
-                  dir: this.directory,
-                  error: (e as Error).message,
-                }),
-              );
-            }
-          },
-          onFailure: (error) => {
-            this.phase = 'failed';
-            this.failure = error;
-            this.logger.error('state journal write failed; the store is closed', { dir: this.directory, error: error.message });
-          },
+      this.writer = new JournalWriter<UndoEntry[]>(file, {
+        afterCommit: (size) => {
+          const limit = Math.max(this.options.compactAfterBytes ?? DEFAULT_COMPACT_BYTES, this.snapshotBytes);
+          // While a failed compaction waits for its retry, commits do not start another one.
+          if (size >= limit && !this.snapshotting && this.compactionRetry === undefined && this.phase === 'open') {
+            this.snapshot('compaction', true).catch(() => undefined);
+          }
         },
-      );
+        onWriteFailed: (error, undo) => {
+          // Every unacknowledged write is refused: undo them, newest first, so memory matches the journal.
+          for (let i = undo.length - 1; i >= 0; i--) this.table.revert(undo[i]!);
+          this.writeFailure = this.failed(this.writeFailure, error, 'state journal write failed: writes are refused until the disk takes them again');
+        },
+        onRecovered: () => {
+          this.logRecovery(this.writeFailure, 'state journal writes succeed again');
+          this.writeFailure = undefined;
+        },
+      });
       if (rec.needsSnapshot) {
         try {
           await this.snapshot('recovery', true);
@@ -357,7 +418,7 @@ export class FileStateStore implements StateStore {
       }
       this.scheduleCheckpoint();
     }
-    await Promise.all(rec.leftovers.map((p) => rm(p, { force: true })));
+    await Promise.all(rec.leftovers.map((p) => this.fs.rm(p, { force: true })));
     const r = rec.report;
     this.logger.info('state opened', {
       dir: this.directory,
@@ -371,18 +432,41 @@ export class FileStateStore implements StateStore {
     });
   }
 
-  private async createJournal(gen: number): Promise<{ fh: FileHandle; gen: number; path: string; size: number; nextCommit: number }> {
+  private async createJournal(gen: number): Promise<{ fh: StateFileHandle; gen: number; path: string; size: number; nextCommit: number }> {
     const path = stateFiles.journal(this.directory, gen);
-    const fh = await open(path, 'a');
-    await fsyncDir(this.directory);
+    const fh = await this.fs.open(path, 'a');
+    try {
+      await fsyncDir(this.fs, this.directory);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
     return { fh, gen, path, size: 0, nextCommit: 0 };
   }
 
   private write(ops: PreparedOp[]): Promise<void> {
+    if (this.writer) {
+      const undo = ops.map((op) => this.table.apply(op));
+      return this.writer.append(encodeOps(ops), undo);
+    }
     for (const op of ops) this.table.apply(op);
-    if (this.writer) return this.writer.append(encodeOps(ops));
     this.dirty = true;
     return Promise.resolve();
+  }
+
+  /** Records a failure: the first of an episode is logged (error level), later ones only counted. */
+  private failed(episode: FailureEpisode | undefined, error: StateWriteFailedError, message: string): FailureEpisode {
+    if (episode) {
+      episode.count++;
+      episode.error = error;
+      return episode;
+    }
+    this.logger.error(message, { dir: this.directory, operation: error.operation, path: error.path, errno: error.errno, error: error.message });
+    return { error, since: this.clock.now(), count: 1 };
+  }
+
+  private logRecovery(episode: FailureEpisode | undefined, message: string): void {
+    if (episode) this.logger.info(message, { dir: this.directory, failures: episode.count, failingForMs: this.clock.now() - episode.since });
   }
 
   private flushWrites(): Promise<void> {
@@ -400,27 +484,54 @@ export class FileStateStore implements StateStore {
       if (!rotate && !this.dirty) return;
       const t0 = this.clock.now();
       const gen = this.maxGen + 1;
+      const path = stateFiles.snapshot(this.directory, gen);
+      const consequence = rotate ? COMPACTION_LATER : CHECKPOINT_LATER;
       let entries: Array<[string, JsonValue]> = [];
       const copy = () => {
-        entries = [...this.table.map];
+        const writer = this.writer;
+        if (rotate && writer) {
+          // Only what is durable: writes still on their way to the new journal are replayed from it.
+          const durable = new Map(this.table.map);
+          const pending = writer.pendingUndo();
+          for (let i = pending.length - 1; i >= 0; i--) this.table.revert(pending[i]!, durable);
+          entries = [...durable];
+        } else {
+          entries = [...this.table.map];
+        }
         this.dirty = false;
       };
-      if (rotate && this.writer) {
-        await this.writer.rotate(async () => {
-          const j = await this.createJournal(gen);
-          return { fh: j.fh, gen, path: j.path };
-        }, copy);
-      } else {
-        copy();
-      }
-      this.maxGen = gen;
       try {
-        this.snapshotBytes = await writeSnapshot(stateFiles.snapshot(this.directory, gen), gen, entries);
+        if (rotate && this.writer) {
+          await this.writer.rotate(async () => {
+            const j = await this.createJournal(gen);
+            return { fh: j.fh, gen, path: j.path };
+          }, copy);
+          this.maxGen = gen;
+        } else {
+          copy();
+          this.maxGen = gen;
+        }
+        this.snapshotBytes = await writeSnapshot(this.fs, path, gen, entries, consequence);
       } catch (e) {
         if (!rotate) this.dirty = true;
-        throw e;
+        const error = isStateWriteFailedError(e) ? e : new StateWriteFailedError(rotate ? 'journal rotation' : 'snapshot', path, e, consequence);
+        this.snapshotFailure = this.failed(
+          this.snapshotFailure,
+          error,
+          rotate ? 'state compaction failed: the journal keeps growing; retrying with backoff' : 'state checkpoint failed: retrying at the next interval',
+        );
+        if (rotate) this.scheduleCompactionRetry();
+        throw error;
       }
-      await this.removeOlderThan(gen);
+      this.logRecovery(this.snapshotFailure, 'state snapshots succeed again');
+      this.snapshotFailure = undefined;
+      this.compactionRetries = 0;
+      await this.removeOlderThan(gen).catch((e: unknown) =>
+        this.logger.warn('could not remove state files an up-to-date snapshot replaces; the next snapshot tries again', {
+          dir: this.directory,
+          error: (e as Error).message,
+        }),
+      );
       const info: CheckpointInfo = { gen, entries: entries.length, bytes: this.snapshotBytes, durationMs: this.clock.now() - t0, reason };
       this.logger.debug('state snapshot written', { dir: this.directory, ...info });
       for (const listener of this.checkpointListeners) listener(info);
@@ -430,15 +541,28 @@ export class FileStateStore implements StateStore {
     const tracked = next.finally(() => {
       if (this.snapshotting === tracked) this.snapshotting = undefined;
     });
+    // The caller gets `next`; the tracked copy must never surface as an unhandled rejection.
+    tracked.catch(() => undefined);
     this.snapshotting = tracked;
     return next;
   }
 
+  private scheduleCompactionRetry(): void {
+    if (this.compactionRetry !== undefined || this.phase !== 'open') return;
+    const delay = Math.min(COMPACTION_RETRY_MS * 2 ** this.compactionRetries, COMPACTION_RETRY_MAX_MS);
+    this.compactionRetries++;
+    this.compactionRetry = this.clock.setTimeout(() => {
+      this.compactionRetry = undefined;
+      // A failure schedules the next attempt itself.
+      if (this.phase === 'open') this.snapshot('compaction', true).catch(() => undefined);
+    }, delay);
+  }
+
   private async removeOlderThan(gen: number): Promise<void> {
-    const files = stateFiles.classify(await readdir(this.directory));
+    const files = stateFiles.classify(await this.fs.readdir(this.directory));
     await Promise.all([
-      ...files.snapshots.filter((g) => g < gen).map((g) => rm(stateFiles.snapshot(this.directory, g), { force: true })),
-      ...files.journals.filter((g) => g < gen).map((g) => rm(stateFiles.journal(this.directory, g), { force: true })),
+      ...files.snapshots.filter((g) => g < gen).map((g) => this.fs.rm(stateFiles.snapshot(this.directory, g), { force: true })),
+      ...files.journals.filter((g) => g < gen).map((g) => this.fs.rm(stateFiles.journal(this.directory, g), { force: true })),
     ]);
   }
 
@@ -447,8 +571,9 @@ export class FileStateStore implements StateStore {
     this.checkpointTimer = this.clock.setTimeout(() => {
       this.checkpointTimer = undefined;
       if (this.phase !== 'open') return;
+      // A failure is logged (once per episode) and reported by health(); the next interval tries again.
       this.snapshot('interval', false)
-        .catch((e: unknown) => this.logger.error('state checkpoint failed; will retry at the next interval', { dir: this.directory, error: (e as Error).message }))
+        .catch(() => undefined)
         .finally(() => {
           if (this.phase === 'open') this.scheduleCheckpoint();
         });
@@ -457,10 +582,12 @@ export class FileStateStore implements StateStore {
 
   private async doClose(): Promise<void> {
     if (this.opening) await this.opening.catch(() => undefined);
-    const wasOpen = this.phase === 'open' || this.phase === 'failed';
+    const wasOpen = this.phase === 'open';
     if (this.phase !== 'closed') this.phase = 'closing';
     if (this.checkpointTimer !== undefined) this.clock.clearTimeout(this.checkpointTimer);
     this.checkpointTimer = undefined;
+    if (this.compactionRetry !== undefined) this.clock.clearTimeout(this.compactionRetry);
+    this.compactionRetry = undefined;
     let error: Error | undefined;
     try {
       if (wasOpen) {
@@ -468,7 +595,7 @@ export class FileStateStore implements StateStore {
         if (this.writer) {
           await this.writer.barrier().catch(() => undefined);
           await this.writer.close();
-        } else if (this.dirty && !this.failure) {
+        } else if (this.dirty) {
           await this.snapshot('close', false);
         }
       }
@@ -494,8 +621,6 @@ export class FileStateStore implements StateStore {
 
   private assertOpen(): void {
     if (this.phase === 'open') return;
-    if (this.failure) throw this.failure;
-    if (this.phase === 'failed') throw new StateClosedError(`State store ${this.directory} failed and is closed`);
     if (this.phase === 'new' || this.phase === 'opening') throw new StateClosedError(`State store ${this.directory} is not open; call open() first`);
     throw new StateClosedError(`State store ${this.directory} is closed`);
   }

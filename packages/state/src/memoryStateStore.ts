@@ -1,12 +1,23 @@
 import { StateClosedError } from './errors/stateClosedError';
 import { asError } from './internal/asError';
 import { StateTable } from './internal/stateTable';
-import type { JsonValue, StateOperation, StateStore } from './stateStore';
+import { resolveStateLimits, type ResolvedStateLimits, type StateLimits } from './stateLimits';
+import type { JsonValue, StateHealth, StateOperation, StateStore } from './stateStore';
+
+/** Options of a MemoryStateStore. */
+export interface MemoryStateStoreOptions {
+  /**
+   * Bounds every value is checked against, as in a FileStateStore: a value
+   * past one is refused with NOT_SERIALIZABLE.
+   * @default { maxDepth: 64, maxValueBytes: 16 MiB, maxBatchBytes: 64 MiB }
+   */
+  limits?: StateLimits;
+}
 
 /**
  * A StateStore that keeps everything in memory and persists nothing: for
  * tests, and for state that may be lost. Same semantics as the file store
- * (JSON checks, frozen values, atomic update and batch).
+ * (JSON checks and bounds, frozen values, atomic update and batch).
  *
  * @example
  * const store = new MemoryStateStore();
@@ -14,8 +25,15 @@ import type { JsonValue, StateOperation, StateStore } from './stateStore';
  * await store.get('greeting'); // 'hello'
  */
 export class MemoryStateStore implements StateStore {
-  private readonly table = new StateTable();
+  /** The bounds values are checked against (the defaults filled in). */
+  readonly limits: ResolvedStateLimits;
+  private readonly table: StateTable;
   private closed = false;
+
+  constructor(options: MemoryStateStoreOptions = {}) {
+    this.limits = resolveStateLimits(options.limits, 'MemoryStateStore options');
+    this.table = new StateTable(this.limits);
+  }
 
   /** The value under `key`, or undefined. */
   get<T = JsonValue>(key: string): Promise<T | undefined> {
@@ -39,7 +57,7 @@ export class MemoryStateStore implements StateStore {
 
   /** Stores a frozen copy of `value` (refused with NOT_SERIALIZABLE when not JSON). */
   set(key: string, value: unknown): Promise<void> {
-    return this.run(() => this.table.apply(this.table.prepareSet(key, value)));
+    return this.run(() => void this.table.apply(this.table.prepareSet(key, value)));
   }
 
   /** Replaces the value under `key` with `fn(current)`, atomically. */
@@ -67,6 +85,11 @@ export class MemoryStateStore implements StateStore {
   /** Nothing to flush: resolves at once. */
   flush(): Promise<void> {
     return this.run(() => undefined);
+  }
+
+  /** Always ok while open: memory does not refuse a write. */
+  health(): StateHealth {
+    return this.closed ? { ok: false, detail: 'closed' } : { ok: true, detail: 'memory' };
   }
 
   /** Closes the store; later calls reject with STATE_CLOSED. */

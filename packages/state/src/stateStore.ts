@@ -5,6 +5,16 @@
  */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
+/** Whether a store's writes reach their storage, as its `health()` reports it. */
+export interface StateHealth {
+  /** False while writes (or snapshots) fail. */
+  ok: boolean;
+  /** The durability mode when ok; otherwise what fails, on which file, how often and since when. */
+  detail: string;
+  /** The last failure, when not ok. */
+  error?: Error;
+}
+
 /** One write of a {@link StateStore.batch}. */
 export type StateOperation =
   | {
@@ -49,7 +59,10 @@ export interface StateStore {
    * (object properties whose value is undefined are left out, as in
    * `JSON.stringify`). Anything else (functions, undefined, NaN, BigInt, Date,
    * Map, class instances, cycles) is refused with NOT_SERIALIZABLE and
-   * changes nothing.
+   * changes nothing; so is a value past the store's bounds (see
+   * `StateLimits`: 64 levels deep, 16 MiB of JSON by default). When the
+   * storage refuses the write (disk full), it rejects with STATE_WRITE_FAILED
+   * and changes nothing either.
    */
   set(key: string, value: unknown): Promise<void>;
   /**
@@ -70,4 +83,10 @@ export interface StateStore {
   flush(): Promise<void>;
   /** Flushes and releases the store; every later call rejects with STATE_CLOSED. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Whether writes reach the store's storage; a store that cannot fail (in
+   * memory) may leave it out. A refused write rejects with
+   * STATE_WRITE_FAILED; `health()` stays not ok until writes succeed again.
+   */
+  health?(): StateHealth;
 }

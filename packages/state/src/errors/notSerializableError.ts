@@ -1,8 +1,12 @@
 import { isSovError, SovError } from '@sov/core';
 
+// A key or a pointer into a deep value can be very long; the message keeps both ends.
+const shorten = (s: string): string => (s.length <= 240 ? s : `${s.slice(0, 160)}…${s.slice(-60)}`);
+
 /**
- * A value refused by a state store because it is not plain JSON. Names the
- * key, the JSON pointer of the bad part (`/` for the whole value) and why.
+ * A value refused by a state store because it is not plain JSON or is past
+ * one of the store's bounds (depth, size). Names the key, the JSON pointer
+ * of the bad part (`/` for the whole value) and why.
  */
 export class NotSerializableError extends SovError {
   /** The state key the value was written to. */
@@ -13,9 +17,9 @@ export class NotSerializableError extends SovError {
   readonly reason: string;
 
   constructor(key: string, path: string, reason: string, options: { cause?: unknown } = {}) {
-    super('NOT_SERIALIZABLE', `Cannot store state key "${key}": value at ${path} ${reason}`, {
+    super('NOT_SERIALIZABLE', `Cannot store state key "${shorten(key)}": value at ${shorten(path)} ${reason}`, {
       ...options,
-      details: { key, path, reason },
+      details: { key: shorten(key), path: shorten(path), reason },
     });
     this.name = 'NotSerializableError';
     this.key = key;

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeOps, JournalWriter, readJournal } from './journal';
@@ -31,20 +31,47 @@ describe('JournalWriter', () => {
     expect(records.map((r) => r.ops[0]![1])).toEqual(Array.from({ length: 64 }, (_, i) => `k${i}`));
   });
 
-  it('rejects every pending and later write with STATE_CLOSED when a write fails, naming the file', async () => {
-    const failing = {
-      write: () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
+  it('refuses the failed group and every write queued behind it with STATE_WRITE_FAILED, then takes writes again', async () => {
+    let full = true;
+    const written: Buffer[] = [];
+    let truncatedTo: number | undefined;
+    const flaky = {
+      write: (buf: Buffer, offset: number, length: number) => {
+        if (full) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+        written.push(Buffer.from(buf.subarray(offset, offset + length)));
+        return Promise.resolve({ bytesWritten: length });
+      },
       datasync: () => Promise.resolve(),
+      sync: () => Promise.resolve(),
+      truncate: (n: number) => {
+        truncatedTo = n;
+        return Promise.resolve();
+      },
       close: () => Promise.resolve(),
-    } as unknown as FileHandle;
-    const failures: Error[] = [];
-    const w = new JournalWriter({ fh: failing, path: '/state/journal.log', gen: 1, size: 0, nextCommit: 0 }, { onFailure: (e) => failures.push(e) });
-    const first = w.append('[]');
-    const second = w.append('[]');
-    await expect(first).rejects.toMatchObject({ code: 'STATE_CLOSED', message: expect.stringContaining('/state/journal.log failed (ENOSPC') });
-    await expect(second).rejects.toMatchObject({ code: 'STATE_CLOSED' });
-    await expect(w.append('[]')).rejects.toMatchObject({ code: 'STATE_CLOSED' });
-    expect(failures).toHaveLength(1);
+    };
+    const failures: Array<{ error: Error; undo: string[] }> = [];
+    let recovered = 0;
+    const w = new JournalWriter<string>(
+      { fh: flaky, path: '/state/journal.log', gen: 1, size: 10, nextCommit: 3 },
+      { onWriteFailed: (error, undo) => failures.push({ error, undo }), onRecovered: () => recovered++ },
+    );
+    const first = w.append('[]', 'u1');
+    const second = w.append('[]', 'u2');
+    await expect(first).rejects.toMatchObject({
+      code: 'STATE_WRITE_FAILED',
+      operation: 'write',
+      errno: 'ENOSPC',
+      message: expect.stringContaining('write of /state/journal.log failed (ENOSPC'),
+    });
+    await expect(second).rejects.toMatchObject({ code: 'STATE_WRITE_FAILED' });
+    expect(failures.map((f) => f.undo)).toEqual([['u1', 'u2']]);
+    expect(truncatedTo).toBe(10); // cut back to the last good length
+    full = false;
+    await w.append('[]', 'u3');
+    expect(recovered).toBe(1);
+    // The refused commit's number is reused: the journal has no gap where the refused record would be.
+    expect(readJournal(Buffer.concat(written)).records.map((r) => r.commit)).toEqual([3]);
+    await w.close();
   });
 });
 

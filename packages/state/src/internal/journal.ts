@@ -1,7 +1,8 @@
-import type { FileHandle } from 'node:fs/promises';
 import { StateClosedError } from '../errors/stateClosedError';
+import { StateWriteFailedError } from '../errors/stateWriteFailedError';
 import { writeAll } from './atomicWrite';
 import { encodeRecord, readRecords } from './records';
+import type { StateFileHandle } from './stateFs';
 
 // A journal file holds one record per write (a batch is one record):
 //   <crc32> [<commit>,[["s","key",<value>],["d","key"],...]]\n
@@ -11,25 +12,28 @@ import { encodeRecord, readRecords } from './records';
 /** One operation as a journal record holds it. */
 export type JournalOp = readonly ['s', string, unknown] | readonly ['d', string];
 
-/** Encodes the operations of one record (without the commit number). */
-export function encodeOps(ops: ReadonlyArray<{ type: 'set'; key: string; value: unknown } | { type: 'delete'; key: string }>): string {
+/** Encodes the operations of one record (without the commit number); a set's `json`, when given, is its value's JSON already made. */
+export function encodeOps(
+  ops: ReadonlyArray<{ type: 'set'; key: string; value: unknown; json?: string } | { type: 'delete'; key: string }>,
+): string {
   let out = '[';
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     if (i > 0) out += ',';
-    out += op.type === 'set' ? `["s",${JSON.stringify(op.key)},${JSON.stringify(op.value)}]` : `["d",${JSON.stringify(op.key)}]`;
+    out += op.type === 'set' ? `["s",${JSON.stringify(op.key)},${op.json ?? JSON.stringify(op.value)}]` : `["d",${JSON.stringify(op.key)}]`;
   }
   return `${out}]`;
 }
 
-interface Group {
+interface Group<U> {
   ops: string[];
+  undo: U[];
   promise: Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
 }
 
-function newGroup(): Group {
+function newGroup<U>(): Group<U> {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
   const promise = new Promise<void>((res, rej) => {
@@ -38,46 +42,63 @@ function newGroup(): Group {
   });
   // A failed group is reported through the writers' own promises; never as an unhandled rejection.
   promise.catch(() => undefined);
-  return { ops: [], promise, resolve, reject };
+  return { ops: [], undo: [], promise, resolve, reject };
 }
 
 interface Rotation {
-  openNext: () => Promise<{ fh: FileHandle; gen: number; path: string }>;
+  openNext: () => Promise<{ fh: StateFileHandle; gen: number; path: string }>;
   onSwitched: () => void;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
 /** Hooks a JournalWriter calls. */
-export interface JournalWriterHooks {
+export interface JournalWriterHooks<U> {
   /** After each group commit, with the journal file's size. */
   afterCommit?(size: number): void;
-  /** When a write or fsync failed; the writer refuses everything after. */
-  onFailure?(error: StateClosedError): void;
+  /**
+   * A group commit failed: every record in it, and every record appended
+   * behind it, was refused with `error`. `undo` holds their undo data in the
+   * order they were appended. Called synchronously, before any later append.
+   */
+  onWriteFailed?(error: StateWriteFailedError, undo: U[]): void;
+  /** The first group commit that succeeded after a failure. */
+  onRecovered?(): void;
 }
+
+const REFUSED = 'the write was not applied, nor any write committed with it; the store stays open and the next write tries again';
 
 /**
  * Appends records to a journal file with group commit: the first write goes
  * out at once; writes that arrive while its fsync is in flight are appended
  * together and share the next fsync. Every append resolves once its record is
  * on disk.
+ *
+ * A failed write or fsync rejects its group and every group queued behind it
+ * with STATE_WRITE_FAILED, and the file is cut back to its last good length
+ * before anything else is written to it, so a refused record never lands in
+ * the middle of the journal. The writer stays usable: the next append tries
+ * again.
  */
-export class JournalWriter {
-  private fh: FileHandle;
+export class JournalWriter<U = unknown> {
+  private fh: StateFileHandle;
   private filePath: string;
   private fileGen: number;
+  /** Bytes of the file that hold acknowledged records. */
   private fileSize: number;
   private nextCommit: number;
-  private open: Group | undefined;
-  private inFlight: Group | undefined;
+  private open: Group<U> | undefined;
+  private inFlight: Group<U> | undefined;
   private running: Promise<void> | undefined;
   private rotation: Rotation | undefined;
-  private failure: StateClosedError | undefined;
+  /** Bytes past `fileSize` may be in the file (a write failed): cut it back before writing. */
+  private damaged = false;
+  private failing = false;
   private closed = false;
 
   constructor(
-    file: { fh: FileHandle; path: string; gen: number; size: number; nextCommit: number },
-    private readonly hooks: JournalWriterHooks = {},
+    file: { fh: StateFileHandle; path: string; gen: number; size: number; nextCommit: number },
+    private readonly hooks: JournalWriterHooks<U> = {},
   ) {
     this.fh = file.fh;
     this.filePath = file.path;
@@ -91,25 +112,32 @@ export class JournalWriter {
     return this.fileGen;
   }
 
-  /** Size in bytes of the file being written. */
+  /** Size in bytes of the acknowledged records of the file being written. */
   get size(): number {
     return this.fileSize;
   }
 
-  /** Appends one record (the encoded operations); resolves once it is durable. */
-  append(opsJson: string): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+  /** Appends one record (the encoded operations); resolves once it is durable. `undo` is handed back if it is refused. */
+  append(opsJson: string, undo?: U): Promise<void> {
     if (this.closed) return Promise.reject(new StateClosedError(`Journal ${this.filePath} is closed`));
-    const group = (this.open ??= newGroup());
+    const group = (this.open ??= newGroup<U>());
     group.ops.push(opsJson);
+    if (undo !== undefined) group.undo.push(undo);
     this.running ??= this.run();
     return group.promise;
   }
 
-  /** Resolves once every record appended so far is durable. */
+  /** Resolves once every record appended so far is durable; rejects when one of them was refused. */
   barrier(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
     return (this.open ?? this.inFlight)?.promise ?? Promise.resolve();
+  }
+
+  /** The undo data of every record appended and not yet durable, in the order appended. */
+  pendingUndo(): U[] {
+    const out: U[] = [];
+    if (this.inFlight) out.push(...this.inFlight.undo);
+    if (this.open) out.push(...this.open.undo);
+    return out;
   }
 
   /**
@@ -119,7 +147,7 @@ export class JournalWriter {
    * switch, the moment to copy the state a snapshot must hold.
    */
   rotate(openNext: Rotation['openNext'], onSwitched: () => void): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StateClosedError(`Journal ${this.filePath} is closed`));
     return new Promise<void>((resolve, reject) => {
       this.rotation = { openNext, onSwitched, resolve, reject };
       this.running ??= this.run();
@@ -130,6 +158,7 @@ export class JournalWriter {
   async close(): Promise<void> {
     this.closed = true;
     while (this.running) await this.running;
+    if (this.damaged) await this.cutBack().catch(() => undefined);
     await this.fh.close();
   }
 
@@ -145,16 +174,29 @@ export class JournalWriter {
         let text = '';
         for (const ops of group.ops) text += encodeRecord(`[${commit},${ops}]`);
         const buf = Buffer.from(text, 'utf8');
+        let operation = 'truncate (to drop a refused record)';
         try {
+          if (this.damaged) await this.cutBack();
+          operation = 'write';
+          this.damaged = true;
           await writeAll(this.fh, buf);
+          operation = 'fdatasync';
           await this.fh.datasync();
+          this.damaged = false;
         } catch (cause) {
-          this.fail(cause);
-          return;
+          this.nextCommit = commit;
+          this.fail(new StateWriteFailedError(operation, this.filePath, cause, REFUSED));
+          // Cut the refused bytes off at once, so that the file is clean even if nothing else is written.
+          if (this.damaged) await this.cutBack().catch(() => undefined);
+          continue;
         }
         this.fileSize += buf.length;
         this.inFlight = undefined;
         group.resolve();
+        if (this.failing) {
+          this.failing = false;
+          this.hooks.onRecovered?.();
+        }
         this.hooks.afterCommit?.(this.fileSize);
       }
     } finally {
@@ -162,10 +204,18 @@ export class JournalWriter {
     }
   }
 
+  private async cutBack(): Promise<void> {
+    await this.fh.truncate(this.fileSize);
+    await this.fh.datasync();
+    this.damaged = false;
+  }
+
   private async switchFile(rotation: Rotation): Promise<void> {
     this.rotation = undefined;
-    let next: { fh: FileHandle; gen: number; path: string };
+    let next: { fh: StateFileHandle; gen: number; path: string };
     try {
+      // A torn tail left in a journal that is no longer the last would read as damage in the middle.
+      if (this.damaged) await this.cutBack();
       next = await rotation.openNext();
     } catch (e) {
       rotation.reject(e);
@@ -181,19 +231,15 @@ export class JournalWriter {
     await old.close().catch(() => undefined);
   }
 
-  private fail(cause: unknown): void {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    const error = new StateClosedError(`Journal write to ${this.filePath} failed (${reason}); the store is closed to keep memory and disk in step`, {
-      cause,
-    });
-    this.failure = error;
-    this.inFlight?.reject(error);
-    this.open?.reject(error);
+  // Refuses the group in flight and every record queued behind it: they may have been computed from the refused state.
+  private fail(error: StateWriteFailedError): void {
+    const undo = this.pendingUndo();
+    const groups = [this.inFlight, this.open];
     this.inFlight = undefined;
     this.open = undefined;
-    this.rotation?.reject(error);
-    this.rotation = undefined;
-    this.hooks.onFailure?.(error);
+    this.failing = true;
+    this.hooks.onWriteFailed?.(error, undo);
+    for (const g of groups) g?.reject(error);
   }
 }
 

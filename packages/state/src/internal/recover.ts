@@ -1,4 +1,3 @@
-import { copyFile, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Logger } from '@sov/core';
 import { StateCorruptError } from '../errors/stateCorruptError';
@@ -7,6 +6,7 @@ import type { JsonValue } from '../stateStore';
 import { deepFreeze } from './frozenJson';
 import { readJournal, type JournalRecord } from './journal';
 import { readSnapshot } from './snapshot';
+import type { StateFs } from './stateFs';
 import { stateFiles } from './stateFiles';
 
 /** The result of recovering a state directory. */
@@ -42,11 +42,11 @@ function replay(map: Map<string, JsonValue>, records: readonly JournalRecord[]):
 export async function recover(
   dir: string,
   map: Map<string, JsonValue>,
-  options: { repair: boolean; logger: Logger; clock: Clock },
+  options: { repair: boolean; logger: Logger; clock: Clock; fs: StateFs },
 ): Promise<Recovered> {
-  const { logger, clock } = options;
+  const { logger, clock, fs } = options;
   const t0 = clock.now();
-  const files = stateFiles.classify(await readdir(dir));
+  const files = stateFiles.classify(await fs.readdir(dir));
   const report: RecoveryReport = {
     snapshotGen: undefined,
     snapshotEntries: 0,
@@ -66,14 +66,14 @@ export async function recover(
   const snapshotGen = files.snapshots[files.snapshots.length - 1];
   if (snapshotGen !== undefined) {
     const path = stateFiles.snapshot(dir, snapshotGen);
-    const contents = await readSnapshot(path, snapshotGen);
+    const contents = await readSnapshot(fs, path, snapshotGen);
     for (const [k, v] of contents.entries) map.set(k, v);
     report.snapshotGen = snapshotGen;
     report.snapshotEntries = contents.entries.size;
     snapshotBytes = contents.bytes;
     if (contents.damage) {
       const aside = stateFiles.asideName(path, clock.now());
-      await rename(path, aside);
+      await fs.rename(path, aside);
       report.keptAside.push(aside);
       report.damage.push(`snapshot ${path}: ${contents.damage}; ${contents.entries.size} entries recovered, damaged file kept as ${aside}`);
       logger.error('state snapshot is damaged: kept it aside and rebuilt the state from the records that survive', {
@@ -101,7 +101,7 @@ export async function recover(
     const gen = journals[i]!;
     const path = stateFiles.journal(dir, gen);
     const isLast = i === journals.length - 1;
-    const contents = readJournal(await readFile(path));
+    const contents = readJournal(await fs.readFile(path));
     const damage =
       contents.corrupt ??
       (contents.torn && !isLast ? { offset: contents.validBytes, record: contents.records.length, validAfter: 0, skipped: [] } : undefined);
@@ -117,7 +117,7 @@ export async function recover(
         );
       }
       const aside = stateFiles.asideName(path, clock.now());
-      await copyFile(path, aside);
+      await fs.copyFile(path, aside);
       report.keptAside.push(aside);
       report.damage.push(`${what}; repaired by skipping it, original kept as ${aside}`);
       logger.error('state journal is damaged: skipped the damaged record (repair)', { path, offset: damage.offset, keptAs: aside });
@@ -129,7 +129,7 @@ export async function recover(
       replay(map, contents.records);
       report.journalRecords += contents.records.length;
       if (contents.torn) {
-        const fh = await open(path, 'r+');
+        const fh = await fs.open(path, 'r+');
         try {
           await fh.truncate(contents.validBytes);
           await fh.datasync();

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { JsonValue } from '../stateStore';
 import { writeAll, writeFileAtomic } from './atomicWrite';
 import { deepFreeze } from './frozenJson';
 import { encodeRecord, readRecords } from './records';
+import type { StateFs } from './stateFs';
 
 const FORMAT = 'sov-state-snapshot';
 const VERSION = 1;
@@ -21,9 +21,15 @@ interface SnapshotHeader {
  * meanwhile (stored values are frozen, so a copied entry list is safe).
  * Resolves to the file's size in bytes.
  */
-export async function writeSnapshot(path: string, gen: number, entries: ReadonlyArray<readonly [string, JsonValue]>): Promise<number> {
+export async function writeSnapshot(
+  fs: StateFs,
+  path: string,
+  gen: number,
+  entries: ReadonlyArray<readonly [string, JsonValue]>,
+  consequence: string,
+): Promise<number> {
   let bytes = 0;
-  await writeFileAtomic(path, async (fh) => {
+  await writeFileAtomic(fs, path, async (fh) => {
     const header: SnapshotHeader = { format: FORMAT, version: VERSION, gen, entries: entries.length };
     let chunk = encodeRecord(JSON.stringify(header));
     for (const [key, value] of entries) {
@@ -38,7 +44,7 @@ export async function writeSnapshot(path: string, gen: number, entries: Readonly
     const buf = Buffer.from(chunk, 'utf8');
     bytes += buf.length;
     await writeAll(fh, buf);
-  });
+  }, consequence);
   return bytes;
 }
 
@@ -61,8 +67,8 @@ function isHeader(value: unknown): value is SnapshotHeader {
  * file (bad header, bad or torn records, a count that does not match the
  * header) still yields what survives, with `damage` saying what was wrong.
  */
-export async function readSnapshot(path: string, expectedGen: number): Promise<SnapshotContents> {
-  const buf = await readFile(path);
+export async function readSnapshot(fs: StateFs, path: string, expectedGen: number): Promise<SnapshotContents> {
+  const buf = await fs.readFile(path);
   const entries = new Map<string, JsonValue>();
   const problems: string[] = [];
   let header: SnapshotHeader | undefined;
