@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { isSovError, type SovErrorCode } from '@sov/core';
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_STATE_DEPTH, DEFAULT_MAX_VALUE_BYTES, type StateLimits } from './stateLimits';
 import type { JsonValue, StateStore } from './stateStore';
 
 /**
@@ -22,6 +23,24 @@ export interface StateStoreConformanceOptions<S extends StateStore> {
   reopen?(store: S): Promise<S>;
   /** The runner functions. @default the global describe / it / afterEach */
   runner?: ConformanceRunner;
+  /**
+   * The bounds the factory's stores were built with; the bound tests write
+   * values just inside and just past each.
+   * @default the package defaults: { maxDepth: 64, maxValueBytes: 16 MiB, maxBatchBytes: 64 MiB }
+   */
+  limits?: StateLimits;
+}
+
+/** A value `depth` levels deep (a scalar is depth 0), built without recursion; arrays, or objects under key `k`. */
+function nested(depth: number, kind: 'array' | 'object'): unknown {
+  let v: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) v = kind === 'array' ? [v] : { k: v };
+  return v;
+}
+
+// Everything a store holds, in one comparable form (sorted by key).
+async function contents(store: StateStore): Promise<Array<[string, unknown]>> {
+  return (await store.entries()).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 async function rejectsWithCode(work: Promise<unknown>, code: SovErrorCode, ...mentions: string[]): Promise<void> {
@@ -65,6 +84,9 @@ export function describeStateStoreConformance<S extends StateStore>(
   options: StateStoreConformanceOptions<S> = {},
 ): void {
   const { describe, it, afterEach } = options.runner ?? globalRunner();
+  const maxDepth = options.limits?.maxDepth ?? DEFAULT_MAX_STATE_DEPTH;
+  const maxValueBytes = options.limits?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+  const maxBatchBytes = options.limits?.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const open: S[] = [];
   const make = async (): Promise<S> => {
     const store = await factory();
@@ -306,6 +328,84 @@ export function describeStateStoreConformance<S extends StateStore>(
       await rejectsWithCode(store.get(undefined as unknown as string), 'INVALID_INPUT');
       await rejectsWithCode(store.batch([{ type: 'set', key: 'ok', value: 1 }, { type: 'delete', key: '' }]), 'INVALID_INPUT');
       assert.equal(await store.has('ok'), false);
+    });
+
+    it('refuses values nested past the depth bound (set, update, batch), naming the key and the path, and keeps nothing', async () => {
+      let store = await make();
+      await store.set('base', { kept: [1, 2] });
+      const expected = new Map<string, unknown>([['base', { kept: [1, 2] }]]);
+      const depths = [maxDepth - 1, maxDepth, maxDepth + 1, maxDepth + 2, 3_000, 100_000];
+      for (const kind of ['array', 'object'] as const) {
+        for (const depth of depths) {
+          const value = nested(depth, kind);
+          const key = `deep-${kind}-${depth}`;
+          if (depth <= maxDepth) {
+            await store.set(key, value);
+            expected.set(key, value);
+            continue;
+          }
+          const before = await contents(store);
+          // The pointer of the first container past the bound: `maxDepth` steps down from the root.
+          const path = `/${Array.from({ length: maxDepth }, () => (kind === 'array' ? '0' : 'k')).join('/')}`;
+          await rejectsWithCode(store.set(key, value), 'NOT_SERIALIZABLE', `"${key}"`, path, 'deeper');
+          await rejectsWithCode(store.update(key, () => value), 'NOT_SERIALIZABLE', `"${key}"`, 'deeper');
+          await rejectsWithCode(store.update('base', () => ({ wrapped: value })), 'NOT_SERIALIZABLE', '"base"', 'deeper');
+          await rejectsWithCode(
+            store.batch([
+              { type: 'set', key: 'base', value: 'replaced' },
+              { type: 'set', key, value },
+            ]),
+            'NOT_SERIALIZABLE',
+            `"${key}"`,
+            'deeper',
+          );
+          assert.deepEqual(await contents(store), before, `a refused value of depth ${depth} changed nothing`);
+        }
+      }
+      await store.set('after', 'written');
+      expected.set('after', 'written');
+      const want = [...expected].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      assert.deepEqual(await contents(store), want);
+      if (options.reopen) {
+        store = await reopen(store);
+        assert.deepEqual(await contents(store), want, 'the same state after a reopen');
+        await store.set('after reopen', 1);
+      }
+    });
+
+    it('refuses values and writes past the size bounds (bytes of JSON, not characters), keeping nothing', async () => {
+      let store = await make();
+      await store.set('base', 'old');
+      const before = await contents(store);
+      // A string is its length plus two quotes as JSON.
+      const atBound = 'x'.repeat(maxValueBytes - 2);
+      const pastBound = 'x'.repeat(maxValueBytes - 1);
+      await rejectsWithCode(store.set('wide', pastBound), 'NOT_SERIALIZABLE', '"wide"', 'maxValueBytes');
+      await rejectsWithCode(store.update('base', () => ({ s: pastBound })), 'NOT_SERIALIZABLE', '"base"', 'maxValueBytes');
+      // Three bytes of UTF-8 each: within the bound in characters, past it in bytes.
+      await rejectsWithCode(store.set('euros', '€'.repeat(Math.ceil(maxValueBytes / 3))), 'NOT_SERIALIZABLE', '"euros"', 'maxValueBytes');
+      // Wide, not deep: many small items.
+      const items = Math.ceil(maxValueBytes / 2) + 1;
+      await rejectsWithCode(store.set('many', new Array<number>(items).fill(1)), 'NOT_SERIALIZABLE', '"many"', 'maxValueBytes');
+      const perValue = Math.min(maxValueBytes, maxBatchBytes) - 64;
+      const chunk = 'y'.repeat(perValue - 2);
+      const count = Math.floor(maxBatchBytes / perValue) + 1;
+      await rejectsWithCode(
+        store.batch(Array.from({ length: count }, (_, i) => ({ type: 'set' as const, key: `part${i}`, value: chunk }))),
+        'NOT_SERIALIZABLE',
+        'maxBatchBytes',
+      );
+      assert.deepEqual(await contents(store), before, 'refused writes changed nothing');
+      if (maxValueBytes + 64 <= maxBatchBytes) {
+        await store.set('at bound', atBound);
+        assert.equal(((await store.get<string>('at bound')) ?? '').length, atBound.length);
+      }
+      await store.set('after', 'written');
+      const want = await contents(store);
+      if (options.reopen) {
+        store = await reopen(store);
+        assert.deepEqual(await contents(store), want, 'the same state after a reopen');
+      }
     });
 
     it('resolves flush() once earlier writes are in', async () => {

@@ -70,7 +70,8 @@ export function toFrozenJson(key: string, value: unknown, limits: ResolvedStateL
         let out: JsonValue;
         if (Array.isArray(v)) {
           least += 1 + Math.max(1, v.length);
-          if (least > maxValueBytes) throw tooLarge(path);
+          // Every item is at least one byte more: a wide array is refused before it is walked.
+          if (least + v.length > maxValueBytes) throw tooLarge(path);
           const arr: JsonValue[] = new Array<JsonValue>(v.length);
           for (let i = 0; i < v.length; i++) {
             if (!(i in v)) throw new NotSerializableError(key, pointer(path, i), 'is a hole in a sparse array');
@@ -82,10 +83,14 @@ export function toFrozenJson(key: string, value: unknown, limits: ResolvedStateL
           if (proto !== Object.prototype && proto !== null) throw new NotSerializableError(key, path, describe(v));
           const obj: Record<string, JsonValue> = {};
           least += 2;
+          let first = true;
           for (const k of Object.keys(v)) {
             const item = (v as Record<string, unknown>)[k];
             if (item === undefined) continue;
-            least += k.length + 4;
+            // `"k":` and the comma before it.
+            least += k.length + (first ? 3 : 4);
+            first = false;
+            if (least > maxValueBytes) throw tooLarge(path);
             // defineProperty, so a key named __proto__ stays an own property.
             Object.defineProperty(obj, k, { value: copy(item, pointer(path, k), depth + 1), enumerable: true, writable: true, configurable: true });
           }

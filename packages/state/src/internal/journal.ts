@@ -185,9 +185,11 @@ export class JournalWriter<U = unknown> {
           this.damaged = false;
         } catch (cause) {
           this.nextCommit = commit;
-          this.fail(new StateWriteFailedError(operation, this.filePath, cause, REFUSED));
-          // Cut the refused bytes off at once, so that the file is clean even if nothing else is written.
+          const error = new StateWriteFailedError(operation, this.filePath, cause, REFUSED);
+          const refused = this.fail(error);
+          // Cut the refused bytes off before telling anyone, so that the file is clean even if nothing else is written.
           if (this.damaged) await this.cutBack().catch(() => undefined);
+          for (const g of refused) g.reject(error);
           continue;
         }
         this.fileSize += buf.length;
@@ -231,15 +233,19 @@ export class JournalWriter<U = unknown> {
     await old.close().catch(() => undefined);
   }
 
-  // Refuses the group in flight and every record queued behind it: they may have been computed from the refused state.
-  private fail(error: StateWriteFailedError): void {
+  /**
+   * Refuses the group in flight and every record queued behind it (they may
+   * have been computed from the refused state): hands their undo data to the
+   * hook at once and returns the groups, for the caller to reject.
+   */
+  private fail(error: StateWriteFailedError): Array<Group<U>> {
     const undo = this.pendingUndo();
-    const groups = [this.inFlight, this.open];
+    const groups = [this.inFlight, this.open].filter((g): g is Group<U> => g !== undefined);
     this.inFlight = undefined;
     this.open = undefined;
     this.failing = true;
     this.hooks.onWriteFailed?.(error, undo);
-    for (const g of groups) g?.reject(error);
+    return groups;
   }
 }
 
