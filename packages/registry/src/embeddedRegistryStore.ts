@@ -1,5 +1,5 @@
 import { SovError, type Logger, type RegistryEvent } from '@sov/core';
-import { FileStateStore, type JsonValue, type StateStore } from '@sov/state';
+import { FileStateStore, type JsonValue, type StateHealth, type StateStore } from '@sov/state';
 import { MemoryRegistryStore, type MemoryRegistryStoreOptions } from './memoryRegistryStore';
 import type { StoredAgent } from './storedAgent';
 
@@ -112,6 +112,17 @@ export class EmbeddedRegistryStore extends MemoryRegistryStore {
       this.pushEvent(full);
       return full;
     });
+  }
+
+  /**
+   * Whether the registry's writes reach its disk: the state store's health.
+   * Not ok while the disk refuses journal writes or snapshots (a refused write
+   * rejects with STATE_WRITE_FAILED and changes nothing), with the failure in
+   * `detail`; ok again once writes succeed. For /ready.
+   */
+  health(): StateHealth {
+    if (!this.state) return { ok: false, detail: 'not open' };
+    return this.state.health?.() ?? { ok: true, detail: 'open' };
   }
 
   override async close(): Promise<void> {
