@@ -4,6 +4,7 @@ import { Agent, createLogger, hasErrorCode } from '@sov/core';
 import { fileState } from './fileState';
 import { namespaceDir } from './internal/namespaceDir';
 import { memoryState } from './memoryState';
+import { faultyFs } from './__tests__/faultyFs';
 import { useTempDirs } from './__tests__/tempDir';
 
 const tempDir = useTempDirs();
@@ -105,6 +106,22 @@ describe('fileState capability', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ checks: { state: { ok: true, detail: 'checkpoint' } } });
     await agent.shutdown();
+  });
+
+  it('fails the health check while the disk refuses writes, naming the failure, and passes again once a write succeeds', async () => {
+    const faults = faultyFs();
+    const agent = newAgent({ agentId: 'full-disk' });
+    const state = agent.use(fileState({ dir: tempDir(), fs: faults.fs }));
+    await agent.start();
+    faults.inject({ call: 'write', path: /journal-/, code: 'ENOSPC', times: 1 });
+    await expect(state.setState('k', 1)).rejects.toMatchObject({ code: 'STATE_WRITE_FAILED' });
+    const res = await fetch(`${agent.url!}/health`);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { checks: { state: { ok: boolean; detail: string } } };
+    expect(body.checks.state).toEqual({ ok: false, detail: expect.stringMatching(/write of .*journal-.*ENOSPC/) as unknown });
+    await state.setState('k', 2);
+    expect((await fetch(`${agent.url!}/health`)).status).toBe(200);
+    expect(await state.getState('k')).toBe(2);
   });
 });
 

@@ -3,7 +3,7 @@ import { FileStateStore, type FileStateStoreOptions } from './fileStateStore';
 import { stateCapability, type StateApi } from './stateCapability';
 
 /** Options of the fileState capability: those of a FileStateStore, all optional. */
-export interface FileStateOptions extends Omit<FileStateStoreOptions, 'dir' | 'namespace' | 'logger' | 'clock' | 'fs'> {
+export interface FileStateOptions extends Omit<FileStateStoreOptions, 'dir' | 'namespace' | 'logger' | 'clock'> {
   /** The state directory. @default './agent_state' */
   dir?: string;
   /**
