@@ -12,7 +12,7 @@ export interface WireErrorServerLimits {
 }
 
 /** The fastify options that wireErrorServerOptions sets. */
-export interface WireErrorServerOptions extends Pick<FastifyServerOptions, 'bodyLimit' | 'maxParamLength' | 'frameworkErrors' | 'clientErrorHandler'> {
+export interface WireErrorServerOptions extends Pick<FastifyServerOptions, 'bodyLimit' | 'routerOptions' | 'frameworkErrors' | 'clientErrorHandler'> {
   /** Node's server options: the Host check is left to `refuseMissingHost`, which answers in the wire format. */
   http: ServerOptions;
 }
@@ -125,7 +125,7 @@ function frameworkErrors(limits: WireErrorServerLimits) {
 export function wireErrorServerOptions(limits: WireErrorServerLimits = {}): WireErrorServerOptions {
   return {
     bodyLimit: limits.bodyLimit ?? 1048576,
-    maxParamLength: limits.maxParamLength ?? 100,
+    routerOptions: { maxParamLength: limits.maxParamLength ?? 100 },
     frameworkErrors: frameworkErrors(limits),
     clientErrorHandler,
     http: { requireHostHeader: false },
