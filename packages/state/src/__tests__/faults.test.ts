@@ -150,13 +150,21 @@ describe('journal writes on a failing disk', () => {
   it('a write that fails while a compaction switches journals is left out of the snapshot', async () => {
     const { store, faults } = await start({ compactAfterBytes: 1 << 30 });
     await store.set('a', 1);
-    faults.inject({ call: 'write', path: /journal-/, code: 'ENOSPC', times: 1 });
+    // 'x' goes out at once; 'b' waits behind it, so it is in memory (not yet durable) when the journals switch,
+    // and then fails in the new journal.
+    faults.inject({ call: 'write', path: /journal-000000000002/, code: 'ENOSPC', times: 1 });
+    const acked = store.set('x', 1);
     const refused = store.set('b', 2);
     const compaction = store.checkpoint();
+    await acked;
     await expect(refused).rejects.toEqual(expectWriteFailed('write', 'ENOSPC'));
     await compaction;
+    expect(faults.fired).toEqual([['write', expect.stringContaining('journal-000000000002')]]);
     const again = await reopen(store);
-    expect(await sortedEntries(again)).toEqual([['a', 1]]);
+    expect(await sortedEntries(again)).toEqual([
+      ['a', 1],
+      ['x', 1],
+    ]);
   });
 });
 
