@@ -5,7 +5,7 @@ export { RequestMetrics } from './requestMetrics';
 export { HttpRegistryClient } from './registryClient';
 export { PeerClient, RECEIPT_HEADER } from './peerClient';
 export { RegistryEventStream } from './registryEvents';
-export { REGISTRY_EVENT_TYPES } from './wire';
+export { MAX_AMOUNT, REGISTRY_EVENT_TYPES, isAmount } from './wire';
 export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
 export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';

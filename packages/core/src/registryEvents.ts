@@ -13,6 +13,12 @@ export interface RegistryEventsOptions {
   types?: RegistryEventType[];
   /** Resume after this event id (as if reconnecting). */
   lastEventId?: string;
+  /**
+   * Replay every event the registry still retains before the live ones
+   * (as `lastEventId: '0'`). Without it, and without lastEventId, a new
+   * subscription gets only events from now on. @default false
+   */
+  fromStart?: boolean;
   /** First reconnect delay in ms; doubles up to maxReconnectDelayMs. @default 250 */
   reconnectDelayMs?: number;
   /** @default 5000 */
@@ -72,7 +78,7 @@ export class RegistryEventStream implements RegistryEventSubscription {
     this.url = `${baseUrl.replace(/\/+$/, '')}/v1/events${qs ? `?${qs}` : ''}`;
     this.options = options;
     this.clock = options.clock ?? systemClock;
-    this.lastId = options.lastEventId;
+    this.lastId = options.lastEventId ?? (options.fromStart ? '0' : undefined);
   }
 
   /** The id of the last event delivered; a new subscription can resume from it. */
@@ -166,6 +172,8 @@ export class RegistryEventStream implements RegistryEventSubscription {
     let delivered = false;
     const parser = createParser({
       onEvent: (msg) => {
+        // Every id moves the resume point, the registry's `stream_position` (where a new stream starts) included.
+        if (msg.id !== undefined) this.lastId = msg.id;
         if (!msg.event || !knownTypes.has(msg.event)) return;
         let data: RegistryEvent['data'];
         try {
@@ -180,7 +188,6 @@ export class RegistryEventStream implements RegistryEventSubscription {
           at: payload.at ?? new Date(this.clock.now()).toISOString(),
           data: payload.data ?? data,
         };
-        if (msg.id !== undefined) this.lastId = msg.id;
         delivered = true;
         this.emitter.emit('event', event);
       },

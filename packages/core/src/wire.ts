@@ -2,13 +2,27 @@
 
 import type { WireFailure } from './errors/sovError';
 
+/**
+ * The largest stake, price or stake change: 2^53 − 1 minor units, the
+ * largest integer that every JSON reader (JavaScript included) reads exactly.
+ * Amounts on the wire are JSON integers of minor units (as cents are of a
+ * dollar): never fractions, so 0.1 + 0.2 can never drift.
+ */
+export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+
+/** Whether a value is an amount: a whole number of minor units in [0, MAX_AMOUNT]. */
+export function isAmount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
 /** A service an agent offers, as listed in its registry record. */
 export interface ServiceListing {
   name: string;
   description?: string;
-  /** Price per call in stake units. */
+  /** Price per call, a whole number of minor units (see MAX_AMOUNT). */
   price?: number;
   requiresStake?: boolean;
+  /** Stake a caller needs, a whole number of minor units. */
   minStake?: number;
 }
 
@@ -55,6 +69,7 @@ export interface Lease {
 export interface SearchQuery {
   capabilities?: string[];
   minReputation?: number;
+  /** Highest price per call, a whole number of minor units. */
   maxPrice?: number;
   limit?: number;
   cursor?: string;
@@ -114,6 +129,7 @@ export interface RegistryEvent {
 /** A client's stake as the registry holds it. */
 export interface StakeBalance {
   agentId: string;
+  /** A whole number of minor units in [0, MAX_AMOUNT]. */
   stake: number;
 }
 

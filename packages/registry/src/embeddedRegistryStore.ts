@@ -1,7 +1,7 @@
 import { SovError, type Logger, type RegistryEvent } from '@sov/core';
 import { FileStateStore, type JsonValue, type StateHealth, type StateStore } from '@sov/state';
 import { MemoryRegistryStore, type MemoryRegistryStoreOptions } from './memoryRegistryStore';
-import type { StoredAgent } from './storedAgent';
+import type { AgentStanding, StoredAgent } from './storedAgent';
 
 /** Options of EmbeddedRegistryStore. */
 export interface EmbeddedRegistryStoreOptions extends MemoryRegistryStoreOptions {
@@ -15,6 +15,7 @@ export interface EmbeddedRegistryStoreOptions extends MemoryRegistryStoreOptions
 const AGENT = 'agent:';
 const STAKE = 'stake:';
 const RECEIPT = 'receipt:';
+const STANDING = 'standing:';
 const EVENT = 'event:';
 const eventKey = (seq: number) => `${EVENT}${String(seq).padStart(12, '0')}`;
 
@@ -47,6 +48,7 @@ export class EmbeddedRegistryStore extends MemoryRegistryStore {
       (await FileStateStore.open({ dir: this.options.dir!, ...(this.options.logger ? { logger: this.options.logger } : {}) }));
     for (const [, agent] of await this.state.entries<StoredAgent>(AGENT)) this.putSync(agent);
     for (const [key, stake] of await this.state.entries<number>(STAKE)) this.stakes.set(key.slice(STAKE.length), stake);
+    for (const [, standing] of await this.state.entries<AgentStanding>(STANDING)) this.standings.set(standing.agentId, standing);
     for (const key of await this.state.keys(RECEIPT)) this.rememberReceipt(key.slice(RECEIPT.length));
     const events = (await this.state.entries<RegistryEvent>(EVENT)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     for (const [, event] of events) this.pushEvent(event);
@@ -54,6 +56,7 @@ export class EmbeddedRegistryStore extends MemoryRegistryStore {
     this.options.logger?.info('registry store opened', {
       agents: this.records.size,
       stakes: this.stakes.size,
+      standings: this.standings.size,
       events: this.events.length,
     });
   }
@@ -79,9 +82,7 @@ export class EmbeddedRegistryStore extends MemoryRegistryStore {
 
   override adjustStake(agentId: string, delta: number): Promise<number> {
     return this.serial(async () => {
-      const current = this.stakes.get(agentId) ?? 0;
-      const next = current + delta;
-      if (next < 0) throw new SovError('INSUFFICIENT_STAKE', `Cannot debit ${-delta} from ${agentId}: its stake is ${current}`);
+      const next = this.nextStake(agentId, delta);
       await this.db().set(STAKE + agentId, next);
       this.stakes.set(agentId, next);
       return next;
@@ -93,6 +94,22 @@ export class EmbeddedRegistryStore extends MemoryRegistryStore {
       if (this.receipts.has(receiptId)) return false;
       await this.db().set(RECEIPT + receiptId, 1);
       this.rememberReceipt(receiptId);
+      return true;
+    });
+  }
+
+  override recordFeedback(feedback: { receiptId: string; standing: AgentStanding; agent?: StoredAgent }): Promise<boolean> {
+    return this.serial(async () => {
+      if (this.receipts.has(feedback.receiptId)) return false;
+      const ops: Array<{ type: 'set'; key: string; value: JsonValue }> = [
+        { type: 'set', key: RECEIPT + feedback.receiptId, value: 1 },
+        { type: 'set', key: STANDING + feedback.standing.agentId, value: feedback.standing as unknown as JsonValue },
+      ];
+      if (feedback.agent) ops.push({ type: 'set', key: AGENT + feedback.agent.id, value: feedback.agent as unknown as JsonValue });
+      await this.db().batch(ops);
+      this.rememberReceipt(feedback.receiptId);
+      this.standings.set(feedback.standing.agentId, feedback.standing);
+      if (feedback.agent) this.putSync(feedback.agent);
       return true;
     });
   }

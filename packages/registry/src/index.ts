@@ -2,9 +2,11 @@ export { RegistryServer } from './registryServer';
 export { MemoryRegistryStore } from './memoryRegistryStore';
 export { EmbeddedRegistryStore } from './embeddedRegistryStore';
 export { availabilityOf, registeredAgent, renewedAgent, toRecord } from './storedAgent';
+export { PRIOR_REPUTATION, emptyStanding, ratedStanding } from './internal/reputation';
 
 export type { RegistryServerOptions } from './registryServer';
 export type { MemoryRegistryStoreOptions } from './memoryRegistryStore';
 export type { EmbeddedRegistryStoreOptions } from './embeddedRegistryStore';
 export type { EventReplay, RegistryStore, StoreSearch, StoredPage } from './registryStore';
-export type { StoredAgent } from './storedAgent';
+export type { AgentStanding, StoredAgent } from './storedAgent';
+export type { ReputationRules } from './internal/reputation';

@@ -1,6 +1,6 @@
-import { SovError, type RegistryEvent } from '@sov/core';
+import { MAX_AMOUNT, SovError, type RegistryEvent } from '@sov/core';
 import type { EventReplay, RegistryStore, StoreSearch, StoredPage } from './registryStore';
-import type { StoredAgent } from './storedAgent';
+import type { AgentStanding, StoredAgent } from './storedAgent';
 
 /** Options of MemoryRegistryStore. */
 export interface MemoryRegistryStoreOptions {
@@ -74,6 +74,7 @@ class RankedSet {
 export class MemoryRegistryStore implements RegistryStore {
   protected readonly records = new Map<string, Slot>();
   protected readonly stakes = new Map<string, number>();
+  protected readonly standings = new Map<string, AgentStanding>();
   protected readonly receipts = new Set<string>();
   protected events: RegistryEvent[] = [];
   protected lastEventSeq = 0;
@@ -224,14 +225,37 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   adjustStake(agentId: string, delta: number): Promise<number> {
-    const next = (this.stakes.get(agentId) ?? 0) + delta;
-    if (next < 0) {
-      return Promise.reject(
-        new SovError('INSUFFICIENT_STAKE', `Cannot debit ${-delta} from ${agentId}: its stake is ${this.stakes.get(agentId) ?? 0}`),
-      );
+    try {
+      const next = this.nextStake(agentId, delta);
+      this.stakes.set(agentId, next);
+      return Promise.resolve(next);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    this.stakes.set(agentId, next);
-    return Promise.resolve(next);
+  }
+
+  /** The stake after adding delta; throws (changing nothing) when it would leave [0, MAX_AMOUNT]. */
+  protected nextStake(agentId: string, delta: number): number {
+    if (!Number.isSafeInteger(delta)) throw new SovError('INVALID_AMOUNT', `A stake change must be a whole number of minor units; got ${delta}`);
+    const current = this.stakes.get(agentId) ?? 0;
+    const next = current + delta;
+    if (next < 0) throw new SovError('INSUFFICIENT_STAKE', `Cannot debit ${-delta} from ${agentId}: its stake is ${current}`);
+    if (next > MAX_AMOUNT) {
+      throw new SovError('INVALID_AMOUNT', `Cannot credit ${delta} to ${agentId}: its stake of ${current} would pass the largest amount, ${MAX_AMOUNT}`);
+    }
+    return next;
+  }
+
+  getStanding(agentId: string): Promise<AgentStanding | undefined> {
+    return Promise.resolve(this.standings.get(agentId));
+  }
+
+  recordFeedback(feedback: { receiptId: string; standing: AgentStanding; agent?: StoredAgent }): Promise<boolean> {
+    if (this.receipts.has(feedback.receiptId)) return Promise.resolve(false);
+    this.rememberReceipt(feedback.receiptId);
+    this.standings.set(feedback.standing.agentId, feedback.standing);
+    if (feedback.agent) this.putSync(feedback.agent);
+    return Promise.resolve(true);
   }
 
   useReceipt(receiptId: string): Promise<boolean> {
@@ -244,6 +268,10 @@ export class MemoryRegistryStore implements RegistryStore {
     const full: RegistryEvent = { ...event, id: String(++this.lastEventSeq) };
     this.pushEvent(full);
     return Promise.resolve(full);
+  }
+
+  latestEventId(): Promise<string> {
+    return Promise.resolve(String(this.lastEventSeq));
   }
 
   eventsAfter(afterId: string | undefined): Promise<EventReplay> {

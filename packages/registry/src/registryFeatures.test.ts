@@ -59,14 +59,55 @@ describe('registry stakes', () => {
   });
 
   it.each([
-    [{ amount: -5 }, 'INVALID_INPUT'],
-    [{ amount: 0 }, 'INVALID_INPUT'],
+    [{ amount: -5 }, 'INVALID_AMOUNT'],
+    [{ amount: 0 }, 'INVALID_AMOUNT'],
+    [{ amount: 0.3 }, 'INVALID_AMOUNT'],
+    [{ amount: 1e16 }, 'INVALID_AMOUNT'],
+    [{ amount: Number.MAX_SAFE_INTEGER + 1 }, 'INVALID_AMOUNT'],
     [{ amount: '5' }, 'INVALID_INPUT'],
     [{}, 'INVALID_INPUT'],
-  ])('refuses a bad amount %j', async (body, code) => {
+  ])('refuses a bad amount %j and changes nothing', async (body, code) => {
     const res = await call('POST', `${registry.url}/v1/stakes/carol/credit`, body, { authorization: 'Bearer op-secret' });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe(code);
+    expect((await call('GET', `${registry.url}/v1/stakes/carol`)).body.stake.stake).toBe(0);
+  });
+
+  it('keeps stakes exact: credit 30, debit 10, debit 20 leaves exactly 0 (the float stakes left 0.19999999999999998)', async () => {
+    const op = { authorization: 'Bearer op-secret' };
+    await call('POST', `${registry.url}/v1/stakes/erin/credit`, { amount: 30 }, op);
+    expect((await call('POST', `${registry.url}/v1/stakes/erin/debit`, { amount: 10 }, op)).body.stake.stake).toBe(20);
+    const last = await call('POST', `${registry.url}/v1/stakes/erin/debit`, { amount: 20 }, op);
+    expect(last.status).toBe(200);
+    expect(last.body.stake.stake).toBe(0);
+  });
+
+  it('refuses a credit that would pass MAX_AMOUNT instead of acknowledging a change that changes nothing', async () => {
+    const op = { authorization: 'Bearer op-secret' };
+    await call('POST', `${registry.url}/v1/stakes/rich/credit`, { amount: Number.MAX_SAFE_INTEGER - 1 }, op);
+    const one = await call('POST', `${registry.url}/v1/stakes/rich/credit`, { amount: 1 }, op);
+    expect(one.body.stake.stake).toBe(Number.MAX_SAFE_INTEGER);
+    const over = await call('POST', `${registry.url}/v1/stakes/rich/credit`, { amount: 1 }, op);
+    expect(over.status).toBe(400);
+    expect(over.body.error.code).toBe('INVALID_AMOUNT');
+    expect((await call('GET', `${registry.url}/v1/stakes/rich`)).body.stake.stake).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it.each([
+    ['a fractional price', { services: [{ name: 's', price: 0.5 }] }, '/services/0/price'],
+    ['a negative minStake', { services: [{ name: 's', minStake: -1 }] }, '/services/0/minStake'],
+    ['a price past MAX_AMOUNT', { services: [{ name: 's', price: 2 ** 60 }] }, '/services/0/price'],
+  ])('refuses a registration with %s naming the field', async (_what, extra, field) => {
+    const res = await call('POST', `${registry.url}/v1/agents`, reg('pricey', extra));
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain(field);
+    expect((await call('GET', `${registry.url}/v1/agents/pricey`)).status).toBe(404);
+  });
+
+  it('refuses a fractional maxPrice in search', async () => {
+    const res = await call('GET', `${registry.url}/v1/agents?maxPrice=1.5`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain('/maxPrice');
   });
 
   it('refuses to debit below zero with INSUFFICIENT_STAKE', async () => {
@@ -106,15 +147,56 @@ describe('registry feedback and reputation', () => {
     ...extra,
   });
 
-  it('moves reputation toward the rating, once per receipt', async () => {
+  it("moves reputation toward the rating, once per receipt; each rater's ratings average into one vote", async () => {
+    // Prior 0.5 worth 4 raters, plus this rater's vote of 1: (2 + 1) / 5.
     const first = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('r1'), rating: 1 });
-    expect(first.body).toEqual({ success: true, agentId: 'served', reputation: 0.55 });
+    expect(first.body).toEqual({ success: true, agentId: 'served', reputation: 0.6 });
     const again = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('r1'), rating: 1 });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('CONFLICT');
+    // The same rater again: its vote is now the mean of 1 and 0.
     const low = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('r2'), rating: 0 });
-    expect(low.body.reputation).toBeCloseTo(0.495);
-    expect((await call('GET', `${registry.url}/v1/agents/served`)).body.agent.reputation).toBeCloseTo(0.495);
+    expect(low.body.reputation).toBeCloseTo(0.5);
+    expect((await call('GET', `${registry.url}/v1/agents/served`)).body.agent.reputation).toBeCloseTo(0.5);
+  });
+
+  it('bounds what one rater can do: many cheap zero ratings move a newcomer no lower than 0.4', async () => {
+    await call('POST', `${registry.url}/v1/agents`, reg('target', { ttl: 3600 }));
+    let reputation = 0.5;
+    for (let i = 0; i < 12; i++) {
+      const res = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt(`loud-${i}`, { caller: 'loud', callee: 'target', signature: 'signed-by:target' }), rating: 0 });
+      reputation = res.body.reputation as number;
+    }
+    expect(reputation).toBe(0.4);
+    // Many callers still move it: ten more raters at 0 bring it to 2 / 15.
+    for (let i = 0; i < 10; i++) {
+      const res = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt(`many-${i}`, { caller: `rater-${i}`, callee: 'target', signature: 'signed-by:target' }), rating: 0 });
+      reputation = res.body.reputation as number;
+    }
+    expect(reputation).toBeCloseTo(2 / 15, 5);
+  });
+
+  it('keeps reputation across deregistration and registration (no laundering), and counts ratings while away', async () => {
+    await call('POST', `${registry.url}/v1/agents`, reg('launder', { ttl: 3600 }));
+    const rate = (id: string, caller: string) =>
+      call('POST', `${registry.url}/v1/feedback`, { receipt: receipt(id, { caller, callee: 'launder', signature: 'signed-by:launder' }), rating: 0 });
+    expect((await rate('la-1', 'r1')).body.reputation).toBe(0.4);
+    // Rated once, the id is known: ratings while away are counted.
+    expect((await call('DELETE', `${registry.url}/v1/agents/launder`)).status).toBe(200);
+    // A rating that arrives while it is away still counts for the id.
+    expect((await rate('la-2', 'r2')).body.reputation).toBeCloseTo(2 / 6, 5);
+    const back = await call('POST', `${registry.url}/v1/agents`, reg('launder', { ttl: 3600 }));
+    expect(back.body.agent.reputation).toBeCloseTo(2 / 6, 5);
+  });
+
+  it('refuses a receipt dated in the future past the allowed skew', async () => {
+    const future = receipt('fut', { at: new Date(clock.t + 31_000).toISOString() });
+    const res = await call('POST', `${registry.url}/v1/feedback`, { receipt: future, rating: 1 });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('SIGNATURE_EXPIRED');
+    expect(res.body.error.message).toContain('later than');
+    const near = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('near', { at: new Date(clock.t + 5_000).toISOString() }), rating: 1 });
+    expect(near.status).toBe(200);
   });
 
   it.each([
@@ -163,9 +245,8 @@ describe('registry changes to one agent at the same time', () => {
       const metadata = call('PUT', `${registry.url}/v1/agents/popular/metadata`, { metadata: { region: 'eu' } });
       const answers = await Promise.all([...ratings, ...beats, metadata]);
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-      // Ratings of 1 commute: 20 of them, each moving 10% of the way, in any order.
-      let expected = 0.5;
-      for (let i = 0; i < 20; i++) expected = Math.round((expected + 0.1 * (1 - expected)) * 1e6) / 1e6;
+      // 20 raters at 1 and the prior of 0.5 worth 4: (2 + 20) / 24, whatever the order.
+      const expected = 22 / 24;
       const agent = (await call('GET', `${registry.url}/v1/agents/popular`)).body.agent;
       expect(agent.reputation).toBeCloseTo(expected, 5);
       expect(agent.metadata).toEqual({ region: 'eu' });
@@ -279,7 +360,7 @@ describe('registry search answers', () => {
     expect((await search()).total).toBe(1);
     const receipt = { id: 'r', caller: 'x', callee: 's1', service: 's', at: new Date(clock.t).toISOString(), signature: 'ok' };
     await call('POST', `${registry.url}/v1/feedback`, { receipt, rating: 1 });
-    expect((await search()).agents[0].reputation).toBe(0.55);
+    expect((await search()).agents[0].reputation).toBe(0.6);
     clock.t += 5000;
     await call('POST', `${registry.url}/v1/agents/s1/heartbeat`, {});
     const beat = (await search()).agents[0].lastHeartbeat;

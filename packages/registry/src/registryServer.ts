@@ -5,6 +5,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import {
+  DEFAULT_MAX_JSON_DEPTH,
   REGISTRY_EVENT_TYPES,
   SovError,
   ValidationError,
@@ -12,6 +13,9 @@ import {
   frameworkErrorOf,
   refuseMissingHost,
   wireErrorServerOptions,
+  MAX_AMOUNT,
+  isAmount,
+  jsonDepthProblem,
   systemClock,
   toSovError,
   type AgentRegistration,
@@ -27,6 +31,7 @@ import {
 import { MemoryRegistryStore } from './memoryRegistryStore';
 import type { RegistryStore, StoreSearch } from './registryStore';
 import { KeyedLock } from './internal/keyedLock';
+import { ratedStanding } from './internal/reputation';
 import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './storedAgent';
 import { RegistryMetrics } from './internal/registryMetrics';
 import {
@@ -74,8 +79,23 @@ export interface RegistryServerOptions {
   rateLimit?: { max: number; windowMs: number } | false;
   /** Oldest receipt accepted for feedback, in seconds. @default 86400 */
   maxReceiptAgeSec?: number;
-  /** How far each feedback moves reputation toward its rating (exponential moving average). @default 0.1 */
-  reputationWeight?: number;
+  /**
+   * How far a receipt's `at` may lie ahead of the registry's clock, in
+   * seconds; a receipt dated later is refused (SIGNATURE_EXPIRED), so none
+   * escapes `maxReceiptAgeSec` by being dated in the future. @default 30
+   */
+  maxReceiptSkewSec?: number;
+  /**
+   * Weight of a newcomer's prior reputation of 0.5, counted as that many
+   * raters. Each rater has one vote (the mean of its ratings of that agent),
+   * so one caller moves a newcomer at most to 0.4 or 0.6 with the default.
+   * @default 4
+   */
+  reputationPriorWeight?: number;
+  /** Raters remembered one by one per agent; older votes are folded into one sum and still count. @default 256 */
+  maxRatersPerAgent?: number;
+  /** Deepest nesting of a request body; deeper bodies are refused (400 INVALID_INPUT) before anything else reads them. @default 64 */
+  maxJsonDepth?: number;
   /** Interval of keep-alive comments on event streams, in ms. @default 15000 */
   keepAliveMs?: number;
   /**
@@ -159,7 +179,10 @@ export class RegistryServer {
       | 'bodyLimit'
       | 'maxMetadataBytes'
       | 'maxReceiptAgeSec'
-      | 'reputationWeight'
+      | 'maxReceiptSkewSec'
+      | 'reputationPriorWeight'
+      | 'maxRatersPerAgent'
+      | 'maxJsonDepth'
       | 'keepAliveMs'
       | 'searchCacheMs'
       | 'insecure'
@@ -195,7 +218,10 @@ export class RegistryServer {
       bodyLimit: options.bodyLimit ?? 65536,
       maxMetadataBytes: options.maxMetadataBytes ?? 8192,
       maxReceiptAgeSec: options.maxReceiptAgeSec ?? 86400,
-      reputationWeight: options.reputationWeight ?? 0.1,
+      maxReceiptSkewSec: options.maxReceiptSkewSec ?? 30,
+      reputationPriorWeight: options.reputationPriorWeight ?? 4,
+      maxRatersPerAgent: options.maxRatersPerAgent ?? 256,
+      maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
       keepAliveMs: options.keepAliveMs ?? 15000,
       searchCacheMs: options.searchCacheMs ?? 1000,
       insecure: options.insecure ?? false,
@@ -329,11 +355,16 @@ export class RegistryServer {
   private body(req: FastifyRequest): unknown {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (raw.length === 0) throw new SovError('INVALID_INPUT', 'Request body is empty; expected a JSON object');
+    let body: unknown;
     try {
-      return JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(raw.toString('utf8'));
     } catch (cause) {
       throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
     }
+    // Before the schema, the size check or the store: each of them recurses.
+    const deep = jsonDepthProblem(body, this.opts.maxJsonDepth);
+    if (deep) throw new ValidationError('request body', [{ path: deep.path || '/', message: deep.reason }]);
+    return body;
   }
 
   private check<T>(which: keyof RegistryServer['validate'], what: string, value: unknown): T {
@@ -416,6 +447,9 @@ export class RegistryServer {
     app.get('/ready', async (_req, reply) => {
       if (!this.ready) return send(reply, new SovError('NOT_READY', 'Registry is starting or stopping'));
       try {
+        // A store that cannot write (disk full, database gone) makes the registry not ready, though it still reads.
+        const health = this.store.health?.();
+        if (health && !health.ok) return send(reply, new SovError('NOT_READY', `Registry store cannot write: ${String(health.detail ?? 'unhealthy')}`));
         return reply.send({ success: true, status: 'ready', agents: await this.store.count() });
       } catch (e) {
         return send(reply, new SovError('NOT_READY', `Registry store unavailable: ${toSovError(e).message}`));
@@ -435,7 +469,9 @@ export class RegistryServer {
         const now = this.clock.now();
         const previous = await this.store.get(reg.id);
         const alive = this.live(previous) !== undefined;
-        const agent = registeredAgent(reg, previous, now, ttl);
+        // Reputation belongs to the id, not to one registration: deregistering cannot launder it.
+        const standing = await this.store.getStanding(reg.id);
+        const agent = registeredAgent(reg, previous, now, ttl, standing?.reputation);
         await this.store.put(agent);
         return { agent, alive, now };
       });
@@ -548,7 +584,15 @@ export class RegistryServer {
     for (const op of ['credit', 'debit'] as const) {
       app.post<{ Params: { id: string } }>(`/v1/stakes/:id/${op}`, async (req) => {
         this.requireOperator(req);
-        const { amount } = this.check<{ amount: number }>('stake', `stake ${op}`, this.body(req));
+        const body = this.body(req);
+        const given = (body as { amount?: unknown } | null)?.amount;
+        if (typeof given === 'number' && !(isAmount(given) && given > 0)) {
+          throw new SovError(
+            'INVALID_AMOUNT',
+            `A stake ${op} must be a whole number of minor units from 1 to ${MAX_AMOUNT}; got ${given}`,
+          );
+        }
+        const { amount } = this.check<{ amount: number }>('stake', `stake ${op}`, body);
         const stake = await this.store.adjustStake(req.params.id, op === 'credit' ? amount : -amount);
         this.logger.info(`stake ${op}ed`, { agentId: req.params.id, amount, stake });
         await this.publish('stake_changed', { peer_id: req.params.id, stake, change: op === 'credit' ? amount : -amount });
@@ -568,24 +612,36 @@ export class RegistryServer {
       if (this.clock.now() - at > this.opts.maxReceiptAgeSec * 1000) {
         throw new SovError('SIGNATURE_EXPIRED', `The receipt is from ${receipt.at}, older than ${this.opts.maxReceiptAgeSec} s`);
       }
+      if (at - this.clock.now() > this.opts.maxReceiptSkewSec * 1000) {
+        throw new SovError(
+          'SIGNATURE_EXPIRED',
+          `The receipt is dated ${receipt.at}, later than this registry's clock allows (${this.opts.maxReceiptSkewSec} s of skew)`,
+        );
+      }
       if (!this.opts.insecure || this.receiptVerifier) {
         if (!this.receiptVerifier) throw new SovError('UNAVAILABLE', 'This registry cannot verify receipts');
         if (!this.receiptVerifier(receipt)) {
           throw new SovError('SIGNATURE_INVALID', `The receipt ${receipt.id} is not signed by ${receipt.callee}`);
         }
       }
-      const { agent, reputation } = await this.agentLocks.run(receipt.callee, async () => {
-        const agent = this.live(await this.store.get(receipt.callee));
-        if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${receipt.callee}`);
-        if (!(await this.store.useReceipt(receipt.id))) {
+      // The rating counts for the id whether or not it is registered right now: leaving cannot dodge it.
+      const reputation = await this.agentLocks.run(receipt.callee, async () => {
+        const now = this.clock.now();
+        const previous = await this.store.getStanding(receipt.callee);
+        const current = await this.store.get(receipt.callee);
+        if (!current && !previous) throw new SovError('NOT_FOUND', `No agent registered or rated with id ${receipt.callee}`);
+        const standing = ratedStanding(previous, receipt.callee, receipt.caller, rating, now, {
+          priorWeight: this.opts.reputationPriorWeight,
+          maxRaters: this.opts.maxRatersPerAgent,
+        });
+        const agent = current ? { ...current, reputation: standing.reputation } : undefined;
+        if (!(await this.store.recordFeedback({ receiptId: receipt.id, standing, ...(agent ? { agent } : {}) }))) {
           throw new SovError('CONFLICT', `The receipt ${receipt.id} has already been used for feedback`);
         }
-        const reputation = Math.round((agent.reputation + this.opts.reputationWeight * (rating - agent.reputation)) * 1e6) / 1e6;
-        await this.store.put({ ...agent, reputation });
-        return { agent, reputation };
+        return standing.reputation;
       });
-      await this.publish('reputation_changed', { peer_id: agent.id, reputation, rating, from: receipt.caller });
-      return { success: true, agentId: agent.id, reputation };
+      await this.publish('reputation_changed', { peer_id: receipt.callee, reputation, rating, from: receipt.caller });
+      return { success: true, agentId: receipt.callee, reputation };
     });
 
     app.post<{ Params: { id: string } }>('/v1/agents/:id/requests', async (req) => {
@@ -623,8 +679,10 @@ export class RegistryServer {
         lastSent: lastEventId === undefined ? 0 : Number(lastEventId),
         pending: [],
       };
-      // Validates Last-Event-ID before the response starts.
-      const replay = await this.store.eventsAfter(lastEventId);
+      // Without Last-Event-ID a subscriber gets new events only (Last-Event-ID: 0 replays the whole window);
+      // it is told where the stream stands, so that a reconnect resumes from there. Validated before the response starts.
+      const replay = lastEventId === undefined ? { events: [], truncated: false } : await this.store.eventsAfter(lastEventId);
+      const position = lastEventId === undefined ? await this.store.latestEventId() : undefined;
       reply.hijack();
       reply.raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
@@ -633,6 +691,7 @@ export class RegistryServer {
         'x-accel-buffering': 'no',
       });
       reply.raw.write(`retry: 1000\n${replay.truncated ? ': replay window exceeded; older events are gone\n' : ''}\n`);
+      if (position !== undefined) reply.raw.write(`id: ${position}\nevent: stream_position\ndata: {}\n\n`);
       this.subscribers.add(sub);
       req.raw.on('close', () => this.subscribers.delete(sub));
       for (const e of replay.events) this.deliver(sub, e);

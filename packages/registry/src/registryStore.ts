@@ -1,5 +1,5 @@
 import type { RegistryEvent, SearchQuery } from '@sov/core';
-import type { StoredAgent } from './storedAgent';
+import type { AgentStanding, StoredAgent } from './storedAgent';
 
 /** A search as a store receives it: validated, with a limit. */
 export type StoreSearch = SearchQuery & { limit: number };
@@ -35,14 +35,31 @@ export interface RegistryStore {
   /** Removes and returns every agent whose lease ended at or before `now`. */
   expire(now: number): Promise<StoredAgent[]>;
   count(): Promise<number>;
+  /** The stake of an agent id (0 when it has none), a whole number of minor units. */
   getStake(agentId: string): Promise<number>;
-  /** Adds delta to a stake; refuses (INSUFFICIENT_STAKE) to go below zero. Returns the new stake. */
+  /**
+   * Adds delta (a safe integer) to a stake; refuses to go below zero
+   * (INSUFFICIENT_STAKE) or above MAX_AMOUNT (INVALID_AMOUNT), changing
+   * nothing. Returns the new stake.
+   */
   adjustStake(agentId: string, delta: number): Promise<number>;
   /** Marks a receipt used; resolves false when it was used before. */
   useReceipt(receiptId: string): Promise<boolean>;
+  /** What an agent id has earned (reputation and its raters); undefined before its first rating. Outlives registrations. */
+  getStanding(agentId: string): Promise<AgentStanding | undefined>;
+  /**
+   * Counts one feedback at once: marks the receipt used, writes the id's new
+   * standing and, when the agent is registered, its record with the new
+   * reputation. Resolves false, writing nothing, when the receipt was used before.
+   */
+  recordFeedback(feedback: { receiptId: string; standing: AgentStanding; agent?: StoredAgent }): Promise<boolean>;
   /** Appends an event and gives it the next id. */
   appendEvent(event: Omit<RegistryEvent, 'id'>): Promise<RegistryEvent>;
+  /** The id of the newest event appended ('0' before the first). */
+  latestEventId(): Promise<string>;
   /** Events after `afterId` (all retained when undefined), oldest first. */
   eventsAfter(afterId: string | undefined): Promise<EventReplay>;
+  /** Whether the store can write right now (the registry's /ready reflects it); stores that cannot tell leave it out. */
+  health?(): { ok: boolean; detail?: unknown };
   close(): Promise<void>;
 }

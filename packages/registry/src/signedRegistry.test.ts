@@ -65,7 +65,7 @@ describe('a registry that checks signatures', () => {
     await expect(as(mallory).submitFeedback({ receipt: { ...signed, service: 'other' }, rating: 0 })).rejects.toMatchObject({
       code: 'SIGNATURE_INVALID',
     });
-    await expect(as(mallory).submitFeedback({ receipt: signed, rating: 0 })).resolves.toMatchObject({ reputation: 0.45 });
+    await expect(as(mallory).submitFeedback({ receipt: signed, rating: 0 })).resolves.toMatchObject({ reputation: 0.4 });
   });
 });
 

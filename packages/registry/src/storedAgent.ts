@@ -14,6 +14,23 @@ export interface StoredAgent extends Omit<AgentRecord, 'availability'> {
   liveMs: number;
 }
 
+/**
+ * What an agent id has earned, kept apart from its registration so that it
+ * outlives it: deregistering and registering again, a lease that expired and
+ * a registry restart all keep it. Stakes are kept by id the same way.
+ */
+export interface AgentStanding {
+  agentId: string;
+  /** Reputation in [0, 1] computed from the raters below (see the registry README). */
+  reputation: number;
+  /** Ratings counted in all. */
+  ratings: number;
+  /** The most recent raters, each with the mean of its ratings, oldest first. */
+  raters: Array<{ id: string; mean: number; count: number; lastAtMs: number }>;
+  /** Raters folded out of `raters` once it was full: the sum of their means and how many they were. */
+  folded: { sum: number; count: number };
+}
+
 /** Share of the time since first seen that the agent held a live lease, in [0, 1]. */
 export function availabilityOf(agent: StoredAgent, now: number): number {
   const total = now - agent.firstSeenMs;
@@ -44,12 +61,14 @@ export function toRecord(agent: StoredAgent, now: number): AgentRecord {
  * The stored agent a registration makes at `now`: a new one, or the
  * previous record re-registered (keeping its first-seen time, reputation and
  * the lease time it covered, and its registration time while it is live).
+ * `reputation` is the id's standing, which wins over the previous record's.
  */
 export function registeredAgent(
   registration: AgentRegistration,
   previous: StoredAgent | undefined,
   now: number,
   ttlSec: number,
+  reputation?: number,
 ): StoredAgent {
   const alive = previous && previous.expiresAtMs > now ? previous : undefined;
   return {
@@ -63,7 +82,7 @@ export function registeredAgent(
     registeredAt: alive?.registeredAt ?? new Date(now).toISOString(),
     lastHeartbeat: new Date(now).toISOString(),
     expiresAt: new Date(now + ttlSec * 1000).toISOString(),
-    reputation: previous?.reputation ?? 0.5,
+    reputation: reputation ?? previous?.reputation ?? 0.5,
     expiresAtMs: now + ttlSec * 1000,
     firstSeenMs: previous?.firstSeenMs ?? now,
     lastBeatMs: now,

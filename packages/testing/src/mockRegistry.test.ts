@@ -43,7 +43,7 @@ describe('MockRegistry', () => {
     await registry.register({ id: 'served', name: 's', endpoint: 'http://127.0.0.1:1', capabilities: [] });
     const receipt = { id: 'r1', caller: 'rater', callee: 'served', service: 's', at: new Date().toISOString(), signature: 'x' };
     const { reputation } = await registry.submitFeedback({ receipt, rating: 1 });
-    expect(reputation).toBeCloseTo(0.55);
+    expect(reputation).toBeCloseTo(0.6);
     await expect(registry.submitFeedback({ receipt, rating: 1 })).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 });

@@ -17,7 +17,7 @@ import {
   type SearchQuery,
   type StakeBalance,
 } from '@sov/core';
-import { MemoryRegistryStore, registeredAgent, renewedAgent, toRecord, type StoredAgent } from '@sov/registry';
+import { MemoryRegistryStore, ratedStanding, registeredAgent, renewedAgent, toRecord, type StoredAgent } from '@sov/registry';
 
 /** One call made to a MockRegistry. */
 export interface MockRegistryCall {
@@ -80,7 +80,8 @@ export class MockRegistry implements RegistryClient {
     const ttl = registration.ttl ?? this.defaultTtlSec;
     const previous = await this.store.get(registration.id);
     const alive = previous && previous.expiresAtMs > now ? previous : undefined;
-    const agent = registeredAgent(registration, previous, now, ttl);
+    const standing = await this.store.getStanding(registration.id);
+    const agent = registeredAgent(registration, previous, now, ttl, standing?.reputation);
     await this.store.put(agent);
     await this.emit(alive ? 'peer_updated' : 'peer_joined', { peer_id: agent.id });
     return { agent: toRecord(agent, now), lease: { ttl, expiresAt: agent.expiresAt } };
@@ -135,30 +136,49 @@ export class MockRegistry implements RegistryClient {
     return { agentId, stake };
   }
 
-  /** Records feedback; the receipt must name a registered callee and count once (signatures are not checked). */
+  /**
+   * Records feedback with the registry's rule (one rater, one vote, a prior
+   * of 0.5 worth 4 raters); each receipt counts once. Signatures are not checked.
+   */
   async submitFeedback(feedback: Feedback): Promise<{ agentId: string; reputation: number }> {
     this.record('submitFeedback', feedback);
-    const agent = await this.live(feedback.receipt.callee);
-    if (!(await this.store.useReceipt(feedback.receipt.id))) {
-      throw new SovError('CONFLICT', `The receipt ${feedback.receipt.id} has already been used for feedback`);
+    const { callee, caller, id } = feedback.receipt;
+    const now = this.clock.now();
+    const standing = ratedStanding(await this.store.getStanding(callee), callee, caller, feedback.rating, now, { priorWeight: 4, maxRaters: 256 });
+    const current = await this.store.get(callee);
+    const agent = current ? { ...current, reputation: standing.reputation } : undefined;
+    if (!(await this.store.recordFeedback({ receiptId: id, standing, ...(agent ? { agent } : {}) }))) {
+      throw new SovError('CONFLICT', `The receipt ${id} has already been used for feedback`);
     }
-    const reputation = agent.reputation + 0.1 * (feedback.rating - agent.reputation);
-    await this.store.put({ ...agent, reputation });
-    await this.emit('reputation_changed', { peer_id: agent.id, reputation });
-    return { agentId: agent.id, reputation };
+    await this.emit('reputation_changed', { peer_id: callee, reputation: standing.reputation, rating: feedback.rating, from: caller });
+    return { agentId: callee, reputation: standing.reputation };
   }
 
   subscribe(options: RegistryEventsOptions = {}): RegistryEventSubscription {
     this.record('subscribe', options);
     const types = options.types ? new Set<RegistryEventType>(options.types) : undefined;
     const emitter = new EventEmitter<{ event: [RegistryEvent] }>();
-    let last = options.lastEventId;
-    const forward = (e: RegistryEvent) => {
+    let last = options.lastEventId ?? (options.fromStart ? '0' : undefined);
+    const deliver = (e: RegistryEvent) => {
       if (types && !types.has(e.type)) return;
+      if (last !== undefined && Number(e.id) <= Number(last)) return;
       last = e.id;
       emitter.emit('event', e);
     };
+    // Live events wait while a replay is read, so that order holds.
+    let pending: RegistryEvent[] | undefined;
+    const forward = (e: RegistryEvent) => (pending ? pending.push(e) : deliver(e));
     this.events.on('event', forward);
+    // As the real registry: new events only, unless resuming (lastEventId, or fromStart from '0').
+    if (last !== undefined) {
+      pending = [];
+      void this.store.eventsAfter(last).then(({ events }) => {
+        for (const e of events) deliver(e);
+        const live = pending ?? [];
+        pending = undefined;
+        for (const e of live) deliver(e);
+      });
+    }
     return {
       get lastEventId() {
         return last;

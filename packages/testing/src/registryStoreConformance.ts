@@ -1,4 +1,4 @@
-import type { RegistryStore, StoredAgent } from '@sov/registry';
+import type { AgentStanding, RegistryStore, StoredAgent } from '@sov/registry';
 
 /** The test functions the suite needs: jest's or vitest's globals fit. */
 export interface ConformanceTestApi {
@@ -40,6 +40,11 @@ export function storedAgent(id: string, overrides: Partial<StoredAgent> = {}): S
     liveMs: 0,
     ...overrides,
   };
+}
+
+/** A standing with one rater, for tests. */
+function standing(agentId: string, reputation: number): AgentStanding {
+  return { agentId, reputation, ratings: 1, raters: [{ id: 'rater', mean: reputation, count: 1, lastAtMs: T0 }], folded: { sum: 0, count: 0 } };
 }
 
 /**
@@ -140,6 +145,47 @@ export function describeRegistryStoreConformance(
       expect(await store.getStake('a')).toBe(60);
     });
 
+    it('keeps stakes exact: whole minor units, up to MAX_AMOUNT and no further', async () => {
+      // The float drift the old stakes had: 0.3 - 0.1 - 0.2 left 0.19999999999999998 behind.
+      expect(await store.adjustStake('m', 30)).toBe(30);
+      expect(await store.adjustStake('m', -10)).toBe(20);
+      expect(await store.adjustStake('m', -20)).toBe(0);
+      await expect(store.adjustStake('m', 0.5)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
+      expect(await store.adjustStake('big', Number.MAX_SAFE_INTEGER - 1)).toBe(Number.MAX_SAFE_INTEGER - 1);
+      expect(await store.adjustStake('big', 1)).toBe(Number.MAX_SAFE_INTEGER);
+      await expect(store.adjustStake('big', 1)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
+      expect(await store.getStake('big')).toBe(Number.MAX_SAFE_INTEGER);
+      expect(await store.getStake('m')).toBe(0);
+    });
+
+    it('records feedback at once: receipt used, standing and record written, and refuses a used receipt writing nothing', async () => {
+      await store.put(storedAgent('rated', { capabilities: ['x'] }));
+      expect(await store.getStanding('rated')).toBeUndefined();
+      const first = standing('rated', 0.7);
+      const agent = { ...(await store.get('rated'))!, reputation: 0.7 };
+      expect(await store.recordFeedback({ receiptId: 'fb1', standing: first, agent })).toBe(true);
+      expect(await store.getStanding('rated')).toEqual(first);
+      expect((await store.get('rated'))?.reputation).toBe(0.7);
+      expect(ids(await store.search({ capabilities: ['x'], minReputation: 0.6, limit: 10 }, T0))).toEqual(['rated']);
+      const again = await Promise.all([
+        store.recordFeedback({ receiptId: 'fb2', standing: standing('rated', 0.1) }),
+        store.recordFeedback({ receiptId: 'fb2', standing: standing('rated', 0.1) }),
+      ]);
+      expect(again.filter(Boolean)).toHaveLength(1);
+      expect(await store.recordFeedback({ receiptId: 'fb1', standing: standing('rated', 0.0) })).toBe(false);
+      expect((await store.getStanding('rated'))?.reputation).toBe(0.1);
+      expect(await store.useReceipt('fb1')).toBe(false);
+    });
+
+    it('keeps a standing when the agent leaves (reputation belongs to the id)', async () => {
+      await store.put(storedAgent('leaver'));
+      await store.recordFeedback({ receiptId: 'l1', standing: standing('leaver', 0.2) });
+      await store.delete('leaver');
+      expect((await store.getStanding('leaver'))?.reputation).toBe(0.2);
+      await store.recordFeedback({ receiptId: 'l2', standing: standing('ghost', 0.3) });
+      expect((await store.getStanding('ghost'))?.reputation).toBe(0.3);
+    });
+
     it('counts a receipt once, even under concurrent use', async () => {
       const results = await Promise.all([store.useReceipt('r1'), store.useReceipt('r1'), store.useReceipt('r1')]);
       expect(results.filter(Boolean)).toHaveLength(1);
@@ -157,6 +203,11 @@ export function describeRegistryStoreConformance(
       expect(after.truncated).toBe(false);
       expect((await store.eventsAfter(undefined)).events.map((e) => e.id)).toEqual([e1.id, e2.id]);
       await expect(store.eventsAfter('not-a-number')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      expect(await store.latestEventId()).toBe(e2.id);
+    });
+
+    it("names '0' as the latest event id before any event", async () => {
+      expect(await store.latestEventId()).toBe('0');
     });
 
     if (factory.reopen) {
@@ -167,15 +218,19 @@ export function describeRegistryStoreConformance(
         await store.delete('gone');
         await store.adjustStake('kept', 42);
         await store.useReceipt('used');
+        await store.recordFeedback({ receiptId: 'rated-before', standing: standing('kept', 0.7) });
         const ev = await store.appendEvent({ type: 'peer_joined', at: new Date(T0).toISOString(), data: { peer_id: 'kept' } });
         store = await reopen(store);
         expect(ids(await store.search({ capabilities: ['x'], limit: 10 }, T0))).toEqual(['kept']);
         expect((await store.get('kept'))?.reputation).toBe(0.7);
         expect(await store.getStake('kept')).toBe(42);
         expect(await store.useReceipt('used')).toBe(false);
+        expect(await store.useReceipt('rated-before')).toBe(false);
+        expect(await store.getStanding('kept')).toEqual(standing('kept', 0.7));
         expect((await store.eventsAfter(undefined)).events.map((e) => e.id)).toEqual([ev.id]);
         const next = await store.appendEvent({ type: 'peer_left', at: new Date(T0).toISOString(), data: { peer_id: 'kept' } });
         expect(Number(next.id) > Number(ev.id)).toBe(true);
+        expect(await store.latestEventId()).toBe(next.id);
       });
     }
   });

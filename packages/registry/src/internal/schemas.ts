@@ -1,5 +1,10 @@
 /** JSON Schemas of every registry input, compiled once by the server. */
 
+import { MAX_AMOUNT } from '@sov/core';
+
+/** An amount: a whole number of minor units in [0, MAX_AMOUNT] (see core's MAX_AMOUNT). */
+const amount = { type: 'integer', minimum: 0, maximum: MAX_AMOUNT } as const;
+
 export const MAX_CAPABILITIES = 64;
 
 export function registrationSchema(maxTtlSec: number) {
@@ -27,9 +32,9 @@ export function registrationSchema(maxTtlSec: number) {
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 128 },
             description: { type: 'string', maxLength: 1024 },
-            price: { type: 'number', minimum: 0 },
+            price: amount,
             requiresStake: { type: 'boolean' },
-            minStake: { type: 'number', minimum: 0 },
+            minStake: amount,
           },
         },
       },
@@ -52,7 +57,7 @@ export const searchSchema = {
   properties: {
     capability: { type: 'array', maxItems: MAX_CAPABILITIES, items: { type: 'string', minLength: 1, maxLength: 128 } },
     minReputation: { type: 'number', minimum: 0, maximum: 1 },
-    maxPrice: { type: 'number', minimum: 0 },
+    maxPrice: amount,
     limit: { type: 'integer', minimum: 1, maximum: 500 },
     cursor: { type: 'string', maxLength: 256 },
   },
@@ -62,7 +67,7 @@ export const stakeChangeSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['amount'],
-  properties: { amount: { type: 'number', exclusiveMinimum: 0, maximum: 1e15 } },
+  properties: { amount: { type: 'integer', minimum: 1, maximum: MAX_AMOUNT } },
 } as const;
 
 export const feedbackSchema = {
@@ -111,9 +116,9 @@ const agentRecordResponse = {
         properties: {
           name: { type: 'string' },
           description: { type: 'string' },
-          price: { type: 'number' },
+          price: { type: 'integer' },
           requiresStake: { type: 'boolean' },
-          minStake: { type: 'number' },
+          minStake: { type: 'integer' },
         },
       },
     },
