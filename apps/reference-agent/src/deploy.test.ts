@@ -10,7 +10,7 @@ import { RegistryServer } from '@sov/registry';
 const app = join(__dirname, '..');
 const read = (file: string) => readFileSync(join(app, file), 'utf8');
 /** Every SOV_* variable the SDK reads: the agent config, plus the app's own. */
-const KNOWN_ENV = new Set([...Object.values(CONFIG_ENV), 'SOV_DATA_DIR', 'SOV_KEY_FILE', 'SOV_KEY_PASSPHRASE', 'SOV_OPERATOR_TOKEN', 'SOV_CONFIG_FILE']);
+const KNOWN_ENV = new Set([...Object.values(CONFIG_ENV), 'SOV_DATA_DIR', 'SOV_KEY_FILE', 'SOV_KEY_PASSPHRASE', 'SOV_OPERATOR_TOKEN', 'SOV_CONFIG_FILE', 'SOV_REGISTRY_PUBLIC_URL']);
 const tsupEntries = /entry: \[([^\]]+)\]/.exec(read('tsup.config.ts'))![1]!.match(/src\/(\w+)\.ts/g)!.map((e) => e.replace('src/', 'dist/').replace('.ts', '.js'));
 
 type Workload = { kind: string; spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } } } };

@@ -302,6 +302,8 @@ export class Agent {
           ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
           ...(call.signal ? { signal: call.signal } : {}),
           ...(call.receipt ? { receipt: true } : {}),
+          // Called by id (not by URL): the signature names the receiver, so no other agent accepts it.
+          ...(call.agentId !== call.endpoint ? { receiver: call.agentId } : {}),
         });
       for (const wrap of this.peerCallWrappers) caller = wrap(caller);
       this.peerCaller = caller;
@@ -488,7 +490,12 @@ export class Agent {
     this.endpointInstance = endpoint;
     if (this.requestHandler) endpoint.setRequestHandler(this.requestHandler);
     const verifier = this.options.identity?.createVerifier?.();
-    if (verifier) endpoint.setVerifier(verifier, { allowAnonymous: cfg.allowAnonymous });
+    if (verifier) {
+      endpoint.setVerifier(verifier, {
+        allowAnonymous: cfg.allowAnonymous,
+        ...(this.options.identity ? { receiverId: this.options.identity.id } : {}),
+      });
+    }
     const identity = this.options.identity;
     if (identity?.signReceipt) endpoint.setReceiptSigner(identity.id, (r) => identity.signReceipt!(r));
     else if (this.options.identity) this.log.warn('identity has no verifier: incoming calls are not authenticated');

@@ -5,7 +5,8 @@ import { RequestMetrics } from './requestMetrics';
 import { SovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
 import { withRequestId } from './logger';
-import type { UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
+import { receiverAuthorities } from './receiverAuthorities';
+import type { ReceiverBinding, UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
 import { ValidationError } from './errors/validationError';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
 import { frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
@@ -112,6 +113,12 @@ export interface AgentEndpointOptions {
   port: number;
   /** URL to publish instead of the bound one. */
   publicUrl?: string;
+  /**
+   * More authorities (host:port) this agent is reached at, besides its
+   * publicUrl and bound address; a request signed for any other authority is
+   * refused (WRONG_RECEIVER) unless it names this agent's id. @default []
+   */
+  acceptAuthorities?: string[];
   /** @default 1048576 */
   bodyLimit?: number;
   /**
@@ -130,7 +137,7 @@ export interface EndpointRegistrar {
   addHealthCheck(name: string, check: Check): void;
   addReadinessCheck(name: string, check: Check): void;
   /** Verifies signed calls; without one every call is anonymous. */
-  setVerifier(verifier: Verifier, options?: { allowAnonymous?: boolean }): void;
+  setVerifier(verifier: Verifier, options?: { allowAnonymous?: boolean; receiverId?: string }): void;
   /**
    * Runs before every signed-route request is handled, after verification; throw a SovError to refuse
    * (a rate limiter answering RATE_LIMITED, for instance).
@@ -174,6 +181,9 @@ export class AgentEndpoint implements EndpointRegistrar {
   private listening = false;
   private drainWaiters: Array<() => void> = [];
   private boundUrl: string | undefined;
+  private receiverId: string | undefined;
+  /** Who this endpoint is, for the verifier; set once listening. */
+  private receiver: ReceiverBinding | undefined;
   /** Requests being handled right now. */
   inFlight = 0;
   /** The agent's Prometheus registry, served at `GET /metrics`; capabilities add their metrics to it. */
@@ -292,9 +302,15 @@ export class AgentEndpoint implements EndpointRegistrar {
     this.readinessChecks.set(name, check);
   }
 
-  setVerifier(verifier: Verifier, options: { allowAnonymous?: boolean } = {}): void {
+  /**
+   * Verifies signed requests with `verifier`. `receiverId` is this agent's
+   * id: requests must be signed for it (x-sov-receiver) or for one of this
+   * endpoint's own authorities, so a capture cannot be spent at another agent.
+   */
+  setVerifier(verifier: Verifier, options: { allowAnonymous?: boolean; receiverId?: string } = {}): void {
     this.verifier = verifier;
     this.allowAnonymous = options.allowAnonymous ?? false;
+    this.receiverId = options.receiverId;
   }
 
   addGuard(guard: (request: RouteRequest) => void | Promise<void>): void {
@@ -307,6 +323,11 @@ export class AgentEndpoint implements EndpointRegistrar {
     this.listening = true;
     this.accepting = true;
     const bound = new URL(address);
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    this.receiver = {
+      ...(this.receiverId === undefined ? {} : { id: this.receiverId }),
+      authorities: receiverAuthorities(`http://${host}:${bound.port}`, this.options.publicUrl, this.options.acceptAuthorities),
+    };
     if (bound.hostname === '0.0.0.0' || bound.hostname === '[::]') bound.hostname = '127.0.0.1';
     this.boundUrl = (this.options.publicUrl ?? bound.toString()).replace(/\/+$/, '');
     return this.boundUrl;
@@ -390,6 +411,7 @@ export class AgentEndpoint implements EndpointRegistrar {
             method: req.method,
             path: req.url,
             authority: req.headers.host ?? '',
+            ...(this.receiver ? { receiver: this.receiver } : {}),
             headers: req.headers,
             body: raw,
           };

@@ -12,7 +12,8 @@ export { systemClock, sleep } from './clock';
 export { DeadlineQueue } from './deadlineQueue';
 export { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
 export { frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
-export { receiptPayload } from './ports';
+export { RECEIVER_HEADER, receiptPayload } from './ports';
+export { receiverAuthorities } from './receiverAuthorities';
 export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';
 export { SovError, isSovError, hasErrorCode, toSovError, isWireFailure } from './errors/sovError';
 export { ValidationError, isValidationError } from './errors/validationError';
@@ -50,7 +51,7 @@ export type { RequestMetricsOptions } from './requestMetrics';
 export type { SovErrorCode } from './errors/errorCodes';
 export type { SovErrorOptions, WireFailure } from './errors/sovError';
 export type { FieldProblem } from './errors/validationError';
-export type { AgentIdentity, UnsignedReceipt, SignableRequest, Signer, VerifiableRequest, VerifiedCaller, Verifier } from './ports';
+export type { AgentIdentity, ReceiverBinding, UnsignedReceipt, SignableRequest, Signer, VerifiableRequest, VerifiedCaller, Verifier } from './ports';
 export type {
   AgentRecord,
   AgentRegistration,

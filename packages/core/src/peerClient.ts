@@ -6,7 +6,7 @@ import { NetworkError } from './errors/networkError';
 import { RemoteError } from './errors/remoteError';
 import { SovError, isSovError } from './errors/sovError';
 import { TimeoutError } from './errors/timeoutError';
-import type { Signer } from './ports';
+import { RECEIVER_HEADER, type Signer } from './ports';
 import type { AgentRequest, RpcReply, WireSuccess } from './wire';
 
 /** Options of PeerClient. */
@@ -47,6 +47,12 @@ export interface PeerCallOptions {
   maxResponseBytes?: number;
   /** Ask the peer for a signed receipt of the call (costs the peer one signature). @default false */
   receipt?: boolean;
+  /**
+   * The id of the agent called. Sent as `x-sov-receiver` and covered by the
+   * signature, so that only that agent accepts the call. @default none (the
+   * signature then names the receiver by the URL's authority only)
+   */
+  receiver?: string;
 }
 
 /** The header that asks a peer for a signed receipt. */
@@ -267,6 +273,7 @@ export class PeerClient {
     const body = Buffer.from(JSON.stringify(request));
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.receipt) headers[RECEIPT_HEADER] = '1';
+    if (options.receiver !== undefined) headers[RECEIVER_HEADER] = options.receiver;
     if (this.signer) Object.assign(headers, await this.signer.sign({ method: 'POST', url, body, headers }));
     if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
     const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : positiveOption('timeoutMs', options.timeoutMs);

@@ -22,6 +22,25 @@ export interface Signer {
   sign(request: SignableRequest): Record<string, string> | Promise<Record<string, string>>;
 }
 
+/**
+ * The header that names the receiver (its agent id) a request is signed for.
+ * Signers cover it, as every `x-sov-*` header, so a request meant for one
+ * agent is refused by every other (WRONG_RECEIVER).
+ */
+export const RECEIVER_HEADER = 'x-sov-receiver';
+
+/**
+ * Who a receiver is, as the receiver itself knows it (never as the sender
+ * says): its agent id, and the authorities (host:port, lowercased) it is
+ * reached at. A verifier given one refuses requests signed for anyone else.
+ */
+export interface ReceiverBinding {
+  /** The receiver's agent id (a did:key); undefined for a receiver without one (a registry today). */
+  id?: string;
+  /** Every authority the receiver answers to: its public URL's and its bound address's. */
+  authorities: ReadonlySet<string>;
+}
+
 /** An incoming request as received, before anything is done with it. */
 export interface VerifiableRequest {
   method: string;
@@ -32,6 +51,8 @@ export interface VerifiableRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The raw body bytes. */
   body: Uint8Array;
+  /** The receiver this request must be addressed to; without one the verifier checks no receiver. */
+  receiver?: ReceiverBinding;
 }
 
 /** Who signed a request, once the signature, its freshness and its nonce have been checked. */

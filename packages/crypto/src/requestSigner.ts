@@ -55,18 +55,31 @@ export class RequestSigner implements Signer {
       : '("@method" "@path" "@query" "content-digest")';
   }
 
-  /** Returns the `Content-Digest`, `Signature-Input` and `Signature` headers for the request. */
+  /**
+   * Returns the `Content-Digest`, `Signature-Input` and `Signature` headers
+   * for the request. Every `x-sov-*` header already set (the receiver, a
+   * receipt request) is covered too: whatever changes what the receiver does
+   * or signs is signed.
+   */
   sign(request: SignableRequest): Record<string, string> {
     const url = this.#parseUrl(request.url);
     const method = request.method.toUpperCase();
     const digest = contentDigest(request.body);
     const created = Math.floor(this.#clock.now() / 1000);
-    const params = `${this.#components};created=${created};keyid="${this.keyId}";nonce="${randomToken()}";alg="ed25519"`;
+    let sovHeaders = '';
+    let components = this.#components;
+    for (const name of Object.keys(request.headers)) {
+      if (name.length > 6 && name.slice(0, 6).toLowerCase() === 'x-sov-') {
+        sovHeaders += `"${name.toLowerCase()}": ${String(request.headers[name]).trim()}\n`;
+        components = `${components.slice(0, -1)} "${name.toLowerCase()}")`;
+      }
+    }
+    const params = `${components};created=${created};keyid="${this.keyId}";nonce="${randomToken()}";alg="ed25519"`;
     let base = `"@method": ${method}\n`;
     if (this.#coverAuthority) base += `"@authority": ${url.authority}\n`;
     base +=
       `"@path": ${url.path}\n"@query": ${url.query}\n` +
-      `"content-digest": ${digest}\n"@signature-params": ${params}`;
+      `"content-digest": ${digest}\n${sovHeaders}"@signature-params": ${params}`;
     const signature = sign(null, Buffer.from(base), this.#privateKey).toString('base64');
     return {
       'Content-Digest': digest,

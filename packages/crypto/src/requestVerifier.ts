@@ -1,5 +1,5 @@
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
-import { SovError, systemClock, type Clock, type VerifiableRequest, type VerifiedCaller, type Verifier } from '@sov/core';
+import { RECEIVER_HEADER, SovError, systemClock, type Clock, type VerifiableRequest, type VerifiedCaller, type Verifier } from '@sov/core';
 import { publicKeyFromDidKey } from './didKey';
 import { NonceCache } from './nonceCache';
 import { fromBase64 } from './internal/base64url';
@@ -104,6 +104,8 @@ export class RequestVerifier implements Verifier {
 
     const { keyId, created, nonce, expires } = this.#readParams(input);
     this.#checkCoverage(input.items);
+    this.#checkSovHeaders(request, input.items);
+    if (request.receiver) this.#checkReceiver(request, input.items);
     this.#checkTime(created, expires);
 
     let key: KeyObject;
@@ -159,6 +161,44 @@ export class RequestVerifier implements Verifier {
     if (this.#requireAuthority && !items.includes('@authority')) throw invalid('Signature must cover @authority');
     if (this.#coverageAccepted.size >= 64) this.#coverageAccepted.clear();
     this.#coverageAccepted.add(key);
+  }
+
+  // Whatever changes what the receiver does or signs (x-sov-receipt, x-sov-receiver, ...) must be signed.
+  #checkSovHeaders(request: VerifiableRequest, items: readonly string[]): void {
+    for (const name of Object.keys(request.headers)) {
+      if (name.startsWith('x-sov-') && !items.includes(name)) {
+        throw invalid(`Header ${name} is not covered by the signature; sign every x-sov-* header`);
+      }
+    }
+  }
+
+  /**
+   * The request must be signed for this receiver: by its id when it names
+   * one (x-sov-receiver), else by one of its own authorities, never by
+   * whatever Host the sender chose.
+   */
+  #checkReceiver(request: VerifiableRequest, items: readonly string[]): void {
+    const receiver = request.receiver!;
+    if (items.includes(RECEIVER_HEADER)) {
+      const named = header(request, RECEIVER_HEADER)?.trim() ?? '';
+      if (receiver.id === undefined || named !== receiver.id) {
+        throw new SovError(
+          'WRONG_RECEIVER',
+          `Request is signed for ${JSON.stringify(named.slice(0, 120))}; this receiver is ${receiver.id ?? 'not an agent (it has no id)'}`,
+        );
+      }
+      return;
+    }
+    if (!items.includes('@authority')) {
+      throw invalid(`Signature must name its receiver: cover ${RECEIVER_HEADER} or @authority`);
+    }
+    const authority = request.authority.toLowerCase();
+    if (!receiver.authorities.has(authority)) {
+      throw new SovError(
+        'WRONG_RECEIVER',
+        `Request is signed for ${JSON.stringify(authority.slice(0, 120))}; this receiver answers to ${[...receiver.authorities].join(', ')} (set its publicUrl if it is reached under another name)`,
+      );
+    }
   }
 
   #checkTime(created: number, expires: number | undefined): void {

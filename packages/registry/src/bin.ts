@@ -9,6 +9,8 @@ import { RegistryServer } from './registryServer';
 const usage = `Usage: sov-registry [options]
   --port <0-65535>       port to listen on (SOV_REGISTRY_PORT, default 7000)
   --host <address>       interface to bind (SOV_REGISTRY_HOST, default 127.0.0.1)
+  --public-url <url>     the URL agents reach the registry at (SOV_REGISTRY_PUBLIC_URL); requests signed
+                         for any other authority than it or the bound address are refused (WRONG_RECEIVER)
   --data-dir <dir>       where the embedded store keeps its journal (SOV_REGISTRY_DATA_DIR, default ./sov-registry-data)
   --memory               keep everything in memory (lost on restart)
   --default-ttl <s>      lease length when a registration names none (default 30)
@@ -21,13 +23,14 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let values: { port?: string; host?: string; 'data-dir'?: string; memory?: boolean; 'default-ttl'?: string; insecure?: boolean; help?: boolean };
+  let values: { port?: string; host?: string; 'data-dir'?: string; 'public-url'?: string; memory?: boolean; 'default-ttl'?: string; insecure?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         port: { type: 'string', default: process.env.SOV_REGISTRY_PORT ?? '7000' },
         host: { type: 'string', default: process.env.SOV_REGISTRY_HOST ?? '127.0.0.1' },
         'data-dir': { type: 'string', default: process.env.SOV_REGISTRY_DATA_DIR ?? './sov-registry-data' },
+        'public-url': { type: 'string', ...(process.env.SOV_REGISTRY_PUBLIC_URL ? { default: process.env.SOV_REGISTRY_PUBLIC_URL } : {}) },
         memory: { type: 'boolean', default: false },
         'default-ttl': { type: 'string', default: '30' },
         insecure: { type: 'boolean', default: false },
@@ -46,6 +49,9 @@ async function main(): Promise<void> {
   const ttl = Number(values['default-ttl']);
   if (!Number.isInteger(ttl) || ttl < 1) fail(`--default-ttl must be a positive integer (got ${JSON.stringify(values['default-ttl'])})`);
 
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(publicUrl)) fail(`--public-url must be an http(s) URL (got ${JSON.stringify(publicUrl)})`);
+
   const logger = createLogger({ meta: { component: 'registry' } });
   let server: RegistryServer;
   try {
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
       port,
       host: values.host ?? '127.0.0.1',
       defaultTtlSec: ttl,
+      ...(publicUrl !== undefined ? { publicUrl } : {}),
       logger,
       store: values.memory ? new MemoryRegistryStore() : new EmbeddedRegistryStore({ dir: values['data-dir']!, logger }),
       ...(values.insecure ? { insecure: true } : { verifier: new RequestVerifier(), receiptVerifier: verifyReceipt }),

@@ -16,6 +16,7 @@ import {
   MAX_AMOUNT,
   isAmount,
   jsonDepthProblem,
+  receiverAuthorities,
   systemClock,
   toSovError,
   type AgentRegistration,
@@ -23,6 +24,7 @@ import {
   type Clock,
   type FieldProblem,
   type Logger,
+  type ReceiverBinding,
   type RegistryEvent,
   type RegistryEventType,
   type VerifiedCaller,
@@ -50,6 +52,16 @@ export interface RegistryServerOptions {
   host?: string;
   /** 0 picks a free port. @default 0 */
   port?: number;
+  /**
+   * The URL agents reach this registry at (behind a proxy, in a container
+   * network). Signed requests must be signed for it or for the bound address
+   * (with its loopback names for a loopback or wildcard bind); others are
+   * refused with WRONG_RECEIVER, so a request signed for another registry or
+   * agent cannot be spent here. @default the bound address only
+   */
+  publicUrl?: string;
+  /** More authorities (host:port) the registry is reached at. @default [] */
+  acceptAuthorities?: string[];
   /** @default a fresh MemoryRegistryStore */
   store?: RegistryStore;
   /** Verifies signed requests (register, heartbeat, deregister, metadata, feedback, requests). Required unless `insecure`. */
@@ -189,6 +201,9 @@ export class RegistryServer {
     >
   >;
   private readonly verifier: Verifier | undefined;
+  private receiver: ReceiverBinding | undefined;
+  private readonly publicUrl: string | undefined;
+  private readonly acceptAuthorities: string[];
   private readonly receiptVerifier: ((receipt: CallReceipt) => boolean) | undefined;
   private readonly operatorToken: string | undefined;
   private readonly rateLimit: { max: number; windowMs: number } | false;
@@ -230,6 +245,11 @@ export class RegistryServer {
       throw new SovError('INVALID_CONFIG', 'RegistryServer needs a verifier for signed requests (or insecure: true for local experiments)');
     }
     this.verifier = options.verifier;
+    this.publicUrl = options.publicUrl;
+    this.acceptAuthorities = options.acceptAuthorities ?? [];
+    if (this.publicUrl !== undefined && !URL.canParse(this.publicUrl)) {
+      throw new SovError('INVALID_CONFIG', `RegistryServer publicUrl is not a URL: ${JSON.stringify(this.publicUrl)}`);
+    }
     this.receiptVerifier = options.receiptVerifier;
     this.operatorToken = options.operatorToken;
     this.rateLimit = options.rateLimit ?? { max: 1200, windowMs: 60_000 };
@@ -278,6 +298,8 @@ export class RegistryServer {
     await this.routes();
     const address = await this.app.listen({ host: this.opts.host, port: this.opts.port });
     const u = new URL(address);
+    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
+    this.receiver = { authorities: receiverAuthorities(`http://${host}:${u.port}`, this.publicUrl, this.acceptAuthorities) };
     if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = '127.0.0.1';
     this.address = u.toString().replace(/\/+$/, '');
     this.ready = true;
@@ -376,7 +398,14 @@ export class RegistryServer {
   /** Verifies the request's signature (before anything else is done with it); undefined for an allowed unsigned one. */
   private async caller(req: FastifyRequest, required: boolean): Promise<VerifiedCaller | undefined> {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const verifiable = { method: req.method, path: req.url, authority: req.headers.host ?? '', headers: req.headers, body: raw };
+    const verifiable = {
+      method: req.method,
+      path: req.url,
+      authority: req.headers.host ?? '',
+      headers: req.headers,
+      body: raw,
+      ...(this.receiver ? { receiver: this.receiver } : {}),
+    };
     if (this.verifier?.isSigned(verifiable)) return this.verifier.verify(verifiable);
     if (required && !this.opts.insecure) throw new SovError('UNAUTHORIZED', `${req.method} ${req.url.split('?')[0]} needs a signed request`);
     return undefined;
@@ -449,7 +478,7 @@ export class RegistryServer {
       try {
         // A store that cannot write (disk full, database gone) makes the registry not ready, though it still reads.
         const health = this.store.health?.();
-        if (health && !health.ok) return send(reply, new SovError('NOT_READY', `Registry store cannot write: ${String(health.detail ?? 'unhealthy')}`));
+        if (health && !health.ok) return send(reply, new SovError('NOT_READY', `Registry store cannot write: ${typeof health.detail === 'string' ? health.detail : JSON.stringify(health.detail ?? 'unhealthy')}`));
         return reply.send({ success: true, status: 'ready', agents: await this.store.count() });
       } catch (e) {
         return send(reply, new SovError('NOT_READY', `Registry store unavailable: ${toSovError(e).message}`));

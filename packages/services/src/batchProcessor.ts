@@ -167,6 +167,8 @@ export class BatchProcessor<TItem, TResult> {
       this.due = true;
       this.pump();
     }, wait);
+    // The system clock's timers are unref'd; pending items must keep a plain script alive until their batch runs.
+    (this.timer as { ref?: () => unknown } | undefined)?.ref?.();
   }
 
   private clearTimer(): void {

@@ -48,6 +48,19 @@ describe('ServiceRouter: registration', () => {
     expect(() => router.register(processData)).toThrow(expect.objectContaining({ code: 'CONFLICT', message: 'Service "process_data" is already registered' }));
   });
 
+  it.each([
+    ['price', 0.5],
+    ['price', -1],
+    ['minStake', 2 ** 60],
+    ['minStake', Number.NaN],
+  ])('refuses a %s of %p (amounts are whole minor units) and registers nothing', (field, value) => {
+    const router = new ServiceRouter();
+    expect(() => router.register({ ...processData, [field]: value })).toThrow(
+      expect.objectContaining({ code: 'INVALID_AMOUNT', message: expect.stringContaining(`"process_data" ${field}`) as string }),
+    );
+    expect(router.getServiceCatalog()).toEqual([]);
+  });
+
   it('refuses an invalid schema at registration, naming the service and the problem', () => {
     const router = new ServiceRouter();
     let error: unknown;

@@ -94,7 +94,7 @@ describe('serviceRouter on real agents through a real registry', () => {
   it('finds the agent by query: capability (a service name) and max price', async () => {
     await expect(client.call({ capability: 'echo', maxPrice: 2 }, 'echo', { text: 'q' })).resolves.toEqual({ text: 'q' });
     await expect(client.call({ capabilities: ['analysis', 'echo'], minReputation: 0.1 }, 'echo', { text: 'r' })).resolves.toEqual({ text: 'r' });
-    await expect(client.call({ capability: 'echo', maxPrice: 0.5 }, 'echo', { text: 'q' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(client.call({ capability: 'echo', maxPrice: 0 }, 'echo', { text: 'q' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('publishes the services in the registry record, so search filters by service and price', async () => {

@@ -6,7 +6,9 @@ export type { Fault, FaultOptions } from './faults/fault';
 export type { FaultyPeerOptions } from './faults/faultyPeer';
 export type { FaultProxyOptions } from './faults/faultProxy';
 export { MockRegistry } from './mockRegistry';
+export { TestRegistry } from './testRegistry';
 export { describeRegistryStoreConformance, storedAgent } from './registryStoreConformance';
 
 export type { MockRegistryCall, MockRegistryOptions } from './mockRegistry';
+export type { TestRegistryOptions } from './testRegistry';
 export type { ConformanceTestApi } from './registryStoreConformance';

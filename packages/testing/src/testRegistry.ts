@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpRegistryClient, createLogger, type Logger, type Signer } from '@sov/core';
+import { HttpRegistryClient, createLogger, type AgentRecord, type Logger, type Signer } from '@sov/core';
 import { RequestVerifier, verifyReceipt } from '@sov/crypto';
 import { EmbeddedRegistryStore, RegistryServer, type RegistryServerOptions } from '@sov/registry';
 
@@ -73,6 +73,19 @@ export class TestRegistry {
   /** A client for this registry, signing with `signer` when given. */
   client(signer?: Signer): HttpRegistryClient {
     return new HttpRegistryClient({ baseUrl: this.url, operatorToken: this.operatorToken, ...(signer ? { signer } : {}) });
+  }
+
+  /** Every live agent's record, in search order (reputation, then id), read page by page through the public API. */
+  async listAgents(): Promise<AgentRecord[]> {
+    const client = this.client();
+    const out: AgentRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.search({ limit: 500, ...(cursor ? { cursor } : {}) });
+      out.push(...page.agents);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return out;
   }
 
   /** Credits an agent's stake through the operator API. */

@@ -1,0 +1,104 @@
+import { request as httpRequest } from 'node:http';
+import { Agent } from '@sov/core';
+import { Identity } from '@sov/crypto';
+import { serviceRouter } from '@sov/services';
+import { TestRegistry } from '@sov/testing';
+
+interface Answer {
+  status: number;
+  body: { success: boolean; error?: { code: string; message: string } };
+}
+
+/** Sends raw bytes with exactly these headers (Host included), as an attacker replaying a capture would. */
+function send(url: string, headers: Record<string, string>, body: Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function capture(signer: Identity['signer'], url: string, body: Buffer, sov: Record<string, string> = {}) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', host: new URL(url).host, ...sov };
+  Object.assign(headers, await signer.sign({ method: 'POST', url, body, headers: { 'content-type': 'application/json', ...sov } }));
+  return headers;
+}
+
+describe('a signed request is spent only at the receiver it names', () => {
+  let registry: TestRegistry;
+  let other: TestRegistry;
+  const agents: Agent[] = [];
+  const alice = Identity.generate();
+
+  async function echoAgent(name: string): Promise<Agent> {
+    const agent = new Agent({ name, registryUrl: registry.url, identity: Identity.generate(), port: 0, logLevel: 'error' });
+    agent.use(serviceRouter()).register({ name: 'echo', handler: (p: unknown) => p });
+    await agent.start();
+    agents.push(agent);
+    return agent;
+  }
+
+  beforeAll(async () => {
+    registry = await TestRegistry.start();
+    other = await TestRegistry.start();
+  });
+  afterAll(async () => {
+    for (const a of agents) await a.shutdown();
+    await registry.stop();
+    await other.stop();
+  });
+
+  const rpc = Buffer.from(JSON.stringify({ service: 'echo', params: { text: 'hi' } }));
+
+  it('refuses at agent B a call signed for agent A, with Host rewritten to A, before and after A served it', async () => {
+    const a = await echoAgent('a');
+    const b = await echoAgent('b');
+    for (const sov of [{ 'x-sov-receiver': a.id }, {}]) {
+      const headers = await capture(alice.signer, `${a.url!}/rpc`, rpc, sov);
+      const atB = await send(`${b.url!}/rpc`, headers, rpc);
+      expect(atB.status).toBe(401);
+      expect(atB.body.error?.code).toBe('WRONG_RECEIVER');
+      expect((await send(`${a.url!}/rpc`, headers, rpc)).status).toBe(200);
+      const afterDelivery = await send(`${b.url!}/rpc`, headers, rpc);
+      expect(afterDelivery.body.error?.code).toBe('WRONG_RECEIVER');
+    }
+  });
+
+  it('refuses across an agent and the registry, and across two registries', async () => {
+    const a = await echoAgent('c');
+    const registration = Buffer.from(JSON.stringify({ id: alice.id, name: 'alice', endpoint: 'http://127.0.0.1:1', capabilities: [] }));
+    const forRegistry = await capture(alice.signer, `${registry.url}/v1/agents`, registration);
+    const atAgent = await send(`${a.url!}/v1/agents`, forRegistry, registration);
+    expect(atAgent.status).toBeGreaterThanOrEqual(400);
+    expect(atAgent.body.success).toBe(false);
+    const atOther = await send(`${other.url}/v1/agents`, forRegistry, registration);
+    expect(atOther.body.error?.code).toBe('WRONG_RECEIVER');
+    expect(await other.listAgents()).toEqual([]);
+    const forAgent = await capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
+    const agentCallAtRegistry = await send(`${registry.url}/v1/agents/${encodeURIComponent(a.id)}/requests`, forAgent, rpc);
+    expect(agentCallAtRegistry.body.error?.code).toBe('WRONG_RECEIVER');
+    expect((await send(`${registry.url}/v1/agents`, forRegistry, registration)).status).toBe(201);
+  });
+
+  it('refuses a receipt request a relay added to a call signed without one', async () => {
+    const a = await echoAgent('d');
+    const headers = await capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
+    const relayed = await send(`${a.url!}/rpc`, { ...headers, 'x-sov-receipt': '1' }, rpc);
+    expect(relayed.status).toBe(401);
+    expect(relayed.body.error?.code).toBe('SIGNATURE_INVALID');
+    expect(relayed.body.error?.message).toContain('x-sov-receipt');
+  });
+
+  it('still serves agent.call by query end to end (the receiver header is sent and accepted)', async () => {
+    await echoAgent('e');
+    const caller = new Agent({ name: 'caller', registryUrl: registry.url, identity: alice, port: 0, logLevel: 'error' });
+    await caller.start();
+    agents.push(caller);
+    await expect(caller.call({ capability: 'echo' }, 'echo', { text: 'ok' })).resolves.toEqual({ text: 'ok' });
+  });
+});
