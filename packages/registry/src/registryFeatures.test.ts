@@ -425,3 +425,62 @@ describe('registry restart', () => {
     }
   });
 });
+
+describe('registry bodies nested too deeply', () => {
+  it.each([
+    ['metadata 5,000 levels deep', (deep: unknown) => reg('deep', { metadata: { a: deep } })],
+    ['a request params 20,000 levels deep (inside the body limit)', (deep: unknown) => ({ service: 's', params: deep })],
+  ])('refuses %s with a 400 naming the path, keeps nothing, and stays up', async (what, body) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sov-registry-deep-'));
+    const registry = await RegistryServer.start({ insecure: true, logger: silent, store: new EmbeddedRegistryStore({ dir }) });
+    try {
+      const depth = what.startsWith('metadata') ? 5000 : 20_000;
+      await call('POST', `${registry.url}/v1/agents`, reg('target'));
+      const url = what.startsWith('metadata') ? `${registry.url}/v1/agents` : `${registry.url}/v1/agents/target/requests`;
+      // JSON.stringify of the test's own body would overflow too: send the text directly.
+      const text = JSON.stringify(body('__DEEP__')).replace('"__DEEP__"', '['.repeat(depth) + ']'.repeat(depth));
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+      const answer = (await res.json()) as { success: boolean; error: { code: string; message: string } };
+      expect(res.status).toBe(400);
+      expect(answer.error.code).toBe('INVALID_INPUT');
+      expect(answer.error.message).toContain('nested deeper than 64 levels');
+      expect((await call('GET', `${registry.url}/v1/agents/deep`)).status).toBe(404);
+      expect((await call('GET', `${registry.url}/health`)).status).toBe(200);
+      expect((await call('GET', `${registry.url}/v1/agents?capability=c`)).body.total).toBe(1);
+    } finally {
+      await registry.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('registry event streams for a new subscriber', () => {
+  async function firstEvents(url: string, headers: Record<string, string>, count: number): Promise<string[]> {
+    const controller = new AbortController();
+    const res = await fetch(url, { headers, signal: controller.signal });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while ((text.match(/\n\n/g) ?? []).length < count + 1) text += decoder.decode((await reader.read()).value, { stream: true });
+    controller.abort();
+    return text
+      .split('\n\n')
+      .filter((b) => b.includes('event: '))
+      .map((b) => `${/event: (\w+)/.exec(b)![1]}#${/id: (\d+)/.exec(b)?.[1] ?? ''}`);
+  }
+
+  it('gets new events only, after a stream_position naming where it starts; Last-Event-ID: 0 replays the window', async () => {
+    const registry = await RegistryServer.start({ insecure: true, logger: silent });
+    try {
+      await call('POST', `${registry.url}/v1/agents`, reg('old-1'));
+      await call('POST', `${registry.url}/v1/agents`, reg('old-2'));
+      const live = firstEvents(`${registry.url}/v1/events`, {}, 2);
+      await new Promise((r) => setTimeout(r, 100));
+      await call('POST', `${registry.url}/v1/agents`, reg('new-1'));
+      expect(await live).toEqual(['stream_position#2', 'peer_joined#3']);
+      expect(await firstEvents(`${registry.url}/v1/events`, { 'last-event-id': '0' }, 3)).toEqual(['peer_joined#1', 'peer_joined#2', 'peer_joined#3']);
+    } finally {
+      await registry.close();
+    }
+  });
+});

@@ -56,7 +56,7 @@ describe('ServiceRouter: registration', () => {
   ])('refuses a %s of %p (amounts are whole minor units) and registers nothing', (field, value) => {
     const router = new ServiceRouter();
     expect(() => router.register({ ...processData, [field]: value })).toThrow(
-      expect.objectContaining({ code: 'INVALID_AMOUNT', message: expect.stringContaining(`"process_data" ${field}`) as string }),
+      expect.objectContaining({ code: 'INVALID_INPUT', details: [{ path: `/${field}`, message: expect.stringContaining('whole number of minor units') as string }] }),
     );
     expect(router.getServiceCatalog()).toEqual([]);
   });

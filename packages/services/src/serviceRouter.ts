@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import {
   DeadlineQueue,
-  MAX_AMOUNT,
   SovError,
   ValidationError,
   createLogger,
-  isAmount,
   isSovError,
   systemClock,
   toSovError,
@@ -199,15 +197,6 @@ export class ServiceRouter {
     const name = (definition as { name?: unknown } | undefined)?.name;
     if (typeof name === 'string' && this.byName.has(name)) {
       throw new SovError('CONFLICT', `Service "${name}" is already registered`);
-    }
-    for (const field of ['price', 'minStake'] as const) {
-      const value = (definition as { price?: unknown; minStake?: unknown } | undefined)?.[field];
-      if (value !== undefined && !isAmount(value)) {
-        throw new SovError(
-          'INVALID_AMOUNT',
-          `Service "${String(name)}" ${field} must be a whole number of minor units from 0 to ${MAX_AMOUNT}; got ${String(value)}`,
-        );
-      }
     }
     const service = compileService(definition, this.ajv, this.defaults, {
       stats: (n) => this.metrics.track(n),

@@ -1,6 +1,6 @@
 import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
-import { ValidationError, type DeadlineQueue, type FieldProblem } from '@sov/core';
+import { MAX_AMOUNT, ValidationError, isAmount, type DeadlineQueue, type FieldProblem } from '@sov/core';
 import type { JsonSchema, ServiceDefinition, ServiceHandler } from '../serviceDefinition';
 import { compileSchema } from './schemaValidator';
 import type { ServiceStats } from './serviceStats';
@@ -46,8 +46,9 @@ export function compileService(
   }
   if (typeof d.handler !== 'function') problems.push({ path: '/handler', message: 'must be a function' });
   if (d.description !== undefined && typeof d.description !== 'string') problems.push({ path: '/description', message: 'must be a string' });
-  if (d.minStake !== undefined && !nonNegative(d.minStake)) problems.push({ path: '/minStake', message: 'must be a finite number >= 0' });
-  if (d.price !== undefined && !nonNegative(d.price)) problems.push({ path: '/price', message: 'must be a finite number >= 0' });
+  // Amounts are whole minor units (see core's MAX_AMOUNT): a fraction would drift in every sum.
+  if (d.minStake !== undefined && !isAmount(d.minStake)) problems.push({ path: '/minStake', message: `must be a whole number of minor units from 0 to ${MAX_AMOUNT}` });
+  if (d.price !== undefined && !isAmount(d.price)) problems.push({ path: '/price', message: `must be a whole number of minor units from 0 to ${MAX_AMOUNT}` });
   if (d.requiresStake !== undefined && typeof d.requiresStake !== 'boolean') problems.push({ path: '/requiresStake', message: 'must be a boolean' });
   if (d.requiresStake === false && typeof d.minStake === 'number' && d.minStake > 0) {
     problems.push({ path: '/requiresStake', message: 'is false but minStake is above 0: set one or the other' });
