@@ -20,7 +20,7 @@ describe('pnpm demo', () => {
     expect(out).toContain('An unsigned call: refused with UNAUTHORIZED');
     expect(out).toContain('with stake 0 the client is refused with INSUFFICIENT_STAKE');
     expect(out).toMatch(/"analyse" now succeeds: 4 words/);
-    expect(out).toMatch(/reputation to 0\.55; reusing the receipt: CONFLICT/);
+    expect(out).toMatch(/reputation to 0\.6; reusing the receipt: CONFLICT/);
     expect(out).toContain('added "count_words" while running; the client found it by search and counted 3 words');
     expect(out).toContain('journaled 2 served calls');
     expect(out).toContain('Demo finished: every step passed.');
