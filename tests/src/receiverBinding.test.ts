@@ -23,9 +23,9 @@ function send(url: string, headers: Record<string, string>, body: Buffer): Promi
   });
 }
 
-async function capture(signer: Identity['signer'], url: string, body: Buffer, sov: Record<string, string> = {}) {
+function capture(signer: Identity['signer'], url: string, body: Buffer, sov: Record<string, string> = {}): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', host: new URL(url).host, ...sov };
-  Object.assign(headers, await signer.sign({ method: 'POST', url, body, headers: { 'content-type': 'application/json', ...sov } }));
+  Object.assign(headers, signer.sign({ method: 'POST', url, body, headers: { 'content-type': 'application/json', ...sov } }));
   return headers;
 }
 
@@ -59,7 +59,7 @@ describe('a signed request is spent only at the receiver it names', () => {
     const a = await echoAgent('a');
     const b = await echoAgent('b');
     for (const sov of [{ 'x-sov-receiver': a.id }, {}]) {
-      const headers = await capture(alice.signer, `${a.url!}/rpc`, rpc, sov);
+      const headers = capture(alice.signer, `${a.url!}/rpc`, rpc, sov);
       const atB = await send(`${b.url!}/rpc`, headers, rpc);
       expect(atB.status).toBe(401);
       expect(atB.body.error?.code).toBe('WRONG_RECEIVER');
@@ -72,14 +72,14 @@ describe('a signed request is spent only at the receiver it names', () => {
   it('refuses across an agent and the registry, and across two registries', async () => {
     const a = await echoAgent('c');
     const registration = Buffer.from(JSON.stringify({ id: alice.id, name: 'alice', endpoint: 'http://127.0.0.1:1', capabilities: [] }));
-    const forRegistry = await capture(alice.signer, `${registry.url}/v1/agents`, registration);
+    const forRegistry = capture(alice.signer, `${registry.url}/v1/agents`, registration);
     const atAgent = await send(`${a.url!}/v1/agents`, forRegistry, registration);
     expect(atAgent.status).toBeGreaterThanOrEqual(400);
     expect(atAgent.body.success).toBe(false);
     const atOther = await send(`${other.url}/v1/agents`, forRegistry, registration);
     expect(atOther.body.error?.code).toBe('WRONG_RECEIVER');
     expect(await other.listAgents()).toEqual([]);
-    const forAgent = await capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
+    const forAgent = capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
     const agentCallAtRegistry = await send(`${registry.url}/v1/agents/${encodeURIComponent(a.id)}/requests`, forAgent, rpc);
     expect(agentCallAtRegistry.body.error?.code).toBe('WRONG_RECEIVER');
     expect((await send(`${registry.url}/v1/agents`, forRegistry, registration)).status).toBe(201);
@@ -87,7 +87,7 @@ describe('a signed request is spent only at the receiver it names', () => {
 
   it('refuses a receipt request a relay added to a call signed without one', async () => {
     const a = await echoAgent('d');
-    const headers = await capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
+    const headers = capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
     const relayed = await send(`${a.url!}/rpc`, { ...headers, 'x-sov-receipt': '1' }, rpc);
     expect(relayed.status).toBe(401);
     expect(relayed.body.error?.code).toBe('SIGNATURE_INVALID');
