@@ -9,7 +9,7 @@ import { receiverAuthorities } from './receiverAuthorities';
 import type { ReceiverBinding, UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
 import { ValidationError } from './errors/validationError';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
-import { frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
+import { answerExpectationsInWireFormat, frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
 import type { AgentRequest, CallReceipt, RpcReply } from './wire';
 
 /** A request being served; its AbortController is made only if the handler reads the signal. */
@@ -196,6 +196,7 @@ export class AgentEndpoint implements EndpointRegistrar {
     // Every refusal, the HTTP layer's before routing included, speaks the wire format.
     this.server = Fastify({ logger: false, ...wireErrorServerOptions(limits), forceCloseConnections: 'idle' });
     this.server.addHook('onRequest', refuseMissingHost);
+    answerExpectationsInWireFormat(this.server.server);
     // Keep the raw bytes: signatures cover them, and JSON is parsed only after verification.
     this.server.removeAllContentTypeParsers();
     this.server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

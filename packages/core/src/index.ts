@@ -11,7 +11,7 @@ export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';
 export { DeadlineQueue } from './deadlineQueue';
 export { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
-export { frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
+export { answerExpectationsInWireFormat, frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
 export { RECEIVER_HEADER, receiptPayload } from './ports';
 export { receiverAuthorities } from './receiverAuthorities';
 export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';

@@ -78,6 +78,7 @@ describe("the agent endpoint's refusals speak the wire format", () => {
     },
     { name: 'a body over the size limit', request: rpc(`"${'a'.repeat(1024 * 1024 + 10)}"`), status: 413, code: 'PAYLOAD_TOO_LARGE' },
     { name: 'malformed JSON', request: rpc('{"service":'), status: 400, code: 'INVALID_JSON' },
+    { name: 'an Expect header it cannot meet', request: rpc('{}', 'Expect: nonsense\r\n'), status: 417, code: 'EXPECTATION_FAILED' },
   ];
 
   it.each(cases)('answers $name with $status $code, and keeps serving', async ({ request, status, code }) => {

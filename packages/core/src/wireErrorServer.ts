@@ -1,4 +1,4 @@
-import { STATUS_CODES, type ServerOptions } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { SovError, isSovError } from './errors/sovError';
@@ -144,4 +144,18 @@ export function refuseMissingHost(req: FastifyRequest, reply: FastifyReply, done
   }
   const error = new SovError('MALFORMED_REQUEST', 'An HTTP/1.1 request must carry a Host header');
   void reply.code(400).header('connection', 'close').type('application/json').send(error.toWire());
+}
+
+/**
+ * Answers a request whose `Expect` header is not `100-continue` with 417 in
+ * the wire format. Node answers it itself with an empty body unless the
+ * server listens for 'checkExpectation'.
+ */
+export function answerExpectationsInWireFormat(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expect = String(req.headers.expect ?? '').slice(0, 80);
+    const body = JSON.stringify(new SovError('EXPECTATION_FAILED', `Cannot meet Expect: ${JSON.stringify(expect)}; only 100-continue is supported`).toWire());
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+  });
 }

@@ -11,6 +11,7 @@ import {
   ValidationError,
   createLogger,
   frameworkErrorOf,
+  answerExpectationsInWireFormat,
   refuseMissingHost,
   wireErrorServerOptions,
   MAX_AMOUNT,
@@ -444,6 +445,7 @@ export class RegistryServer {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     app.addHook('onRequest', refuseMissingHost);
+    answerExpectationsInWireFormat(app.server);
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
       const known = frameworkErrorOf(err, { bodyLimit });
       if (known) return send(reply, known);

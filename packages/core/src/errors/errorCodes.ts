@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   /** An amount (stake, price) that is not a whole number of minor units inside the documented range. */
   INVALID_AMOUNT: 400,
   URI_TOO_LONG: 414,
+  /** An `Expect` header other than 100-continue, which the server cannot meet. */
+  EXPECTATION_FAILED: 417,
   HEADERS_TOO_LARGE: 431,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
