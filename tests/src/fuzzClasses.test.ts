@@ -108,7 +108,12 @@ function rawExchange(port: number, bytes: Buffer): Promise<Answer | { none: stri
       failure = 'no response within 10 s';
       socket.destroy();
     }, 10_000);
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // An event stream that started never ends by itself: its head is the answer.
+      const seen = Buffer.concat(chunks);
+      if (seen.indexOf('\r\n\r\n') >= 0 && /^content-type: text\/event-stream/im.test(seen.subarray(0, seen.indexOf('\r\n\r\n')).toString('latin1'))) socket.destroy();
+    });
     // A server may answer and close before reading everything (413): what it wrote still counts.
     socket.on('error', (e) => (failure = `socket error ${e.message}`));
     socket.on('close', () => {
@@ -155,6 +160,8 @@ const hugeJson = fc.oneof(
   fc.integer({ min: 1_000, max: 30_000 }).map((n) => `[${new Array<string>(n).fill('0').join(',')}]`),
   fc.integer({ min: 300, max: 5_000 }).map((n) => '9'.repeat(n)),
   fc.constantFrom('1e999999', '-1e999999', '1e-999999', '0.' + '0'.repeat(3000) + '1'),
+  // Over the agent's 1 MiB body limit too.
+  fc.constant(JSON.stringify('y'.repeat(1_100_000))),
 );
 
 const malformedJson = fc.oneof(
@@ -196,6 +203,7 @@ const oddQuery = fc.oneof(
 const registryRoutes = [
   'GET /v1/agents', 'GET /v1/agents/:id', 'GET /v1/stakes/:id', 'POST /v1/agents', 'POST /v1/agents/:id/heartbeat', 'PUT /v1/agents/:id/metadata',
   'DELETE /v1/agents/:id', 'POST /v1/stakes/:id/credit', 'POST /v1/stakes/:id/debit', 'POST /v1/feedback', 'POST /v1/agents/:id/requests', 'GET /health', 'GET /ready',
+  'GET /v1/events',
 ];
 const agentRoutes = ['POST /rpc', 'GET /health', 'GET /ready', 'GET /catalog', 'POST /catalog', 'GET /rpc', 'PUT /rpc', 'DELETE /rpc'];
 

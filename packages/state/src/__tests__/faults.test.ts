@@ -193,9 +193,11 @@ describe('snapshots on a failing disk', () => {
       expect(await store.get('k59')).toEqual({ i: 59, pad: 'x'.repeat(40) });
       expect(attempts()).toBe(1);
 
-      // Backoff: 1 s, then 2 s.
+      // Backoff: 1 s, then 2 s. The 2 s are counted from when the second failure was handled:
+      // wait until its retry timer is armed again (as many timers pending as before), not just until it fired.
+      const pending = jest.getTimerCount();
       await jest.advanceTimersByTimeAsync(1_000);
-      await settle(() => attempts() === 2);
+      await settle(() => attempts() === 2 && jest.getTimerCount() === pending);
       expect(attempts()).toBe(2);
       await jest.advanceTimersByTimeAsync(1_999);
       expect(attempts()).toBe(2);
