@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { SovError, type Clock } from '@sov/core';
 import { BatchProcessor } from './batchProcessor';
 
@@ -233,5 +235,62 @@ describe('BatchProcessor', () => {
   it('has the guide name addItem', async () => {
     const batcher = new BatchProcessor({ batchSize: 1, process: double });
     await expect(batcher.addItem(4)).resolves.toBe(8);
+  });
+});
+
+describe('BatchProcessor in a plain node script (the built package, no other timer)', () => {
+  /** Runs `script` with node from this package (so '@sov/services' is the built dist); killed after 15 s as a guard, reported in `signal`. */
+  function runNode(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, args, { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+  }
+  const esm = (body: string) => ['--input-type=module', '-e', `import { BatchProcessor } from '@sov/services';\n${body}`];
+  const cjs = (body: string) => ['-e', `const { BatchProcessor } = require('@sov/services');\n(async () => {${body}})();`];
+
+  // Each script's items wait for the batch timeout: only the processor's own timer can keep the process alive.
+  const waiting = `
+    const batches = new BatchProcessor({ batchSize: 10, batchTimeoutMs: 100, process: async (items) => items.map((i) => i * 2) });
+    const results = await Promise.all([batches.addItem(1), batches.addItem(2), batches.addItem(3)]);
+    console.log(JSON.stringify(results));`;
+  // A full batch runs at once; the leftover item waits on the timer re-armed for it.
+  const leftover = `
+    const batches = new BatchProcessor({ batchSize: 2, batchTimeoutMs: 100, process: (items) => items.map((i) => i + 1) });
+    const results = await Promise.all([1, 2, 3].map((i) => batches.add(i)));
+    console.log(JSON.stringify(results));`;
+
+  it.each([
+    ['ESM, items waiting for the timeout', esm(waiting), '[2,4,6]'],
+    ['CJS, items waiting for the timeout', cjs(waiting), '[2,4,6]'],
+    ['ESM, the leftover of a full batch', esm(leftover), '[2,3,4]'],
+  ])('keeps the process alive until pending items settle (%s)', async (_name, args, printed) => {
+    const run = await runNode(args);
+    expect({ code: run.code, stdout: run.stdout.trim(), stderr: run.stderr }).toEqual({ code: 0, stdout: printed, stderr: '' });
+  });
+
+  it.each([
+    ['created and never used', `new BatchProcessor({ batchSize: 10, batchTimeoutMs: 60000, process: async (items) => items }); console.log('idle');`],
+    [
+      'after its work has settled, not closed',
+      `const b = new BatchProcessor({ batchSize: 2, batchTimeoutMs: 60000, process: async (items) => items });
+       await Promise.all([b.add(1), b.add(2)]);
+       console.log('idle');`,
+    ],
+    [
+      'after a rejected batch, not closed',
+      `const b = new BatchProcessor({ batchSize: 1, batchTimeoutMs: 60000, process: async () => { throw new Error('boom'); } });
+       await b.add(1).catch(() => undefined);
+       console.log('idle');`,
+    ],
+  ])('lets an idle processor exit by itself (%s)', async (_name, body) => {
+    const run = await runNode(esm(body));
+    // Killed by the 15 s guard (not waiting out its 60 s batch timeout) would show as a signal.
+    expect({ code: run.code, signal: run.signal, stdout: run.stdout.trim(), stderr: run.stderr }).toEqual({ code: 0, signal: null, stdout: 'idle', stderr: '' });
   });
 });
