@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { Agent, ERROR_CODES, jsonDepthProblem } from '@sov/core';
+import { Agent, ERROR_CODES } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';
