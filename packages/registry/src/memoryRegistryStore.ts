@@ -276,7 +276,8 @@ export class MemoryRegistryStore implements RegistryStore {
 
   eventsAfter(afterId: string | undefined): Promise<EventReplay> {
     if (afterId === undefined) return Promise.resolve({ events: [...this.events], truncated: false });
-    const after = Number(afterId);
+    // Decimal digits only: Number() would also take '', '0x10' and '1e3'.
+    const after = /^\d{1,15}$/.test(afterId) ? Number(afterId) : NaN;
     if (!Number.isInteger(after) || after < 0) {
       return Promise.reject(new SovError('INVALID_INPUT', `Invalid Last-Event-ID: ${JSON.stringify(afterId)}`));
     }

@@ -202,7 +202,9 @@ export function describeRegistryStoreConformance(
       expect(after.events.map((e) => e.id)).toEqual([e2.id]);
       expect(after.truncated).toBe(false);
       expect((await store.eventsAfter(undefined)).events.map((e) => e.id)).toEqual([e1.id, e2.id]);
-      await expect(store.eventsAfter('not-a-number')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      for (const bad of ['not-a-number', '', '0x10', '1e3', '-1', '99999999999999999999999']) {
+        await expect(store.eventsAfter(bad)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      }
       expect(await store.latestEventId()).toBe(e2.id);
     });
 
