@@ -33,6 +33,14 @@ export interface AgentOptions extends AgentConfigInput {
   logStream?: NodeJS.WritableStream;
   /** @default the system clock */
   clock?: Clock;
+  /**
+   * More authorities (host:port) this agent is reached at, besides its
+   * publicUrl and bound address (see receiverAuthorities). A call signed by
+   * authority for any other name is refused (WRONG_RECEIVER); a call that
+   * names this agent's id (x-sov-receiver) is accepted whatever the Host.
+   * @default []
+   */
+  acceptAuthorities?: string[];
 }
 
 interface AgentEvents {
@@ -486,6 +494,7 @@ export class Agent {
       bodyLimit: cfg.bodyLimit,
       logger: this.log,
       ...(cfg.publicUrl ? { publicUrl: cfg.publicUrl } : {}),
+      ...(this.options.acceptAuthorities ? { acceptAuthorities: this.options.acceptAuthorities } : {}),
     });
     this.endpointInstance = endpoint;
     if (this.requestHandler) endpoint.setRequestHandler(this.requestHandler);

@@ -16,8 +16,9 @@ function capture(url: string, sov: Record<string, string> = {}): VerifiableReque
   const body = Buffer.from('{"service":"echo","params":{"text":"hi"}}');
   const signer = alice.signer;
   const out = signer.sign({ method: 'POST', url, body, headers: { 'content-type': 'application/json', ...sov } });
-  const headers: Record<string, string> = { 'content-type': 'application/json', host: u.host, ...sov };
-  for (const [k, v] of Object.entries(out)) headers[k.toLowerCase()] = v;
+  const headers: Record<string, string> = { 'content-type': 'application/json', host: u.host };
+  // As node hands them to a server: names lowercased.
+  for (const [k, v] of Object.entries({ ...sov, ...out })) headers[k.toLowerCase()] = v;
   return { method: 'POST', path: u.pathname + u.search, authority: u.host, headers, body };
 }
 
@@ -37,6 +38,15 @@ function codeOf(fn: () => unknown): string | undefined {
   }
 }
 
+function refusalOf(fn: () => unknown): { code: string | undefined; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    return { code: (e as { code?: string }).code, message: (e as Error).message };
+  }
+  throw new Error('expected a refusal');
+}
+
 const A: ReceiverBinding = { id: agentA.id, authorities: new Set(['127.0.0.1:8001', 'localhost:8001']) };
 const B: ReceiverBinding = { id: agentB.id, authorities: new Set(['127.0.0.1:8002', 'localhost:8002']) };
 const REGISTRY: ReceiverBinding = { authorities: new Set(['127.0.0.1:7000']) };
@@ -48,8 +58,10 @@ describe('a signature is bound to its receiver', () => {
   });
 
   it('covers every x-sov-* header the caller set', () => {
-    const request = capture('http://127.0.0.1:8001/rpc', { 'x-sov-receiver': agentA.id, 'x-sov-receipt': '1' });
-    expect(request.headers['signature-input']).toContain('"content-digest" "x-sov-receiver" "x-sov-receipt")');
+    const request = capture('http://127.0.0.1:8001/rpc', { 'x-sov-receiver': agentA.id, 'X-Sov-Receipt': '1' });
+    // Sorted by name after the fixed components, whatever order and case they were set in.
+    expect(request.headers['signature-input']).toContain('"content-digest" "x-sov-receipt" "x-sov-receiver")');
+    expect(new RequestVerifier({ clock }).verify(at(request, A)).id).toBe(alice.id);
   });
 
   it('is refused by another agent when replayed with Host rewritten to the original (by id)', () => {
@@ -94,6 +106,29 @@ describe('a signature is bound to its receiver', () => {
     expect(codeOf(() => new RequestVerifier({ clock }).verify(changed))).toBe('SIGNATURE_INVALID');
   });
 
+  it('says in each refusal what the request was signed for and what this receiver answers to', () => {
+    const byId = refusalOf(() => new RequestVerifier({ clock }).verify(at(capture('http://127.0.0.1:8001/rpc', { 'x-sov-receiver': agentA.id }), B)));
+    expect(byId.code).toBe('WRONG_RECEIVER');
+    expect(byId.message).toContain(agentA.id);
+    expect(byId.message).toContain(agentB.id);
+    const atRegistry = refusalOf(() => new RequestVerifier({ clock }).verify(at(capture('http://127.0.0.1:8001/rpc', { 'x-sov-receiver': agentA.id }), REGISTRY)));
+    expect(atRegistry.message).toMatch(/no id/);
+    const byAuthority = refusalOf(() => new RequestVerifier({ clock }).verify(at(capture('http://127.0.0.1:8001/rpc'), B, '127.0.0.1:8001')));
+    expect(byAuthority.code).toBe('WRONG_RECEIVER');
+    expect(byAuthority.message).toContain('127.0.0.1:8001');
+    expect(byAuthority.message).toContain('127.0.0.1:8002');
+    expect(byAuthority.message).toContain('publicUrl');
+    const captured = capture('http://127.0.0.1:8001/rpc');
+    const uncovered = refusalOf(() => new RequestVerifier({ clock }).verify(at({ ...captured, headers: { ...captured.headers, 'x-sov-receipt': '1' } }, A)));
+    expect(uncovered).toEqual({ code: 'SIGNATURE_INVALID', message: expect.stringContaining('x-sov-receipt') as string });
+  });
+
+  it('refuses an uncovered x-sov-* header even without a receiver binding', () => {
+    const captured = capture('http://127.0.0.1:8001/rpc');
+    const { receiver: _receiver, ...unbound } = at({ ...captured, headers: { ...captured.headers, 'x-sov-receiver': agentB.id } }, A);
+    expect(codeOf(() => new RequestVerifier({ clock }).verify(unbound))).toBe('SIGNATURE_INVALID');
+  });
+
   it('refuses a signature that names no receiver at all', () => {
     const signer = new RequestSigner({ privateKey: generateKeyPairSync('ed25519').privateKey, coverAuthority: false, clock });
     const body = Buffer.from('{}');
@@ -101,7 +136,10 @@ describe('a signature is bound to its receiver', () => {
     const headers: Record<string, string> = { host: '127.0.0.1:8001' };
     for (const [k, v] of Object.entries(out)) headers[k.toLowerCase()] = v;
     const request: VerifiableRequest = { method: 'POST', path: '/rpc', authority: '127.0.0.1:8001', headers, body, receiver: A };
-    expect(codeOf(() => new RequestVerifier({ clock }).verify(request))).toBe('SIGNATURE_INVALID');
+    expect(refusalOf(() => new RequestVerifier({ clock }).verify(request))).toEqual({
+      code: 'SIGNATURE_INVALID',
+      message: expect.stringContaining('must name its receiver') as string,
+    });
     // Without a binding (a verifier used on its own) nothing about the receiver is checked, as before.
     const { receiver: _receiver, ...unbound } = request;
     expect(new RequestVerifier({ clock }).verify(unbound).id).toMatch(/^did:key:/);

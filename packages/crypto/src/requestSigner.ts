@@ -25,7 +25,8 @@ export interface RequestSignerOptions {
 /**
  * Signs outgoing requests with HTTP Message Signatures (RFC 9421) and
  * Content-Digest (RFC 9530), Ed25519. It covers `@method`, `@authority`,
- * `@path`, `@query` and `content-digest`, with the parameters `created`,
+ * `@path`, `@query`, `content-digest` and every `x-sov-*` header set on the
+ * request (`x-sov-receiver`, `x-sov-receipt`), with the parameters `created`,
  * `keyid`, `nonce` and `alg="ed25519"`, under the label `sig1`. Implements
  * core's `Signer` port; an `Identity` carries one as `identity.signer`.
  *
@@ -58,8 +59,8 @@ export class RequestSigner implements Signer {
   /**
    * Returns the `Content-Digest`, `Signature-Input` and `Signature` headers
    * for the request. Every `x-sov-*` header already set (the receiver, a
-   * receipt request) is covered too: whatever changes what the receiver does
-   * or signs is signed.
+   * receipt request) is covered too, sorted by name after the fixed
+   * components: whatever changes what the receiver does or signs is signed.
    */
   sign(request: SignableRequest): Record<string, string> {
     const url = this.#parseUrl(request.url);
@@ -68,11 +69,21 @@ export class RequestSigner implements Signer {
     const created = Math.floor(this.#clock.now() / 1000);
     let sovHeaders = '';
     let components = this.#components;
+    let sov: Map<string, string> | undefined;
     for (const name of Object.keys(request.headers)) {
       if (name.length > 6 && name.slice(0, 6).toLowerCase() === 'x-sov-') {
-        sovHeaders += `"${name.toLowerCase()}": ${String(request.headers[name]).trim()}\n`;
-        components = `${components.slice(0, -1)} "${name.toLowerCase()}")`;
+        const lower = name.toLowerCase();
+        const value = String(request.headers[name]).trim();
+        if (/[\r\n]/.test(value)) throw new TypeError(`Header ${name} holds a line break`);
+        const previous = (sov ??= new Map<string, string>()).get(lower);
+        // Two spellings of one name reach the receiver as one field, joined as HTTP joins them.
+        sov.set(lower, previous === undefined ? value : `${previous}, ${value}`);
       }
+    }
+    if (sov) {
+      const names = [...sov.keys()].sort();
+      for (const name of names) sovHeaders += `"${name}": ${sov.get(name)!}\n`;
+      components = `${components.slice(0, -1)} ${names.map((n) => `"${n}"`).join(' ')})`;
     }
     const params = `${components};created=${created};keyid="${this.keyId}";nonce="${randomToken()}";alg="ed25519"`;
     let base = `"@method": ${method}\n`;

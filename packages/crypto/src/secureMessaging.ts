@@ -75,7 +75,7 @@ export function secureMessaging(options: SecureMessagingOptions = {}): Capabilit
       const envelope = await m.seal(recipientId, message);
       const { endpoint } = await m.lookupPeer(recipientId);
       if (!endpoint) throw new SovError('NOT_FOUND', `No endpoint is known for ${recipientId}`);
-      await postJson(`${endpoint.replace(/\/+$/, '')}${path}`, envelope, { signer: identity!.signer, timeoutMs });
+      await postJson(`${endpoint.replace(/\/+$/, '')}${path}`, envelope, { signer: identity!.signer, timeoutMs, receiver: recipientId });
       return { id: envelope.id, to: recipientId, sentAt: envelope.sentAt };
     },
     async receiveSecureMessage(envelope) {

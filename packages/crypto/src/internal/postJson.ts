@@ -1,9 +1,14 @@
-import { isSovError, isWireFailure, NetworkError, RemoteError, TimeoutError, type Signer } from '@sov/core';
+import { isSovError, isWireFailure, NetworkError, RECEIVER_HEADER, RemoteError, TimeoutError, type Signer } from '@sov/core';
 
-/** POSTs JSON, signed when a signer is given; returns the success body or throws a SovError (RemoteError, TimeoutError, NetworkError). */
-export async function postJson<T>(url: string, body: unknown, options: { signer?: Signer; timeoutMs: number }): Promise<T> {
+/**
+ * POSTs JSON, signed when a signer is given (naming `receiver`, the agent id
+ * it is meant for, when known); returns the success body or throws a SovError
+ * (RemoteError, TimeoutError, NetworkError).
+ */
+export async function postJson<T>(url: string, body: unknown, options: { signer?: Signer; timeoutMs: number; receiver?: string }): Promise<T> {
   const bytes = Buffer.from(JSON.stringify(body));
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.receiver !== undefined) headers[RECEIVER_HEADER] = options.receiver;
   if (options.signer) Object.assign(headers, await options.signer.sign({ method: 'POST', url, body: bytes, headers }));
   let response: Response;
   try {
