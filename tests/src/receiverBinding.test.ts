@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
-import { Agent } from '@sov/core';
-import { Identity } from '@sov/crypto';
+import { Agent, createLogger } from '@sov/core';
+import { Identity, RequestVerifier } from '@sov/crypto';
+import { RegistryServer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';
 
@@ -73,9 +74,12 @@ describe('a signed request is spent only at the receiver it names', () => {
     const a = await echoAgent('c');
     const registration = Buffer.from(JSON.stringify({ id: alice.id, name: 'alice', endpoint: 'http://127.0.0.1:1', capabilities: [] }));
     const forRegistry = capture(alice.signer, `${registry.url}/v1/agents`, registration);
-    const atAgent = await send(`${a.url!}/v1/agents`, forRegistry, registration);
-    expect(atAgent.status).toBeGreaterThanOrEqual(400);
-    expect(atAgent.body.success).toBe(false);
+    // A call signed for the registry's host, sent to the agent's /rpc with that Host.
+    const rpcForRegistry = capture(alice.signer, `${registry.url}/rpc`, rpc);
+    const atAgent = await send(`${a.url!}/rpc`, rpcForRegistry, rpc);
+    expect(atAgent.status).toBe(401);
+    expect(atAgent.body.error?.code).toBe('WRONG_RECEIVER');
+    expect(atAgent.body.error?.message).toContain(new URL(registry.url).host);
     const atOther = await send(`${other.url}/v1/agents`, forRegistry, registration);
     expect(atOther.body.error?.code).toBe('WRONG_RECEIVER');
     expect(await other.listAgents()).toEqual([]);
@@ -94,11 +98,75 @@ describe('a signed request is spent only at the receiver it names', () => {
     expect(relayed.body.error?.message).toContain('x-sov-receipt');
   });
 
+  it('refuses a signed x-sov-* header the signature does not cover, even one the sender set itself', async () => {
+    const a = await echoAgent('f');
+    const headers = capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
+    const extra = await send(`${a.url!}/rpc`, { ...headers, 'x-sov-trace': 'abc' }, rpc);
+    expect(extra.status).toBe(401);
+    expect(extra.body.error).toEqual({ code: 'SIGNATURE_INVALID', message: expect.stringContaining('x-sov-trace') as string });
+    // The same capture without the extra header is still the sender's own and is served once.
+    expect((await send(`${a.url!}/rpc`, headers, rpc)).status).toBe(200);
+  });
+
+  it('serves a receipt to a caller whose signature covers its request for one', async () => {
+    const a = await echoAgent('g');
+    const caller = new Agent({ name: 'receipt-caller', registryUrl: registry.url, identity: Identity.generate(), port: 0, logLevel: 'error' });
+    await caller.start();
+    agents.push(caller);
+    const result = await caller.callDetailed(a.id, 'echo', { text: 'r' }, { receipt: true });
+    expect(result.receipt?.caller).toBe(caller.id);
+    expect(result.receipt?.callee).toBe(a.id);
+  });
+
   it('still serves agent.call by query end to end (the receiver header is sent and accepted)', async () => {
     await echoAgent('e');
     const caller = new Agent({ name: 'caller', registryUrl: registry.url, identity: alice, port: 0, logLevel: 'error' });
     await caller.start();
     agents.push(caller);
     await expect(caller.call({ capability: 'echo' }, 'echo', { text: 'ok' })).resolves.toEqual({ text: 'ok' });
+  });
+});
+
+describe('a registry behind a publicUrl', () => {
+  const alice = Identity.generate();
+  const logger = createLogger({ silent: true });
+  const servers: RegistryServer[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+  });
+
+  async function start(host: string): Promise<RegistryServer> {
+    const server = await RegistryServer.start({ host, port: 0, publicUrl: 'http://registry.internal:7000', verifier: new RequestVerifier(), logger, rateLimit: false });
+    servers.push(server);
+    return server;
+  }
+
+  const registration = (who: Identity, name: string) => Buffer.from(JSON.stringify({ id: who.id, name, endpoint: 'http://127.0.0.1:1', capabilities: [] }));
+
+  it('accepts a request signed for its public URL, wherever the connection lands', async () => {
+    const server = await start('0.0.0.0');
+    const body = registration(alice, 'public');
+    const headers = capture(alice.signer, 'http://registry.internal:7000/v1/agents', body);
+    const answer = await send(`${server.url}/v1/agents`, headers, body);
+    expect(answer.status).toBe(201);
+  });
+
+  it('bound to every interface, refuses a request signed for its loopback address (the same name on every host)', async () => {
+    const server = await start('0.0.0.0');
+    const body = registration(alice, 'loopback');
+    const answer = await send(`${server.url}/v1/agents`, capture(alice.signer, `${server.url}/v1/agents`, body), body);
+    expect(answer.status).toBe(401);
+    expect(answer.body.error?.code).toBe('WRONG_RECEIVER');
+    expect(answer.body.error?.message).toContain('registry.internal:7000');
+    expect(answer.body.error?.message).toContain('publicUrl');
+  });
+
+  it('bound to loopback, accepts its loopback address as well as its public URL', async () => {
+    const server = await start('127.0.0.1');
+    const bob = Identity.generate();
+    const first = registration(alice, 'local');
+    expect((await send(`${server.url}/v1/agents`, capture(alice.signer, `${server.url}/v1/agents`, first), first)).status).toBe(201);
+    const second = registration(bob, 'public-too');
+    expect((await send(`${server.url}/v1/agents`, capture(bob.signer, 'http://registry.internal:7000/v1/agents', second), second)).status).toBe(201);
   });
 });
