@@ -1,3 +1,4 @@
 import { sovTsup } from '@sov/tooling/tsup';
 
-export default sovTsup({ entry: ['src/index.ts', 'src/bin.ts'] });
+// shims: the dashboard finds its assets beside the module in both the ESM and the CJS build.
+export default sovTsup({ entry: ['src/index.ts', 'src/bin.ts'], shims: true });

@@ -15,6 +15,7 @@ const ALLOWED: Record<string, string[]> = {
   events: ['core'],
   federation: ['core'],
   registry: ['core', 'state', 'crypto'],
+  cli: ['core', 'crypto'],
   testing: ['core', 'crypto', 'state', 'resilience', 'services', 'events', 'federation', 'registry'],
 };
 

@@ -37,6 +37,7 @@ import { KeyedLock } from './internal/keyedLock';
 import { ratedStanding } from './internal/reputation';
 import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './storedAgent';
 import { RegistryMetrics } from './internal/registryMetrics';
+import { dashboardRoutes } from './dashboard/dashboardRoutes';
 import {
   agentRequestSchema,
   feedbackSchema,
@@ -119,6 +120,8 @@ export interface RegistryServerOptions {
   searchCacheMs?: number;
   /** @default a JSON logger on stdout at 'info' */
   logger?: Logger;
+  /** Serve the dashboard at /dashboard and its counts at GET /v1/stats (read-only; stake changes still need the operator token). @default true */
+  dashboard?: boolean;
 }
 
 interface Subscriber {
@@ -207,6 +210,7 @@ export class RegistryServer {
   private readonly acceptAuthorities: string[];
   private readonly receiptVerifier: ((receipt: CallReceipt) => boolean) | undefined;
   private readonly operatorToken: string | undefined;
+  private readonly dashboard: boolean;
   private readonly rateLimit: { max: number; windowMs: number } | false;
   private readonly metrics: RegistryMetrics;
   private readonly validate: Record<'registration' | 'metadata' | 'search' | 'stake' | 'feedback' | 'request', ValidateFunction>;
@@ -253,6 +257,7 @@ export class RegistryServer {
     }
     this.receiptVerifier = options.receiptVerifier;
     this.operatorToken = options.operatorToken;
+    this.dashboard = options.dashboard ?? true;
     this.rateLimit = options.rateLimit ?? { max: 1200, windowMs: 60_000 };
     this.store = options.store ?? new MemoryRegistryStore();
     this.clock = options.clock ?? systemClock;
@@ -730,5 +735,6 @@ export class RegistryServer {
       sub.pending = undefined;
       for (const e of pending) this.deliver(sub, e);
     });
+    if (this.dashboard) dashboardRoutes(app, { clock: this.clock, logger: this.logger, onEvent: (l) => this.onEvent(l) });
   }
 }
