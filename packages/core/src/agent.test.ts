@@ -38,6 +38,7 @@ function fakeRegistry(): RegistryClient & { calls: string[]; records: Map<string
     updateMetadata: () => Promise.reject(new SovError('NOT_FOUND', 'x')),
     getStake: (agentId: string) => Promise.resolve({ agentId, stake: 0 }),
     submitFeedback: () => Promise.reject(new SovError('NOT_FOUND', 'x')),
+    sendRequest: () => Promise.reject(new SovError('NOT_FOUND', 'x')),
     subscribe: () => {
       throw new SovError('UNAVAILABLE', 'no events in this fake');
     },

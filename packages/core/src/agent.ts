@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import EventEmitter from 'eventemitter3';
-import type { AgentContext, Capability, RegistrationContribution } from './capability';
+import type { AgentContext, Capability, PeerTransport, RegistrationContribution } from './capability';
 import { systemClock, type Clock } from './clock';
 import { loadConfig, type AgentConfig, type AgentConfigInput } from './config';
 import { AgentEndpoint, type RequestHandler } from './endpoint';
@@ -135,7 +135,7 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
 export class Agent {
   private readonly options: AgentOptions;
   private readonly capabilities: Array<Capability<unknown>> = [];
-  private readonly events = new EventEmitter<AgentEvents>();
+  private readonly lifecycleEvents = new EventEmitter<AgentEvents>();
   private readonly contributors: Array<() => RegistrationContribution> = [];
   private readonly clock: Clock;
   private currentState: AgentState = 'created';
@@ -145,9 +145,11 @@ export class Agent {
   private registryClient: RegistryClient | undefined;
   private peerClient: PeerClient | undefined;
   private peerCallWrappers: Array<(next: PeerCaller) => PeerCaller> = [];
+  private readonly peerTransports: PeerTransport[] = [];
   private peerCaller: PeerCaller | undefined;
   private readonly endpointCache = new Map<string, { endpoint: string; until: number }>();
   private requestHandler: RequestHandler | undefined;
+  private readonly requestHandlerWrappers: Array<(next: RequestHandler) => RequestHandler> = [];
   private initialized: Array<Capability<unknown>> = [];
   private undo: Undo[] = [];
   private registered = false;
@@ -305,14 +307,17 @@ export class Agent {
 
   private pipeline(): PeerCaller {
     if (!this.peerCaller) {
-      let caller: PeerCaller = (call) =>
-        this.peers.call(call.endpoint, call.request, {
+      let caller: PeerCaller = (call) => {
+        // Another protocol's endpoint (an A2A card URL) goes through its transport, inside every wrapper.
+        for (const transport of this.peerTransports) if (transport.handles(call.endpoint)) return transport.call(call);
+        return this.peers.call(call.endpoint, call.request, {
           ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
           ...(call.signal ? { signal: call.signal } : {}),
           ...(call.receipt ? { receipt: true } : {}),
           // Called by id (not by URL): the signature names the receiver, so no other agent accepts it.
           ...(call.agentId !== call.endpoint ? { receiver: call.agentId } : {}),
         });
+      };
       for (const wrap of this.peerCallWrappers) caller = wrap(caller);
       this.peerCaller = caller;
     }
@@ -365,25 +370,31 @@ export class Agent {
   /** Sets the handler of the agent's request route (`POST /rpc`). */
   handle(handler: RequestHandler): void {
     this.requestHandler = handler;
-    this.endpointInstance?.setRequestHandler(handler);
+    this.endpointInstance?.setRequestHandler(this.wrappedHandler(handler));
+  }
+
+  private wrappedHandler(handler: RequestHandler): RequestHandler {
+    let wrapped = handler;
+    for (const wrap of this.requestHandlerWrappers) wrapped = wrap(wrapped);
+    return wrapped;
   }
 
   /** Subscribes to state changes; returns a function that unsubscribes. */
   onStateChange(listener: (state: AgentState, previous: AgentState) => void): () => void {
-    this.events.on('state', listener);
-    return () => this.events.off('state', listener);
+    this.lifecycleEvents.on('state', listener);
+    return () => this.lifecycleEvents.off('state', listener);
   }
 
   /** Subscribes to heartbeat failures; returns a function that unsubscribes. */
   onHeartbeatError(listener: (error: Error) => void): () => void {
-    this.events.on('heartbeatError', listener);
-    return () => this.events.off('heartbeatError', listener);
+    this.lifecycleEvents.on('heartbeatError', listener);
+    return () => this.lifecycleEvents.off('heartbeatError', listener);
   }
 
   /** Subscribes to each successful (re-)registration; returns a function that unsubscribes. */
   onRegistered(listener: (lease: Lease) => void): () => void {
-    this.events.on('registered', listener);
-    return () => this.events.off('registered', listener);
+    this.lifecycleEvents.on('registered', listener);
+    return () => this.lifecycleEvents.off('registered', listener);
   }
 
   /** Loads config, builds logger, registry client and endpoint, and initializes every capability. */
@@ -458,7 +469,7 @@ export class Agent {
     const previous = this.currentState;
     this.currentState = next;
     this.log?.debug('state changed', { from: previous, to: next });
-    this.events.emit('state', next, previous);
+    this.lifecycleEvents.emit('state', next, previous);
   }
 
   private async doInitialize(): Promise<void> {
@@ -497,7 +508,7 @@ export class Agent {
       ...(this.options.acceptAuthorities ? { acceptAuthorities: this.options.acceptAuthorities } : {}),
     });
     this.endpointInstance = endpoint;
-    if (this.requestHandler) endpoint.setRequestHandler(this.requestHandler);
+    if (this.requestHandler) endpoint.setRequestHandler(this.wrappedHandler(this.requestHandler));
     const verifier = this.options.identity?.createVerifier?.();
     if (verifier) {
       endpoint.setVerifier(verifier, {
@@ -631,11 +642,13 @@ export class Agent {
     const ctx = this.context();
     const list = this.initialized.reverse();
     this.initialized = [];
+    const deadline = this.clock.now() + budgetMs;
     for (const cap of list) {
       if (!cap.shutdown) continue;
       try {
-        const work = Promise.resolve(cap.shutdown(ctx));
-        await (Number.isFinite(budgetMs) ? withDeadline(work, budgetMs, `Capability "${cap.name}" shutdown`) : work);
+        const left = Math.max(0, deadline - this.clock.now());
+        const work = Promise.resolve(cap.shutdown(ctx, left));
+        await (Number.isFinite(budgetMs) ? withDeadline(work, left, `Capability "${cap.name}" shutdown`) : work);
       } catch (e) {
         this.log?.warn('capability shutdown failed', { capability: cap.name, error: toSovError(e).message });
       }
@@ -668,7 +681,7 @@ export class Agent {
     const { lease } = await this.registryClient!.register(this.registration());
     this.registered = true;
     this.log!.info('registered', { registry: this.cfg?.registryUrl, expiresAt: lease.expiresAt });
-    this.events.emit('registered', lease);
+    this.lifecycleEvents.emit('registered', lease);
   }
 
   private async deregister(): Promise<void> {
@@ -695,7 +708,7 @@ export class Agent {
       this.registered = true;
     } catch (e) {
       const err = toSovError(e);
-      this.events.emit('heartbeatError', err);
+      this.lifecycleEvents.emit('heartbeatError', err);
       if (isSovError(e) && (e.code === 'NOT_FOUND' || e.code === 'LEASE_EXPIRED')) {
         this.registered = false;
         this.log!.warn('lease lost; registering again', { code: e.code });
@@ -744,6 +757,15 @@ export class Agent {
       wrapPeerCalls: (wrapper) => {
         this.peerCallWrappers.push(wrapper);
         this.peerCaller = undefined;
+      },
+      addPeerTransport: (transport) => {
+        this.peerTransports.push(transport);
+        this.peerCaller = undefined;
+      },
+      handleRequest: (request, context) => this.endpointInstance!.dispatch(request, context),
+      wrapRequestHandler: (wrapper) => {
+        this.requestHandlerWrappers.push(wrapper);
+        if (this.requestHandler) this.endpointInstance?.setRequestHandler(this.wrappedHandler(this.requestHandler));
       },
     };
   }

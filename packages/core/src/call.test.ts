@@ -26,6 +26,7 @@ function staticRegistry(records: () => AgentRecord[]): RegistryClient {
     updateMetadata: reject,
     getStake: (agentId) => Promise.resolve({ agentId, stake: 0 }),
     submitFeedback: reject,
+    sendRequest: reject,
     subscribe: () => {
       throw new SovError('UNAVAILABLE', 'no events');
     },

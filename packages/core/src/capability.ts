@@ -2,11 +2,11 @@ import type { Registry } from 'prom-client';
 import type { Agent, PeerCaller } from './agent';
 import type { Clock } from './clock';
 import type { AgentConfig } from './config';
-import type { EndpointRegistrar, RequestHandler } from './endpoint';
+import type { EndpointRegistrar, RequestContext, RequestHandler } from './endpoint';
 import type { Logger } from './logger';
 import type { AgentIdentity } from './ports';
 import type { RegistryClient } from './registryClient';
-import type { AgentRegistration } from './wire';
+import type { AgentRegistration, AgentRequest, RpcReply } from './wire';
 
 /** What a capability may add to the agent's registry record. */
 export type RegistrationContribution = Partial<Pick<AgentRegistration, 'capabilities' | 'services' | 'metadata'>>;
@@ -44,6 +44,37 @@ export interface AgentContext {
    * timeouts plug in here. Wrappers apply in the order added, the last outermost.
    */
   wrapPeerCalls(wrapper: (next: PeerCaller) => PeerCaller): void;
+  /**
+   * Sends agent.call's calls to the endpoints a transport `handles` (an A2A
+   * agent's card URL) through it instead of the agent's `POST /rpc` client.
+   * Transports sit inside every peer-call wrapper, so timeouts, breakers and
+   * retries apply to them as to any call; the first that handles an endpoint wins.
+   */
+  addPeerTransport(transport: PeerTransport): void;
+  /**
+   * Serves a request with the agent's request handler, as `POST /rpc` does
+   * after its checks: for a route that speaks another protocol (A2A's
+   * SendMessage) and calls the same services. The route has verified the
+   * caller; pass it in `context`. Rejects with SERVICE_NOT_FOUND when the
+   * agent has no request handler.
+   */
+  handleRequest(request: AgentRequest, context: RequestContext): Promise<RpcReply>;
+  /**
+   * Wraps the handler of the agent's request route, whoever sets it (a
+   * service router, `agent.handle`): observers such as request events plug
+   * in here without depending on the package that serves requests. Wrappers
+   * apply in the order added, the last outermost; a wrapper must call `next`
+   * and hand back its reply or rethrow its error.
+   */
+  wrapRequestHandler(wrapper: (next: RequestHandler) => RequestHandler): void;
+}
+
+/** Carries agent.call's calls to peers that speak another protocol (see AgentContext.addPeerTransport). */
+export interface PeerTransport {
+  /** Whether this transport carries calls to `endpoint` (the target URL as agent.call got it). */
+  handles(endpoint: string): boolean;
+  /** Sends one call; resolves with the reply as `POST /rpc` would give it, or rejects with a SovError. */
+  call: PeerCaller;
 }
 
 /**
@@ -67,6 +98,10 @@ export interface Capability<TApi = void> {
   start?(context: AgentContext): void | Promise<void>;
   /** The agent is listening and registered. */
   ready?(context: AgentContext): void | Promise<void>;
-  /** Release what initialize and start took; in-flight requests are done or timed out. */
-  shutdown?(context: AgentContext): void | Promise<void>;
+  /**
+   * Release what initialize and start took; in-flight requests are done or
+   * timed out. `budgetMs` is what is left of the agent's shutdown budget
+   * (Infinity when a failed start rolls back): finish within it.
+   */
+  shutdown?(context: AgentContext, budgetMs: number): void | Promise<void>;
 }

@@ -143,6 +143,14 @@ export interface EndpointRegistrar {
    * (a rate limiter answering RATE_LIMITED, for instance).
    */
   addGuard(guard: (request: RouteRequest) => void | Promise<void>): void;
+  /**
+   * Declares a work queue of a capability (an event queue, a batch) by its
+   * depth, so that health checks (the resilience health monitor's queue
+   * check) count it with the requests in flight.
+   */
+  addQueue(name: string, depth: () => number): void;
+  /** The depth of every declared queue, by name. */
+  queueDepths(): Record<string, number>;
 }
 
 async function runCheck(check: Check): Promise<{ ok: boolean; detail?: unknown }> {
@@ -171,6 +179,7 @@ export class AgentEndpoint implements EndpointRegistrar {
   private readonly healthChecks = new Map<string, Check>();
   private readonly readinessChecks = new Map<string, Check>();
   private readonly guards: Array<(request: RouteRequest) => void | Promise<void>> = [];
+  private readonly queues = new Map<string, () => number>();
   /** Requests in flight, each able to abort its handler's signal. */
   private readonly active = new Set<InFlight>();
   private verifier: Verifier | undefined;
@@ -274,6 +283,16 @@ export class AgentEndpoint implements EndpointRegistrar {
     this.handler = handler;
   }
 
+  /**
+   * Serves a request with the handler of `POST /rpc`, for a route that
+   * checked the request itself (AgentContext.handleRequest). Rejects with
+   * SERVICE_NOT_FOUND when there is no handler.
+   */
+  async dispatch(request: AgentRequest, context: RequestContext): Promise<RpcReply> {
+    if (!this.handler) throw new SovError('SERVICE_NOT_FOUND', 'This agent has no request handler');
+    return this.handler(request, context);
+  }
+
   addRoute(route: EndpointRoute): void {
     if (this.listening) throw new SovError('LIFECYCLE', `Cannot add route ${route.method} ${route.url} after the endpoint listens`);
     const signed = route.signed ?? route.method !== 'GET';
@@ -316,6 +335,24 @@ export class AgentEndpoint implements EndpointRegistrar {
 
   addGuard(guard: (request: RouteRequest) => void | Promise<void>): void {
     this.guards.push(guard);
+  }
+
+  addQueue(name: string, depth: () => number): void {
+    if (this.queues.has(name)) throw new SovError('CONFLICT', `A queue named "${name}" is already declared on this endpoint`);
+    this.queues.set(name, depth);
+  }
+
+  queueDepths(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, depth] of this.queues) {
+      try {
+        const d = depth();
+        out[name] = Number.isFinite(d) && d > 0 ? d : 0;
+      } catch {
+        out[name] = 0;
+      }
+    }
+    return out;
   }
 
   /** Binds the port and returns the URL to publish (the bound one unless publicUrl is set). */

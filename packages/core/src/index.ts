@@ -25,7 +25,7 @@ export { RemoteError, isRemoteError } from './errors/remoteError';
 export { LifecycleError, isLifecycleError } from './errors/lifecycleError';
 
 export type { AgentOptions, AgentState, CallOptions, CallOutcome, CallQuery, PeerCall, PeerCaller } from './agent';
-export type { AgentContext, Capability, RegistrationContribution } from './capability';
+export type { AgentContext, Capability, PeerTransport, RegistrationContribution } from './capability';
 export type {
   AgentEndpointOptions,
   Check,

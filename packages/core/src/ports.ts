@@ -80,6 +80,11 @@ export interface AgentIdentity {
   createVerifier?(): Verifier;
   /** Signs a receipt for a call this agent served (base64url signature over `receiptPayload(receipt)`). */
   signReceipt?(receipt: UnsignedReceipt): string;
+  /**
+   * Signs bytes with the identity's key (Ed25519 for a did:key identity, so a
+   * verifier needs only the id): what JWS signatures over an A2A agent card use.
+   */
+  sign?(data: Uint8Array): Uint8Array;
 }
 
 /** A call receipt before it is signed. */

@@ -2,7 +2,7 @@ import ky, { type KyInstance } from 'ky';
 import { jsonRequest } from './internal/jsonRequest';
 import type { Signer } from './ports';
 import { RegistryEventStream, type RegistryEventSubscription, type RegistryEventsOptions } from './registryEvents';
-import type { AgentRecord, AgentRegistration, Feedback, Lease, SearchPage, SearchQuery, StakeBalance } from './wire';
+import type { AgentRecord, AgentRegistration, AgentRequest, Feedback, Lease, SearchPage, SearchQuery, StakeBalance } from './wire';
 
 /** What registering answers. */
 export interface RegisterResult {
@@ -27,6 +27,13 @@ export interface RegistryClient {
   getStake(agentId: string): Promise<StakeBalance>;
   /** Rates a served call; needs the receipt the rated agent signed. Returns the rated agent's new reputation. */
   submitFeedback(feedback: Feedback): Promise<{ agentId: string; reputation: number }>;
+  /**
+   * Asks the registry to tell an agent about a request (a `new_request`
+   * event that only that agent's signed subscription receives, naming the
+   * sender as `from`). Signed when the client has a signer; the registry may
+   * refuse anonymous senders. Resolves to the registry's id for the request.
+   */
+  sendRequest(agentId: string, request: AgentRequest): Promise<{ requestId: string }>;
   /** Streams registry events, reconnecting and resuming on its own. */
   subscribe(options?: RegistryEventsOptions): RegistryEventSubscription;
 }
@@ -126,6 +133,12 @@ export class HttpRegistryClient implements RegistryClient {
   async submitFeedback(feedback: Feedback): Promise<{ agentId: string; reputation: number }> {
     const { agentId, reputation } = await this.call<{ agentId: string; reputation: number }>('POST', '/v1/feedback', feedback);
     return { agentId, reputation };
+  }
+
+  async sendRequest(agentId: string, request: AgentRequest): Promise<{ requestId: string }> {
+    const body = request.params === undefined ? { service: request.service } : { service: request.service, params: request.params };
+    const { requestId } = await this.call<{ requestId: string }>('POST', `/v1/agents/${encodeURIComponent(agentId)}/requests`, body);
+    return { requestId };
   }
 
   subscribe(options: RegistryEventsOptions = {}): RegistryEventStream {

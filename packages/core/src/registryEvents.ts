@@ -31,6 +31,7 @@ export interface RegistryEventsOptions {
 
 interface StreamEvents {
   event: [RegistryEvent];
+  position: [string];
   error: [SovError];
   connect: [];
 }
@@ -45,6 +46,12 @@ export interface RegistryEventSubscription {
   onEvent(listener: (event: RegistryEvent) => void): () => void;
   /** Subscribes to connection errors (the subscription keeps trying); returns a function that unsubscribes. */
   onError(listener: (error: SovError) => void): () => void;
+  /**
+   * Subscribes to moves of the resume point (`lastEventId`): after each event,
+   * and when the registry tells a new stream where it stands. Store the id to
+   * resume there after a restart. Optional: test doubles may leave it out.
+   */
+  onPosition?(listener: (lastEventId: string) => void): () => void;
   /** Closes the subscription for good. */
   close(): Promise<void>;
 }
@@ -101,6 +108,12 @@ export class RegistryEventStream implements RegistryEventSubscription {
   onError(listener: (error: SovError) => void): () => void {
     this.emitter.on('error', listener);
     return () => this.emitter.off('error', listener);
+  }
+
+  /** Subscribes to moves of the resume point (after each event, and the registry's `stream_position`); returns a function that unsubscribes. */
+  onPosition(listener: (lastEventId: string) => void): () => void {
+    this.emitter.on('position', listener);
+    return () => this.emitter.off('position', listener);
   }
 
   /** Subscribes to each (re)connection; returns a function that unsubscribes. */
@@ -174,7 +187,10 @@ export class RegistryEventStream implements RegistryEventSubscription {
       onEvent: (msg) => {
         // Every id moves the resume point, the registry's `stream_position` (where a new stream starts) included.
         if (msg.id !== undefined) this.lastId = msg.id;
-        if (!msg.event || !knownTypes.has(msg.event)) return;
+        if (!msg.event || !knownTypes.has(msg.event)) {
+          if (msg.id !== undefined) this.emitter.emit('position', msg.id);
+          return;
+        }
         let data: RegistryEvent['data'];
         try {
           data = JSON.parse(msg.data) as RegistryEvent['data'];
@@ -190,6 +206,7 @@ export class RegistryEventStream implements RegistryEventSubscription {
         };
         delivered = true;
         this.emitter.emit('event', event);
+        if (msg.id !== undefined) this.emitter.emit('position', msg.id);
       },
     });
     const decoder = new TextDecoder();

@@ -53,6 +53,8 @@ describe('HealthMonitor', () => {
       addRoute: jest.fn(),
       setVerifier: jest.fn(),
       addGuard: jest.fn(),
+      addQueue: jest.fn(),
+      queueDepths: () => ({}),
       addHealthCheck: (name: string, c: () => unknown) => health.set(name, c),
       addReadinessCheck: (name: string, c: () => unknown) => ready.set(name, c),
     };

@@ -258,8 +258,14 @@ export function resilience(options: ResilienceOptions = {}): Capability<Resilien
         // The kernel's endpoint counts requests in flight; the registrar type does not show it.
         const endpoint = context.endpoint as { inFlight?: unknown };
         const inFlight = () => (typeof endpoint.inFlight === 'number' ? endpoint.inFlight : 0);
+        // Queues that other capabilities declare (an event queue) count too.
+        const declared = () => {
+          let n = 0;
+          for (const d of Object.values(context.endpoint.queueDepths())) n += d;
+          return n;
+        };
         health.addCheck(
-          queueDepthCheck(() => inFlight() + queued(), { ...(healthOptions.maxQueueDepth === undefined ? {} : { max: healthOptions.maxQueueDepth }) }),
+          queueDepthCheck(() => inFlight() + queued() + declared(), { ...(healthOptions.maxQueueDepth === undefined ? {} : { max: healthOptions.maxQueueDepth }) }),
         );
         health.addCheck(
           lastSuccessCheck(() => lastSuccessAt, { clock, ...(healthOptions.maxIdleMs === undefined ? {} : { maxIdleMs: healthOptions.maxIdleMs }) }),

@@ -1,6 +1,7 @@
 import type {
   AgentRecord,
   AgentRegistration,
+  AgentRequest,
   Feedback,
   Lease,
   RegisterResult,
@@ -65,6 +66,13 @@ export class ResilientRegistryClient implements RegistryClient {
 
   async submitFeedback(feedback: Feedback): Promise<{ agentId: string; reputation: number }> {
     const out = await this.inner.submitFeedback(feedback);
+    this.onSuccess();
+    return out;
+  }
+
+  /** Not retried: a retry after a lost answer would tell the agent twice. */
+  async sendRequest(agentId: string, request: AgentRequest): Promise<{ requestId: string }> {
+    const out = await this.inner.sendRequest(agentId, request);
     this.onSuccess();
     return out;
   }

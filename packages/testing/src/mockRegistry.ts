@@ -4,6 +4,7 @@ import {
   systemClock,
   type AgentRecord,
   type AgentRegistration,
+  type AgentRequest,
   type Clock,
   type Feedback,
   type Lease,
@@ -53,6 +54,7 @@ export class MockRegistry implements RegistryClient {
   private readonly defaultTtlSec: number;
   private readonly events = new EventEmitter<{ event: [RegistryEvent] }>();
   private failures = new Map<keyof RegistryClient, SovError>();
+  private requestSeq = 0;
 
   constructor(options: MockRegistryOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -154,13 +156,36 @@ export class MockRegistry implements RegistryClient {
     return { agentId: callee, reputation: standing.reputation };
   }
 
+  /**
+   * As the registry: a `new_request` event for a live agent, which only a
+   * subscription signed by that agent receives (here: whose signer's keyId
+   * is the agent id). The mock verifies no signature, so the sender (`from`)
+   * is what the test passes, null by default.
+   */
+  async sendRequest(agentId: string, request: AgentRequest, from: string | null = null): Promise<{ requestId: string }> {
+    this.record('sendRequest', agentId, request);
+    await this.live(agentId);
+    const requestId = `mock-${++this.requestSeq}`;
+    await this.emit('new_request', {
+      peer_id: agentId,
+      request_id: requestId,
+      from,
+      service: request.service,
+      ...(request.params !== undefined ? { params: request.params } : {}),
+    });
+    return { requestId };
+  }
+
   subscribe(options: RegistryEventsOptions = {}): RegistryEventSubscription {
     this.record('subscribe', options);
     const types = options.types ? new Set<RegistryEventType>(options.types) : undefined;
     const emitter = new EventEmitter<{ event: [RegistryEvent] }>();
     let last = options.lastEventId ?? (options.fromStart ? '0' : undefined);
+    const subscriber = options.signer?.keyId;
     const deliver = (e: RegistryEvent) => {
       if (types && !types.has(e.type)) return;
+      // As the registry: a request reaches only the agent it names, over a subscription it signed.
+      if (e.type === 'new_request' && e.data.peer_id !== subscriber) return;
       if (last !== undefined && Number(e.id) <= Number(last)) return;
       last = e.id;
       emitter.emit('event', e);

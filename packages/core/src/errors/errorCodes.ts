@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: 429,
   TOO_MANY_IN_FLIGHT: 429,
   BULKHEAD_FULL: 429,
+  /** A bounded queue (an agent's event queue) is full and its policy is to refuse. */
+  QUEUE_FULL: 429,
   CIRCUIT_OPEN: 503,
   TIMEOUT: 504,
   /** The caller's own abort: never retried, never failed over. 499 as nginx's "client closed request". */
