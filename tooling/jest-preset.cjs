@@ -26,7 +26,7 @@ module.exports = function jestConfig(packageDir, overrides = {}) {
     // ky ships ESM only; let swc turn it into CommonJS for jest.
     transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm|ky)[/@])'],
     moduleNameMapper: {
-      '^@sov/(core|crypto|state|resilience|services|events|federation|registry|testing)$':
+      '^@sov/(core|crypto|state|resilience|services|events|federation|registry|testing|a2a)$':
         path.join(repoRoot, 'packages/$1/src/index.ts'),
     },
     testTimeout: 20000,
