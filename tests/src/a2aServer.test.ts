@@ -87,7 +87,9 @@ describe('the official A2A SDK client calls our agent', () => {
       inputSchema: { type: 'object', properties: { steps: { type: 'integer', minimum: 1, maximum: 10 } }, required: ['steps'] },
       handler: async ({ steps }, ctx: ServiceContext) => {
         started++;
-        ctx.signal.addEventListener('abort', () => (aborted = ctx.signal.reason), { once: true });
+        ctx.signal.addEventListener('abort', () => {
+          aborted = ctx.signal.reason as unknown;
+        }, { once: true });
         for (let i = 1; i <= steps; i++) api.progress(ctx.requestId, { message: `step ${i} of ${steps}`, percent: (100 * i) / steps });
         await Promise.race([release.wait, new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)))]);
         return { done: steps };
@@ -172,7 +174,7 @@ describe('the official A2A SDK client calls our agent', () => {
     const seen: string[] = [];
     const consumed = (async () => {
       for await (const event of client.sendMessageStream(sendParams('count_slowly', { steps: 3 }))) {
-        const payload = (event as StreamResponse).payload;
+        const payload: StreamResponse['payload'] = event.payload;
         if (payload?.$case === 'task') seen.push(`task:${TaskState[payload.value.status!.state]}`);
         else if (payload?.$case === 'statusUpdate') {
           const data = dataOf(payload.value.status!.message?.parts);

@@ -44,8 +44,8 @@ export interface A2aOptions {
   /**
    * Services that always run as tasks (submitted, working, completed) and
    * may report progress with `api.progress(context.requestId, ...)`. Any
-   * service runs as a task when the client streams or asks for the task at
-   * once (`returnImmediately`). @default []
+   * service runs as a task when the client streams (SendStreamingMessage);
+   * otherwise the others answer with a message. @default []
    */
   taskServices?: string[];
   /** Most tasks kept at once (running and finished). @default 1000 */

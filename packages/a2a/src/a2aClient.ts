@@ -167,15 +167,25 @@ export class A2aClient {
     let started: { card: A2aAgentCard; task: A2aTask } | undefined;
     try {
       const card = await this.cardWithin(cardUrl, budget);
-      const result = await this.rpc<A2aSendMessageResult>(card, 'SendMessage', this.sendParams(skill, params), budget);
+      // returnImmediately: a message comes back in one round trip, a task at once with its id (so it can be followed and canceled).
+      const send = { ...this.sendParams(skill, params), configuration: { returnImmediately: true } };
+      const result = await this.rpc<A2aSendMessageResult>(card, 'SendMessage', send, budget);
       if ('message' in result && result.message) return partsValue(result.message.parts) as T;
-      if (!('task' in result) || !result.task) throw this.badReply(card, 'SendMessage answered neither a message nor a task');
+      if (!('task' in result) || !result.task?.id) throw this.badReply(card, 'SendMessage answered neither a message nor a task');
       started = { card, task: result.task };
       let task = result.task;
+      let followed = card.capabilities?.streaming !== true;
       let wait = this.options.pollIntervalMs;
       while (!TERMINAL_TASK_STATES.has(task.status?.state)) {
         if (task.status?.state === 'TASK_STATE_INPUT_REQUIRED' || task.status?.state === 'TASK_STATE_AUTH_REQUIRED') {
           throw new SovError('REMOTE_ERROR', `Task ${task.id} of ${skill} needs more input (${task.status.state}), which agent.call cannot give`);
+        }
+        if (!followed) {
+          followed = true;
+          // A quick task has ended by now: read it once before following it with a stream.
+          task = await this.rpc<A2aTask>(card, 'GetTask', { id: task.id, historyLength: 0 }, budget);
+          if (!TERMINAL_TASK_STATES.has(task.status?.state)) task = await this.follow(card, task, budget);
+          continue;
         }
         await this.pause(wait, budget);
         wait = Math.min(1000, wait * 2);
@@ -189,6 +199,24 @@ export class A2aClient {
     } finally {
       budget.done();
     }
+  }
+
+  /** Follows a task with SubscribeToTask until it ends; the task as last seen when the stream ends early or cannot start. */
+  private async follow(card: A2aAgentCard, task: A2aTask, budget: CallBudget): Promise<A2aTask> {
+    let current: A2aTask = { ...task, artifacts: [...(task.artifacts ?? [])] };
+    try {
+      for await (const event of this.events(card, 'SubscribeToTask', { id: task.id }, budget)) {
+        if ('task' in event) current = { ...event.task, artifacts: [...(event.task.artifacts ?? [])] };
+        else if ('statusUpdate' in event) current.status = event.statusUpdate.status;
+        else if ('artifactUpdate' in event) current.artifacts!.push(event.artifactUpdate.artifact);
+        if (TERMINAL_TASK_STATES.has(current.status?.state)) break;
+      }
+    } catch (e) {
+      if (budget.signal.aborted) throw budget.reason();
+      // The task may have ended before the subscription (the agent refuses to follow a finished task): GetTask reads it.
+      if (!(e instanceof SovError)) throw e;
+    }
+    return current;
   }
 
   /** Sends SendMessage and returns the reply as it comes (a message, or a task in any state). */
@@ -220,26 +248,37 @@ export class A2aClient {
     const budget = this.budget(`A2A stream of ${skill} at ${cardUrl}`, options);
     try {
       const card = await this.cardWithin(cardUrl, budget);
-      const id = ++this.rpcId;
-      const response = await this.post(card, { jsonrpc: '2.0', id, method: 'SendStreamingMessage', params: this.sendParams(skill, params) }, budget, 'text/event-stream');
-      const type = String(response.headers['content-type'] ?? '');
-      if (!type.startsWith('text/event-stream')) {
-        const text = await this.readBody(response.body, budget, card);
-        this.unwrap(card, response.statusCode, text, id);
-        throw this.badReply(card, 'SendStreamingMessage answered no event stream');
-      }
-      const queue: A2aClientEvent[] = [];
-      let failure: Error | undefined;
-      const parser = createParser({
-        onEvent: (message: EventSourceMessage) => {
-          try {
-            queue.push(this.unwrap<A2aClientEvent>(card, 200, message.data, id));
-          } catch (e) {
-            failure ??= e as Error;
-          }
-        },
-      });
-      let size = 0;
+      yield* this.events(card, 'SendStreamingMessage', this.sendParams(skill, params), budget);
+    } catch (e) {
+      throw budget.signal.aborted ? budget.reason() : e;
+    } finally {
+      budget.done();
+    }
+  }
+
+  /** The events of a streaming method, until the task ends or the stream does. */
+  private async *events(card: A2aAgentCard, method: string, params: unknown, budget: CallBudget): AsyncGenerator<A2aClientEvent> {
+    const id = ++this.rpcId;
+    const response = await this.post(card, { jsonrpc: '2.0', id, method, params }, budget, 'text/event-stream');
+    const type = String(response.headers['content-type'] ?? '');
+    if (!type.startsWith('text/event-stream')) {
+      const text = await this.readBody(response.body, budget, card);
+      this.unwrap(card, response.statusCode, text, id);
+      throw this.badReply(card, `${method} answered no event stream`);
+    }
+    const queue: A2aClientEvent[] = [];
+    let failure: Error | undefined;
+    const parser = createParser({
+      onEvent: (message: EventSourceMessage) => {
+        try {
+          queue.push(this.unwrap<A2aClientEvent>(card, 200, message.data, id));
+        } catch (e) {
+          failure ??= e as Error;
+        }
+      },
+    });
+    let size = 0;
+    try {
       for await (const chunk of response.body) {
         size += (chunk as Buffer).length;
         if (size > this.options.maxResponseBytes) throw this.tooLarge(card);
@@ -251,10 +290,9 @@ export class A2aClient {
         }
         if (failure) throw failure;
       }
-    } catch (e) {
-      throw budget.signal.aborted ? budget.reason() : e;
     } finally {
-      budget.done();
+      // Ends the stream's connection when the consumer stops early.
+      response.body.destroy();
     }
   }
 

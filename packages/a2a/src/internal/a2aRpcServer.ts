@@ -83,7 +83,7 @@ interface ParsedSend {
   params: unknown;
   message: A2aMessage;
   contextId: string;
-  /** Run as a task (a task service, a streaming call, or a client that asked for the task at once). */
+  /** Run as a task (a task service, or a streaming call). */
   asTask: boolean;
   returnImmediately: boolean;
   historyLength: number | undefined;
@@ -216,7 +216,8 @@ export class A2aRpcServer {
       params: input,
       message: message as unknown as A2aMessage,
       contextId,
-      asTask: streaming || configuration.returnImmediately === true || this.deps.taskServices.has(skill),
+      // A service that is not a task answers with a message, returnImmediately or not: no task is made, so there is none to return early.
+      asTask: streaming || this.deps.taskServices.has(skill),
       returnImmediately: configuration.returnImmediately === true,
       historyLength: this.historyLength(configuration.historyLength),
     };
