@@ -9,4 +9,5 @@ export type { MemoryRegistryStoreOptions } from './memoryRegistryStore';
 export type { EmbeddedRegistryStoreOptions } from './embeddedRegistryStore';
 export type { EventReplay, RegistryStore, StoreSearch, StoredPage } from './registryStore';
 export type { AgentStanding, StoredAgent } from './storedAgent';
+export type { A2aDirectoryEntry } from './a2a/a2aDirectory';
 export type { ReputationRules } from './internal/reputation';

@@ -38,6 +38,7 @@ import { ratedStanding } from './internal/reputation';
 import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './storedAgent';
 import { RegistryMetrics } from './internal/registryMetrics';
 import { dashboardRoutes } from './dashboard/dashboardRoutes';
+import { a2aDirectoryRoutes } from './a2a/a2aDirectory';
 import {
   agentRequestSchema,
   feedbackSchema,
@@ -736,5 +737,6 @@ export class RegistryServer {
       for (const e of pending) this.deliver(sub, e);
     });
     if (this.dashboard) dashboardRoutes(app, { clock: this.clock, logger: this.logger, onEvent: (l) => this.onEvent(l) });
+    a2aDirectoryRoutes(app, { store: this.store, clock: this.clock, logger: this.logger, caller: (req) => this.caller(req, false), body: (req) => this.body(req), bindHost: this.opts.host });
   }
 }
