@@ -16,6 +16,7 @@ const ALLOWED: Record<string, string[]> = {
   federation: ['core'],
   registry: ['core', 'state', 'crypto'],
   cli: ['core', 'crypto'],
+  a2a: ['core'],
   testing: ['core', 'crypto', 'state', 'resilience', 'services', 'events', 'federation', 'registry'],
 };
 
