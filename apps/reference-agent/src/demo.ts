@@ -171,6 +171,41 @@ async function main(): Promise<void> {
     const servedCount = await worker.state.getState<number>('served', 0);
     say(`The uppercaser journaled ${servedCount} served calls in its state directory`);
 
+    step('an A2A client calls the uppercaser');
+    {
+      // The official A2A SDK's client; its fetch signs each JSON-RPC request (RFC 9421) with the client's key.
+      const { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } = await import('@a2a-js/sdk/client');
+      const { Role, verifyAgentCardSignature } = await import('@a2a-js/sdk');
+      const { publicKeyFromDidKey } = await import('@sov/crypto');
+      const signedFetch: typeof fetch = async (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        const headers = Object.fromEntries(Object.entries((init?.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+        if (init?.method === 'POST' && typeof init.body === 'string') {
+          headers['x-sov-receiver'] = worker.agent.id;
+          Object.assign(headers, clientIdentity.signer.sign({ method: 'POST', url, body: Buffer.from(init.body), headers: { ...headers } }));
+        }
+        return fetch(url, { ...init, headers });
+      };
+      const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl: signedFetch })] }));
+      const a2aClient = await factory.createFromUrl(worker.agent.url!);
+      const card = await a2aClient.getAgentCard();
+      await verifyAgentCardSignature((kid) => Promise.resolve(publicKeyFromDidKey(kid)))(card);
+      const reply = await a2aClient.sendMessage({
+        tenant: '',
+        message: {
+          messageId: `demo-${Date.now()}`, contextId: '', taskId: '', role: Role.ROLE_USER, extensions: [], referenceTaskIds: [],
+          parts: [{ content: { $case: 'data', value: { text: 'hello from a2a' } }, metadata: undefined, filename: '', mediaType: 'application/json' }],
+          metadata: { skill: 'uppercase' },
+        },
+        configuration: undefined,
+        metadata: undefined,
+      });
+      const part = 'parts' in reply ? reply.parts.find((p) => p.content?.$case === 'data') : undefined;
+      const value = part?.content?.$case === 'data' ? (part.content.value as { text?: unknown }) : undefined;
+      if (value?.text !== 'HELLO FROM A2A') throw new Error(`the A2A call answered ${JSON.stringify(reply).slice(0, 200)}`);
+      say(`The official A2A SDK client read the uppercaser's card (skills ${card.skills.map((k) => k.id).join(', ')}; its JWS verified) and called "uppercase" with a signed SendMessage: "${value.text}"`);
+    }
+
     step('shut everything down');
     for (const stop of cleanup.splice(0)) await stop();
     say('Agents stopped intake, drained, deregistered and closed; registry closed');

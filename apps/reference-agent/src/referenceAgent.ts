@@ -1,3 +1,4 @@
+import { a2a, type A2aApi } from '@sov/a2a';
 import { Agent, SovError, type AgentOptions } from '@sov/core';
 import { secureMessaging, type Identity, type SecureMessagingApi } from '@sov/crypto';
 import { resilience, type ResilienceApi } from '@sov/resilience';
@@ -23,6 +24,8 @@ export interface ReferenceAgent {
   state: StateApi<FileStateStore>;
   secure: SecureMessagingApi;
   resilience: ResilienceApi;
+  /** Its A2A side: the agent card and the JSON-RPC route (`/a2a`). */
+  a2a: A2aApi;
 }
 
 /**
@@ -30,7 +33,8 @@ export interface ReferenceAgent {
  * - services: `uppercase` (free) and `analyse` (needs stake, price 2);
  * - state: counts the calls it served, kept across restarts (journal);
  * - crypto: signs and verifies every call, receives sealed messages;
- * - resilience: registry retries, per-peer breakers, rate limit, health.
+ * - resilience: registry retries, per-peer breakers, rate limit, health;
+ * - a2a: an A2A agent card and JSON-RPC route over the same services.
  */
 export function createReferenceAgent(options: ReferenceAgentOptions): ReferenceAgent {
   const { stateDir, analyseMinStake, ...agentOptions } = options;
@@ -39,6 +43,7 @@ export function createReferenceAgent(options: ReferenceAgentOptions): ReferenceA
   const state = agent.use(fileState({ dir: stateDir ?? './agent_state' }));
   const secure = agent.use(secureMessaging());
   const services = agent.use(serviceRouter());
+  const a2aApi = agent.use(a2a({ services, description: 'The Sovereign SDK reference agent: upper-cases and analyses text' }));
 
   const served = () => state.updateState<number>('served', (n) => (n ?? 0) + 1);
 
@@ -75,5 +80,5 @@ export function createReferenceAgent(options: ReferenceAgentOptions): ReferenceA
     },
   });
 
-  return { agent, services, state, secure, resilience: res };
+  return { agent, services, state, secure, resilience: res, a2a: a2aApi };
 }
