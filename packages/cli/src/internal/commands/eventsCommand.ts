@@ -62,6 +62,7 @@ export function eventsCommand(program: Command, context: (cmd: Command) => Comma
         if (ctx.io.signal?.aborted) return finish();
         ctx.io.signal?.addEventListener('abort', onAbort);
         stream.onConnect(() => {
+          if (!connected && opts.follow) ctx.note(`sov events: following ${ctx.registryUrl}; Ctrl-C to stop`);
           connected = true;
           if (outage) ctx.note('sov events: connected again; resuming after the last event seen');
           outage = false;

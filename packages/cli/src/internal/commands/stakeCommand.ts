@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SovError, isSovError } from '@sov/core';
 import type { CommandContext } from '../commandContext';
 import { UsageError } from '../cliErrors';
 import { amountArg } from '../parseOptions';
@@ -17,12 +18,12 @@ export function stakeCommand(program: Command, context: (cmd: Command) => Comman
       if (opts.credit !== undefined && opts.debit !== undefined) throw new UsageError('give --credit or --debit, not both');
       const token = ctx.env.SOV_OPERATOR_TOKEN || undefined;
       const registry = ctx.registry(token);
-      const balance =
-        opts.credit !== undefined
-          ? await ctx.reach(() => registry.creditStake(id, opts.credit!))
-          : opts.debit !== undefined
-            ? await ctx.reach(() => registry.debitStake(id, opts.debit!))
-            : await ctx.reach(() => registry.getStake(id));
+      const balance = await ctx.reach(() =>
+        opts.credit !== undefined ? registry.creditStake(id, opts.credit) : opts.debit !== undefined ? registry.debitStake(id, opts.debit) : registry.getStake(id),
+      ).catch((e: unknown) => {
+        if (!token && isSovError(e) && e.code === 'UNAUTHORIZED') throw new SovError('UNAUTHORIZED', `${e.message} (set SOV_OPERATOR_TOKEN)`, { cause: e });
+        throw e;
+      });
       if (ctx.out.json) ctx.out.data(balance);
       else ctx.out.line(`${balance.agentId}: stake ${balance.stake}`);
     });
