@@ -12,7 +12,8 @@ const ALLOWED: Record<string, string[]> = {
   state: ['core'],
   resilience: ['core'],
   services: ['core'],
-  events: ['core'],
+  // Durable mode journals through @sov/state's StateStore (the design: "may use @sov/state").
+  events: ['core', 'state'],
   federation: ['core'],
   registry: ['core', 'state', 'crypto'],
   cli: ['core', 'crypto'],
