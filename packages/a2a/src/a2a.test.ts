@@ -207,3 +207,42 @@ describe('A2aClient refusals', () => {
     expect(partsValue([])).toBeUndefined();
   });
 });
+
+describe('shutdown', () => {
+  it('gives running tasks half the shutdown budget, then aborts them: handlers see SHUTTING_DOWN, a streaming client gets the failed task before connections close', async () => {
+    const agent = new Agent({ name: 'stopping', port: 0, host: '127.0.0.1', allowAnonymous: true, logger: createLogger({ silent: true }), shutdownTimeoutMs: 2000 });
+    const services = agent.use(serviceRouter());
+    let reason: unknown;
+    services.register({
+      name: 'forever',
+      timeoutMs: 0,
+      handler: (_p: unknown, ctx: ServiceContext) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            reason = ctx.signal.reason;
+            reject(ctx.signal.reason as Error);
+          }),
+        ),
+    });
+    const api = agent.use(a2a({ services, taskServices: ['forever'] }));
+    await agent.start();
+    const client = new A2aClient({ timeoutMs: 10_000 });
+    const states: string[] = [];
+    let failure: unknown;
+    const streaming = (async () => {
+      for await (const event of client.stream(api.cardUrl!, 'forever', {})) {
+        if ('statusUpdate' in event) {
+          states.push(event.statusUpdate.status.state);
+          failure = partsValue(event.statusUpdate.status.message?.parts);
+        }
+      }
+    })();
+    await until(() => states.includes('TASK_STATE_WORKING'), 'the task works');
+    await agent.shutdown();
+    await streaming.catch(() => undefined);
+    await client.close();
+    expect((reason as SovError).code).toBe('SHUTTING_DOWN');
+    expect(states.at(-1)).toBe('TASK_STATE_FAILED');
+    expect(failure).toMatchObject({ code: 'SHUTTING_DOWN' });
+  });
+});

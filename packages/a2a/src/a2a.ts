@@ -132,6 +132,8 @@ export function a2a(options: A2aOptions): Capability<A2aApi> {
   let client: A2aClient | undefined;
   let book: TaskBook | undefined;
   let signed: { canonical: string; card: A2aAgentCard } | undefined;
+  let stopWatching: (() => void) | undefined;
+  let stopTimer: unknown;
 
   const buildCard = (): A2aAgentCard => {
     const ctx = context;
@@ -226,8 +228,17 @@ export function a2a(options: A2aOptions): Capability<A2aApi> {
         }),
       });
       ctx.contributeRegistration(() => ({ metadata: { a2a: { card: api.cardUrl } } }));
+      // Streams and blocking calls of running tasks are requests in flight: the drain waits for them. Tasks get
+      // half the shutdown budget to finish, then they are aborted, so their clients hear the end before connections close.
+      const tasks = book;
+      stopWatching = ctx.agent.onStateChange((state) => {
+        if (state !== 'stopping' || tasks.running === 0) return;
+        stopTimer = ctx.clock.setTimeout(() => tasks.abortAll(new SovError('SHUTTING_DOWN', 'The agent is shutting down')), ctx.config.shutdownTimeoutMs / 2);
+      });
     },
-    async shutdown() {
+    async shutdown(ctx) {
+      stopWatching?.();
+      if (stopTimer !== undefined) ctx.clock.clearTimeout(stopTimer);
       book?.abortAll(new SovError('SHUTTING_DOWN', 'The agent is shutting down'));
       await client?.close();
     },
