@@ -20,6 +20,8 @@ export interface A2aServiceEntry {
 /** Where the card's skills come from: a ServiceRouter (`agent.use(serviceRouter())`) fits. */
 export interface A2aServiceCatalog {
   getServiceCatalog(): A2aServiceEntry[];
+  /** The services' names, when cheaper than the catalog (a ServiceRouter has them). */
+  readonly services?: readonly string[];
 }
 
 /** Options of the a2a capability. */
@@ -202,7 +204,7 @@ export function a2a(options: A2aOptions): Capability<A2aApi> {
       const logger = (): Logger => ctx.logger;
       server = new A2aRpcServer({
         handle: (request, rc) => ctx.handleRequest(request, rc),
-        services: () => options.services.getServiceCatalog().map((e) => e.name),
+        services: () => [...(options.services.services ?? options.services.getServiceCatalog().map((e) => e.name))],
         taskServices,
         book,
         logger,

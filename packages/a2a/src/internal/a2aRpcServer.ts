@@ -187,11 +187,13 @@ export class A2aRpcServer {
       throw new RpcFailure(A2A_ERROR_CODES.UNSUPPORTED_OPERATION, 'A task of this agent takes one message; send a new message without taskId');
     }
     const metadata = isObject(message.metadata) ? message.metadata : isObject(params.metadata) ? params.metadata : undefined;
-    const services = this.deps.services();
     let skill = metadata?.skill;
+    // The service list is read only when the message names no skill (one service is then the skill).
+    const services = skill === undefined ? this.deps.services() : [];
     if (skill === undefined && services.length === 1) skill = services[0];
     if (typeof skill !== 'string' || skill === '') {
-      throw invalidParams(`Name the skill in message.metadata.skill: one of ${services.slice(0, 20).map((s) => `"${s}"`).join(', ') || 'none'}`, {
+      const names = services.length > 0 ? services : this.deps.services();
+      throw invalidParams(`Name the skill in message.metadata.skill: one of ${names.slice(0, 20).map((s) => `"${s}"`).join(', ') || 'none'}`, {
         code: 'SERVICE_NAME_MISSING',
       });
     }
