@@ -17,6 +17,8 @@ export function sovEslint(tsconfigRootDir) {
         '@typescript-eslint/no-floating-promises': 'error',
         '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
         '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+        // Event handlers must be async functions (@sov/events refuses sync ones), awaiting or not.
+        '@typescript-eslint/require-await': 'off',
         'no-restricted-imports': [
           'error',
           {

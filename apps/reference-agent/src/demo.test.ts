@@ -12,6 +12,8 @@ describe('pnpm demo', () => {
     expect(run.status).toBe(0);
     const out = run.stdout;
     expect(out).toMatch(/Registry listening at http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/The client's peer_joined handler saw "uppercaser" did:key:\S+ join \(event registry:\d+, from registry\)/);
+    expect(out).toContain("the client's stake_changed handler saw stake 150");
     expect(out).toMatch(/Client searched for "text\.uppercase": 1 match, "uppercaser"/);
     expect(out).toContain('returned "HELLO, SOVEREIGN AGENTS"');
     expect(out).toContain('opened by the uppercaser: {"note":"meet at the usual place"}');

@@ -3,13 +3,15 @@
  * signatures, two agents with their own keys; discovery by capability, a
  * signed call, a sealed message, forged requests refused, a stake-gated
  * service before and after the stake is credited, feedback with a receipt,
- * state kept on disk. Exits 0, or 1 naming the step that failed.
+ * state kept on disk, events the agents react to. Exits 0, or 1 naming the
+ * step that failed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, HttpRegistryClient, PeerClient, createLogger, isSovError, toSovError, type Logger } from '@sov/core';
 import { Identity, RequestVerifier, secureMessaging, verifyReceipt } from '@sov/crypto';
+import { events, type AgentEvent, type RegistryEventData } from '@sov/events';
 import { EmbeddedRegistryStore, RegistryServer } from '@sov/registry';
 import { createReferenceAgent, TEXT_CAPABILITY } from './referenceAgent';
 
@@ -74,16 +76,21 @@ async function main(): Promise<void> {
     const clientIdentity = Identity.generate();
     const client = new Agent({ name: 'client', identity: clientIdentity, registryUrl: registry.url, logger: quiet });
     const clientSecure = client.use(secureMessaging());
+    // The client's event queue follows the registry; fromStart replays what the registry retains, so it hears of the uppercaser that joined first.
+    const clientEvents = client.use(events({ registry: { types: ['peer_joined', 'stake_changed'], fromStart: true } }));
+    const joined = new Promise<AgentEvent<string, RegistryEventData>>((resolve) =>
+      clientEvents.on('peer_joined', async (e) => void (e.data.peer_id === worker.agent.id && resolve(e))),
+    );
+    const stakes: Array<AgentEvent<string, RegistryEventData>> = [];
+    const stakeSeen = new Promise<void>((resolve) => clientEvents.on('stake_changed', async (e) => void (stakes.push(e), resolve())));
     await client.start();
     cleanup.unshift(() => client.shutdown());
     say(`Agent "client" ${short(client.id)} at ${client.url}`);
 
-    step('watch registry events');
-    const events = client.registry!.subscribe({ types: ['stake_changed', 'reputation_changed'] });
-    cleanup.unshift(() => events.close());
-    // The worker forgets a cached stake as soon as the registry says it changed.
-    events.onEvent((e) => e.type === 'stake_changed' && worker.services.invalidateStake(e.data.peer_id));
-    say('Client subscribed to the registry event stream (stake_changed, reputation_changed)');
+    step('react to registry events');
+    const peerJoined = await joined;
+    say(`The client's peer_joined handler saw "uppercaser" ${short(peerJoined.data.peer_id)} join (event ${peerJoined.id}, from ${peerJoined.source})`);
+    say('The uppercaser forgets a cached stake as soon as its stake_changed handler hears of a change');
 
     step(`find an agent with capability ${TEXT_CAPABILITY}`);
     const found = await client.registry!.search({ capabilities: [TEXT_CAPABILITY] });
@@ -134,10 +141,11 @@ async function main(): Promise<void> {
     step('call a stake-gated service');
     const before = await refusal('analyse without stake', () => client.call(target.id, 'analyse', { text: 'stake gated analysis' }));
     say(`"analyse" needs a stake of 100; with stake 0 the client is refused with ${before}`);
-    const stakeSeen = new Promise<void>((resolve) => events.onEvent((e) => e.type === 'stake_changed' && resolve()));
+    // The uppercaser's own stake_changed handler drops its cached stake; wait until its queue had the event too.
+    const workerSaw = new Promise<void>((resolve) => worker.events.once('stake_changed', async () => resolve()));
     const credited = await new HttpRegistryClient({ baseUrl: registry.url, operatorToken: OPERATOR_TOKEN }).creditStake(client.id, 150);
-    await stakeSeen;
-    say(`The registry operator credited the client: stake ${credited.stake}`);
+    await Promise.all([stakeSeen, workerSaw]);
+    say(`The registry operator credited the client: stake ${credited.stake}; the client's stake_changed handler saw stake ${String(stakes[0]!.data.stake)}`);
     const analysis = await client.callDetailed<{ words: number; longest: string }>(target.id, 'analyse', { text: 'stake gated analysis works' });
     say(`"analyse" now succeeds: ${analysis.result.words} words, longest "${analysis.result.longest}"`);
 

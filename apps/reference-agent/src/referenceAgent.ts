@@ -1,6 +1,7 @@
 import { a2a, type A2aApi } from '@sov/a2a';
 import { Agent, SovError, type AgentOptions } from '@sov/core';
 import { secureMessaging, type Identity, type SecureMessagingApi } from '@sov/crypto';
+import { events, type EventsApi } from '@sov/events';
 import { resilience, type ResilienceApi } from '@sov/resilience';
 import { serviceRouter, type ServiceRouter } from '@sov/services';
 import { fileState, type FileStateStore, type StateApi } from '@sov/state';
@@ -26,6 +27,8 @@ export interface ReferenceAgent {
   resilience: ResilienceApi;
   /** Its A2A side: the agent card and the JSON-RPC route (`/a2a`). */
   a2a: A2aApi;
+  /** Its event queue: registry events (stake changes) and its request events. */
+  events: EventsApi;
 }
 
 /**
@@ -34,7 +37,9 @@ export interface ReferenceAgent {
  * - state: counts the calls it served, kept across restarts (journal);
  * - crypto: signs and verifies every call, receives sealed messages;
  * - resilience: registry retries, per-peer breakers, rate limit, health;
- * - a2a: an A2A agent card and JSON-RPC route over the same services.
+ * - a2a: an A2A agent card and JSON-RPC route over the same services;
+ * - events: follows the registry's stake_changed, so a caller's new stake
+ *   counts at once instead of after the stake cache's TTL.
  */
 export function createReferenceAgent(options: ReferenceAgentOptions): ReferenceAgent {
   const { stateDir, analyseMinStake, ...agentOptions } = options;
@@ -44,6 +49,8 @@ export function createReferenceAgent(options: ReferenceAgentOptions): ReferenceA
   const secure = agent.use(secureMessaging());
   const services = agent.use(serviceRouter());
   const a2aApi = agent.use(a2a({ services, description: 'The Sovereign SDK reference agent: upper-cases and analyses text' }));
+  const bus = agent.use(events({ registry: options.registryUrl || options.registry ? { types: ['stake_changed'] } : false }));
+  bus.on('stake_changed', async (e) => services.invalidateStake(e.data.peer_id), { name: 'forgetCachedStake' });
 
   const served = () => state.updateState<number>('served', (n) => (n ?? 0) + 1);
 
@@ -80,5 +87,5 @@ export function createReferenceAgent(options: ReferenceAgentOptions): ReferenceA
     },
   });
 
-  return { agent, services, state, secure, resilience: res, a2a: a2aApi };
+  return { agent, services, state, secure, resilience: res, a2a: a2aApi, events: bus };
 }

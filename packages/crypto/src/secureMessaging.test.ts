@@ -38,6 +38,7 @@ function memoryRegistry(): RegistryClient & { records: Map<string, AgentRecord> 
     updateMetadata: () => Promise.reject(new SovError('UNAVAILABLE', 'not in this fake')),
     getStake: () => Promise.reject(new SovError('UNAVAILABLE', 'not in this fake')),
     submitFeedback: () => Promise.reject(new SovError('UNAVAILABLE', 'not in this fake')),
+    sendRequest: () => Promise.reject(new SovError('UNAVAILABLE', 'not in this fake')),
     subscribe: () => {
       throw new SovError('UNAVAILABLE', 'not in this fake');
     },

@@ -45,7 +45,12 @@ describe('EventBus', () => {
     expect(seen).toHaveLength(2);
     expect(seen[0]).toBe(event);
     expect(event).toMatchObject({ type: 'job', data: { n: 1 }, source: 'agent-1' });
-    expect(event.id).toMatch(/^[0-9a-f-]{36}$/);
+    const next = await bus.emit('other', { n: 2 });
+    expect(event.id).toMatch(/^[0-9a-f-]{36}-[0-9a-z]+$/);
+    expect(next.id).not.toBe(event.id);
+    await bus.idle();
+    expect(seen.map((e) => e.type)).toEqual(['job', 'job', 'other']);
+    expect(JSON.parse(JSON.stringify(event))).toEqual({ id: event.id, type: 'job', data: { n: 1 }, timestamp: event.timestamp, source: 'agent-1' });
     expect(new Date(event.timestamp).toISOString()).toBe(event.timestamp);
     expect(Object.isFrozen(event)).toBe(true);
     await bus.stop();
@@ -329,7 +334,7 @@ describe('EventBus', () => {
       bus.on('job', async () => g.wait);
       await bus.start();
       const event = await bus.emit('job', { n: 1 });
-      expect((await store.entries('events/')).map(([, v]) => v)).toEqual([event]);
+      expect((await store.entries('events/')).map(([, v]) => v)).toEqual([JSON.parse(JSON.stringify(event))]);
       g.open();
       await bus.idle();
       await until(() => store.entries('events/') !== undefined);

@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client';
 import { QueueFullError } from './errors/queueFullError';
 import { EventJournal } from './internal/eventJournal';
 import { HandlerStats, registerEventMetrics, type EventCounters } from './internal/eventMetrics';
+import { EventEnvelope } from './internal/eventEnvelope';
 import { EventQueue, type QueuedEvent } from './internal/eventQueue';
 import type {
   AgentEvent,
@@ -167,7 +168,6 @@ export class EventBus<E extends EventMap = EventMap> {
   private readonly roomListeners: Array<() => void> = [];
   private readonly idleListeners: Array<() => void> = [];
   private readonly active = new Set<HandlerRun>();
-  private readonly removals = new Set<Promise<unknown>>();
   private readonly counters: EventCounters;
   private journalRef: EventJournal | undefined;
   private source: string;
@@ -175,6 +175,8 @@ export class EventBus<E extends EventMap = EventMap> {
   private inFlight = 0;
   private reserved = 0;
   private seq = 0;
+  /** Ids are this random prefix and a counter: unique without a random draw per event. */
+  private readonly idPrefix = `${randomUUID()}-`;
   private failedRuns = 0;
   private phase: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private pumping = false;
@@ -204,7 +206,7 @@ export class EventBus<E extends EventMap = EventMap> {
     this.clock = options.clock ?? systemClock;
     this.source = options.source ?? 'local';
     this.log = options.logger ?? silent;
-    if (options.journal) this.journalRef = new EventJournal(options.journal);
+    if (options.journal) this.journalRef = new EventJournal(options.journal, this.clock);
     this.counters = {
       depth: () => this.queue.waiting,
       inFlight: () => this.inFlight,
@@ -402,7 +404,7 @@ export class EventBus<E extends EventMap = EventMap> {
   /** Sets the journal before start (the capability opens it at initialize). */
   setJournal(store: StateStore): void {
     if (this.phase !== 'new') throw new SovError('LIFECYCLE', 'The journal of an event bus is set before it starts');
-    this.journalRef = new EventJournal(store);
+    this.journalRef = new EventJournal(store, this.clock);
   }
 
   /** @internal the journal, for registry subscriptions */
@@ -505,17 +507,8 @@ export class EventBus<E extends EventMap = EventMap> {
   }
 
   private entryOf(type: string, data: unknown, key: string | undefined, source: string, given?: AgentEvent): DispatchedEvent {
-    const event: AgentEvent =
-      given ??
-      Object.freeze({
-        id: randomUUID(),
-        type,
-        data,
-        timestamp: new Date(this.clock.now()).toISOString(),
-        source,
-        ...(key !== undefined ? { key } : {}),
-      });
     const seq = ++this.seq;
+    const event: AgentEvent = given ?? new EventEnvelope(`${this.idPrefix}${seq.toString(36)}`, type, data, this.clock.now(), source, key);
     return {
       event,
       key,
@@ -692,16 +685,9 @@ export class EventBus<E extends EventMap = EventMap> {
     this.pump();
   }
 
-  /** Removes a journal record in the background; stop() waits for the removals. */
+  /** Removes a journal record, with the next write or soon after; stop() flushes the removals. */
   private forget(journalKey: string): void {
-    const journal = this.journalRef;
-    if (!journal) return;
-    const p = journal.remove(journalKey).then(
-      () => undefined,
-      (e: unknown) => this.log.warn('handled event not removed from the journal; it will be handled again after a restart', { journalKey, error: toSovError(e).message }),
-    );
-    this.removals.add(p);
-    void p.finally(() => this.removals.delete(p));
+    this.journalRef?.remove(journalKey);
   }
 
   private async doStart(): Promise<void> {
@@ -769,7 +755,9 @@ export class EventBus<E extends EventMap = EventMap> {
         this.log.warn('event bus stopped; unhandled events dropped', { remaining });
       }
     }
-    await Promise.all([...this.removals]);
+    await this.journalRef?.flush().catch((e: unknown) =>
+      this.log.warn('handled events not removed from the journal; they will be handled again after a restart', { error: toSovError(e).message }),
+    );
     for (const l of this.idleListeners.splice(0)) l();
     return { drained: this.counters.handled - handledBefore, remaining, kept };
   }

@@ -1,7 +1,14 @@
-import type { StateStore } from '@sov/state';
+import { systemClock, type Clock } from '@sov/core';
+import type { StateOperation, StateStore } from '@sov/state';
 import type { AgentEvent } from '../types';
 
 const EVENT_PREFIX = 'events/';
+
+/** The JSON shape of an event (an envelope's toJSON, or a plain object as it is). */
+function plain(event: AgentEvent): unknown {
+  const withJson = event as AgentEvent & { toJSON?: () => unknown };
+  return typeof withJson.toJSON === 'function' ? withJson.toJSON() : event;
+}
 const CURSOR_PREFIX = 'cursor/';
 
 /** An event as the journal keeps it. */
@@ -17,7 +24,20 @@ export interface JournaledEvent {
  * resolves once the store holds it durably (a journal file store: fsynced).
  */
 export class EventJournal {
-  constructor(readonly store: StateStore) {}
+  /**
+   * Records of handled events waiting to be removed. A removal needs no
+   * fsync of its own: lost in a crash, it only means the event is handled
+   * again (at least once). So removals ride with the next append, in the
+   * same write, or are written on their own after a short while (`flush`).
+   */
+  private removals: string[] = [];
+  private timer: unknown;
+
+  constructor(
+    readonly store: StateStore,
+    private readonly clock: Clock = systemClock,
+    private readonly removeAfterMs = 50,
+  ) {}
 
   keyOf(seq: number): string {
     // Fixed width, so keys sort in acceptance order.
@@ -25,19 +45,44 @@ export class EventJournal {
   }
 
   append(journalKey: string, event: AgentEvent): Promise<void> {
-    return this.store.set(journalKey, event);
+    if (this.removals.length === 0) return this.store.set(journalKey, plain(event));
+    return this.write([{ type: 'set', key: journalKey, value: plain(event) }]);
   }
 
   /** Appends an event and moves a cursor in one write, so neither survives without the other. */
   appendWithCursor(journalKey: string, event: AgentEvent, cursor: string, position: string): Promise<void> {
-    return this.store.batch([
-      { type: 'set', key: journalKey, value: event },
+    return this.write([
+      { type: 'set', key: journalKey, value: plain(event) },
       { type: 'set', key: `${CURSOR_PREFIX}${cursor}`, value: position },
     ]);
   }
 
-  remove(journalKey: string): Promise<boolean> {
-    return this.store.delete(journalKey);
+  /** Removes a handled event's record, with the next write or within removeAfterMs. */
+  remove(journalKey: string): void {
+    this.removals.push(journalKey);
+    this.timer ??= this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.flush().catch(() => undefined);
+    }, this.removeAfterMs);
+  }
+
+  /** Writes the removals still waiting; resolves once they are durable. */
+  async flush(): Promise<void> {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.removals.length) await this.write([]);
+  }
+
+  private async write(ops: StateOperation[]): Promise<void> {
+    const removals = this.removals;
+    this.removals = [];
+    try {
+      await this.store.batch([...removals.map((key): StateOperation => ({ type: 'delete', key })), ...ops]);
+    } catch (e) {
+      // The write is refused as a whole (a value the store cannot hold): the removals wait for the next one.
+      this.removals.push(...removals);
+      throw e;
+    }
   }
 
   setCursor(cursor: string, position: string): Promise<void> {
