@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PeerClient, isSovError, type AgentRecord } from '@sov/core';
-import { Identity } from '@sov/crypto';
 import type { CommandContext } from '../commandContext';
 import { UsageError } from '../cliErrors';
 import { integerArg } from '../parseOptions';
@@ -20,6 +19,8 @@ export function callCommand(program: Command, context: (cmd: Command) => Command
     .option('--key <file>', 'the keystore to sign with (env SOV_KEY_FILE); its passphrase from SOV_KEY_PASSPHRASE')
     .option('--call-timeout <ms>', 'deadline of the call in ms', integerArg(1, 600_000), 10_000)
     .action(async (args: string[], opts: { capability?: string; key?: string; callTimeout: number }, cmd: Command) => {
+      // Loaded here, not at start: the commands that need no key start faster.
+      const { Identity } = await import('@sov/crypto');
       const ctx = context(cmd);
       const expected = opts.capability === undefined ? 3 : 2;
       if (args.length !== expected) {

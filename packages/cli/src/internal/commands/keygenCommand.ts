@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SovError } from '@sov/core';
-import { Identity } from '@sov/crypto';
+import type { Identity as IdentityClass } from '@sov/crypto';
 import type { CommandContext } from '../commandContext';
 
 /** The keystore keygen writes when neither --key nor SOV_KEY_FILE names one. */
@@ -17,11 +17,13 @@ export function keygenCommand(program: Command, context: (cmd: Command) => Comma
     .option('--force', 'replace an existing keystore (its identity is lost)')
     .addHelpText('after', '\nThe keystore is encrypted (scrypt + AES-256-GCM) with SOV_KEY_PASSPHRASE when that is set.')
     .action(async (opts: { key?: string; force?: boolean }, cmd: Command) => {
+      // Loaded here, not at start: the commands that need no key start faster.
+      const { Identity } = await import('@sov/crypto');
       const ctx = context(cmd);
       const path = resolve(opts.key ?? ctx.env.SOV_KEY_FILE ?? DEFAULT_KEY_FILE);
       const passphrase = ctx.env.SOV_KEY_PASSPHRASE || undefined;
       const options = passphrase ? { passphrase } : {};
-      let identity: Identity;
+      let identity: IdentityClass;
       if (opts.force) {
         identity = Identity.generate();
         await identity.save(path, options);
