@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SovError, type Clock, type Logger, type RegistryEvent } from '@sov/core';
 import { ActivityCounter } from './activityCounter';
@@ -46,9 +47,15 @@ interface Asset {
   type: string;
 }
 
+/** This module's URL in every way it runs: the CJS build and jest (`__filename`), the ESM build and tsx (`import.meta.url`). */
+function moduleUrl(): string {
+  return typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
+}
+
 /** The folder the front end ships in: `<package>/dashboard`, beside `dist/` (built) or `src/` (sources). */
 function assetsDir(): string | undefined {
-  return [join(__dirname, '..', 'dashboard'), join(__dirname, '..', '..', 'dashboard')].find((d) => existsSync(join(d, 'index.html')));
+  const here = fileURLToPath(new URL('.', moduleUrl()));
+  return [join(here, '..', 'dashboard'), join(here, '..', '..', 'dashboard')].find((d) => existsSync(join(d, 'index.html')));
 }
 
 /** Reads the front end and the chart library once, at start: requests are served from memory and only these names exist. */
@@ -59,7 +66,7 @@ function loadAssets(dir: string): Map<string, Asset> {
     if (type) assets.set(name, { body: readFileSync(join(dir, name)), type });
   }
   // uPlot (MIT, leeoniya/uPlot) comes from the registry's own dependency, never from a CDN.
-  const req = createRequire(__filename);
+  const req = createRequire(moduleUrl());
   assets.set('uPlot.esm.js', { body: readFileSync(req.resolve('uplot/dist/uPlot.esm.js')), type: CONTENT_TYPES['.js']! });
   assets.set('uPlot.min.css', { body: readFileSync(req.resolve('uplot/dist/uPlot.min.css')), type: CONTENT_TYPES['.css']! });
   return assets;
