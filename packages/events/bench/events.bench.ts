@@ -101,6 +101,21 @@ async function durable(): Promise<void> {
         target: { better: 'higher', ratio: 0.8 },
       });
     }
+    // What the events layer adds over the journal it writes to: the same event set into a FileStateStore of its own.
+    const plainStore = await FileStateStore.open({ dir: join(root, 'plain') });
+    const plainEvent = JSON.parse(JSON.stringify(probe)) as Record<string, unknown>;
+    let k = 0;
+    const journalSet = () => plainStore.set(`events/${String(k++ % 1000).padStart(16, '0')}`, plainEvent);
+    const vsStore = await compareThroughput(emit, journalSet, { rounds: 5, roundMs: 800, concurrency: 1 });
+    report({
+      name: 'durable emit, 1 emitter',
+      unit: 'events/s',
+      value: vsStore.subject.opsPerSec,
+      baselineName: '@sov/state journal set of the same event',
+      baseline: vsStore.baseline.opsPerSec,
+      ratio: vsStore.ratio,
+    });
+    await plainStore.close();
     await bus.stop();
     await store.close();
     await raw.close();

@@ -290,7 +290,20 @@ export class EventBus<E extends EventMap = EventMap> {
    * @example
    * await bus.emit('peer_seen', { peer: id }, { key: id });
    */
-  async emit<K extends TypeOf<E>>(type: K, data: Full<E>[K], options: EmitOptions = {}): Promise<AgentEvent<K, Full<E>[K]>> {
+  emit<K extends TypeOf<E>>(type: K, data: Full<E>[K], options?: EmitOptions): Promise<AgentEvent<K, Full<E>[K]>> {
+    // The common case (memory mode, room, running) without an async function's cost.
+    if (this.journalRef === undefined && this.phase === 'running' && !this.isFull() && typeof type === 'string' && type.length > 0 && type.length <= MAX_TYPE_LENGTH) {
+      const key = options?.key;
+      if (key === undefined || (typeof key === 'string' && key.length <= MAX_KEY_LENGTH)) {
+        const entry = this.entryOf(type, data, key, this.source);
+        this.accept(entry);
+        return Promise.resolve(entry.event as AgentEvent<K, Full<E>[K]>);
+      }
+    }
+    return this.emitSlowly(type, data, options ?? {});
+  }
+
+  private async emitSlowly<K extends TypeOf<E>>(type: K, data: Full<E>[K], options: EmitOptions): Promise<AgentEvent<K, Full<E>[K]>> {
     this.checkEmit(type, options.key);
     if (this.phase === 'new') throw new SovError('LIFECYCLE', `Cannot emit "${type}" before the event bus starts (agent.start())`);
     // Events from before a restart are queued first, and their journal keys are not reused.
@@ -616,7 +629,8 @@ export class EventBus<E extends EventMap = EventMap> {
       p = Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     if (reg.timeoutMs !== Infinity) {
-      run.deadline = this.clock.now() + reg.timeoutMs;
+      // On the system clock, the run's start reading gives the time: one clock read fewer per run.
+      run.deadline = (this.clock === systemClock ? performance.timeOrigin + run.started : this.clock.now()) + reg.timeoutMs;
       this.deadlineQueue(reg.timeoutMs).add(run);
     }
     p.then(
