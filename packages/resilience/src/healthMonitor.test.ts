@@ -79,6 +79,7 @@ describe('HealthMonitor', () => {
       updateMetadata: jest.fn(),
       getStake: jest.fn(),
       submitFeedback: jest.fn(),
+      sendRequest: jest.fn(),
       subscribe: jest.fn(),
     };
     const check = registryCheck(registry, 'agent-1');
