@@ -49,8 +49,10 @@ export function createReferenceAgent(options: ReferenceAgentOptions): ReferenceA
   const secure = agent.use(secureMessaging());
   const services = agent.use(serviceRouter());
   const a2aApi = agent.use(a2a({ services, description: 'The Sovereign SDK reference agent: upper-cases and analyses text' }));
-  const bus = agent.use(events({ registry: options.registryUrl || options.registry ? { types: ['stake_changed'] } : false }));
+  const bus = agent.use(events());
   bus.on('stake_changed', async (e) => services.invalidateStake(e.data.peer_id), { name: 'forgetCachedStake' });
+  // Opened at start with the registry the config names (options, SOV_REGISTRY_URL or a file); an agent without one has none to follow.
+  bus.subscribeRegistry({ types: ['stake_changed'] }).catch(() => undefined);
 
   const served = () => state.updateState<number>('served', (n) => (n ?? 0) + 1);
 
