@@ -56,6 +56,30 @@ describe('EventBus', () => {
     await bus.stop();
   });
 
+  it('on returns a dispose function; once fires once; off removes every registration of a handler', async () => {
+    const bus = new EventBus<TestEvents>();
+    const calls: string[] = [];
+    const shared = async (e: AgentEvent<'job', { n: number }>) => void calls.push(`shared ${e.data.n}`);
+    const dispose = bus.on('job', async (e) => void calls.push(`disposed ${e.data.n}`));
+    bus.on('job', shared);
+    bus.on('job', shared);
+    bus.once('job', async (e) => void calls.push(`once ${e.data.n}`));
+    await bus.start();
+    await bus.emit('job', { n: 1 });
+    await bus.idle();
+    dispose();
+    expect(bus.off('job', shared)).toBe(true);
+    expect(bus.off('job', shared)).toBe(false);
+    expect(bus.listenerCount('job')).toBe(0);
+    await bus.emit('job', { n: 2 });
+    await bus.idle();
+    expect(calls.sort()).toEqual(['disposed 1', 'once 1', 'shared 1', 'shared 1']);
+    // Many short-lived handlers leave nothing behind in the bus.
+    for (let i = 0; i < 1000; i++) bus.on('job', async () => undefined)();
+    expect((bus as unknown as { byHandler: Map<unknown, unknown> }).byHandler.size).toBe(0);
+    await bus.stop();
+  });
+
   it('refuses a sync handler at registration, naming it', () => {
     const bus = new EventBus<TestEvents>();
     function countJobs() {

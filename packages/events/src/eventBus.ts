@@ -252,27 +252,32 @@ export class EventBus<E extends EventMap = EventMap> {
    * const off = bus.on('peer_joined', async (e, { signal }) => refresh(e.data.peer_id, signal), { timeoutMs: 5000 });
    */
   on<K extends TypeOf<E>>(type: K, handler: EventHandler<K, Full<E>[K]>, options: HandlerOptions = {}): () => void {
-    const reg = this.registration(type, handler as EventHandler<string, unknown>, options);
+    const reg = this.registration(type, handler as EventHandler<string, unknown>, options, false);
     this.emitter.on(type, reg.listener);
-    return () => {
-      this.emitter.off(type, reg.listener);
-    };
+    return () => this.unregister(type, reg);
   }
 
   /** Like `on`, for the next event of the type only; returns a function that removes it before then. */
   once<K extends TypeOf<E>>(type: K, handler: EventHandler<K, Full<E>[K]>, options: HandlerOptions = {}): () => void {
-    const reg = this.registration(type, handler as EventHandler<string, unknown>, options);
+    const reg = this.registration(type, handler as EventHandler<string, unknown>, options, true);
     this.emitter.once(type, reg.listener);
-    return () => {
-      this.emitter.off(type, reg.listener);
-    };
+    return () => this.unregister(type, reg);
   }
 
   /** Removes every registration of `handler` for `type`; returns whether there was one. */
   off<K extends TypeOf<E>>(type: K, handler: EventHandler<K, Full<E>[K]>): boolean {
     const regs = this.byHandler.get(handler as EventHandler<string, unknown>)?.filter((r) => r.type === type) ?? [];
-    for (const r of regs) this.emitter.off(type, r.reg.listener);
+    for (const r of regs) this.unregister(type, r.reg);
     return regs.length > 0;
+  }
+
+  private unregister(type: string, reg: Registration): void {
+    this.emitter.off(type, reg.listener);
+    const list = this.byHandler.get(reg.fn);
+    if (!list) return;
+    const rest = list.filter((r) => r.reg !== reg);
+    if (rest.length) this.byHandler.set(reg.fn, rest);
+    else this.byHandler.delete(reg.fn);
   }
 
   /** How many handlers an event type has. */
@@ -464,7 +469,7 @@ export class EventBus<E extends EventMap = EventMap> {
 
   private readonly byHandler = new Map<EventHandler<string, unknown>, Array<{ type: string; reg: Registration }>>();
 
-  private registration(type: string, fn: EventHandler<string, unknown>, options: HandlerOptions): Registration {
+  private registration(type: string, fn: EventHandler<string, unknown>, options: HandlerOptions, once: boolean): Registration {
     if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
       throw new ValidationError('event handler', [{ path: '/type', message: `must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters` }]);
     }
@@ -487,7 +492,13 @@ export class EventBus<E extends EventMap = EventMap> {
       name,
       timeoutMs: options.timeoutMs ?? this.handlerTimeoutMs,
       stats,
-      listener: (entry) => this.run(reg, entry),
+      // A once handler leaves the index when it fires (the emitter has dropped it already).
+      listener: once
+        ? (entry) => {
+            this.unregister(type, reg);
+            this.run(reg, entry);
+          }
+        : (entry) => this.run(reg, entry),
     };
     const list = this.byHandler.get(fn) ?? [];
     list.push({ type, reg });
