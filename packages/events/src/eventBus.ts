@@ -545,7 +545,7 @@ export class EventBus<E extends EventMap = EventMap> {
 
   private entryOf(type: string, data: unknown, key: string | undefined, source: string, given?: AgentEvent): DispatchedEvent {
     const seq = ++this.seq;
-    const event: AgentEvent = given ?? new EventEnvelope(`${this.idPrefix}${seq.toString(36)}`, type, data, this.emittedAt(), source, key);
+    const event: AgentEvent = given ?? new EventEnvelope(this.idPrefix, seq, type, data, this.emittedAt(), source, key);
     return {
       event,
       key,
