@@ -52,7 +52,11 @@ describe('EventBus', () => {
     expect(seen.map((e) => e.type)).toEqual(['job', 'job', 'other']);
     expect(JSON.parse(JSON.stringify(event))).toEqual({ id: event.id, type: 'job', data: { n: 1 }, timestamp: event.timestamp, source: 'agent-1' });
     expect(new Date(event.timestamp).toISOString()).toBe(event.timestamp);
-    expect(Object.isFrozen(event)).toBe(true);
+    // Read-only for handlers: what one handler sees, the others see too.
+    expect(() => {
+      (event as { type: string }).type = 'changed';
+    }).toThrow(TypeError);
+    expect(event.type).toBe('job');
     await bus.stop();
   });
 

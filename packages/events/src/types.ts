@@ -5,8 +5,8 @@ export type EventMap = Record<string, unknown>;
 
 /**
  * One event as handlers receive it, the guide's `{ type, data, timestamp,
- * source }` plus an id. The envelope is frozen; `data` is shared by the
- * event's handlers, so treat it as read-only.
+ * source }` plus an id. The envelope's fields are read-only (assigning one
+ * throws); `data` is shared by the event's handlers, so treat it as read-only too.
  */
 export interface AgentEvent<TType extends string = string, TData = unknown> {
   /** Unique per event and kept across restarts (durable mode): handlers dedupe on it. */
@@ -18,7 +18,7 @@ export interface AgentEvent<TType extends string = string, TData = unknown> {
   /** Who emitted it: the agent id, or `registry` for registry events. */
   readonly source: string;
   /** Events with the same key are handled one after another, in emission order. */
-  readonly key?: string;
+  readonly key?: string | undefined;
 }
 
 /** What a handler gets beside the event. */
