@@ -64,6 +64,8 @@ export function events<E extends EventMap = EventMap>(options: EventsOptions = {
   let started = false;
   const subscriptions: Array<RegistrySubscription<E>> = [];
   const names = new Set<string>();
+  // The subscription the options ask for holds its name (and its stored resume point) from the start.
+  if (registry) names.add((registry === true ? undefined : registry.name) ?? 'registry');
   /** Asked for before initialize: made then, resolved at start. */
   const requested: Array<{ options: RegistrySubscriptionOptions; resolve: (h: RegistrySubscriptionHandle) => void; reject: (e: unknown) => void; sub?: RegistrySubscription<E>; auto?: boolean }> = [];
   const noRegistry = () => new SovError('NOT_FOUND', 'Cannot follow registry events: this agent has no registry (set registryUrl, or pass options.registry)');
@@ -129,6 +131,7 @@ export function events<E extends EventMap = EventMap>(options: EventsOptions = {
         const client = r.options.registry ?? context.registry;
         if (!client) {
           const error = noRegistry();
+          names.delete(r.options.name ?? 'registry');
           r.reject(error);
           if (r.auto) throw error;
           continue;

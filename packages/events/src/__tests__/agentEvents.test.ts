@@ -194,6 +194,16 @@ describe('events on real agents and a real registry', () => {
     expect(seen.filter((s) => s !== `joined ${a.id}`)).toEqual([`joined ${peer.id}`, 'request analyse', 'processed true']);
   });
 
+  it('refuses a second subscription under a name already taken, the one the options ask for included', async () => {
+    const a = agent('twice');
+    const bus = a.use(events({ registry: { types: ['peer_joined'] } }));
+    await expect(bus.subscribeRegistry({ types: ['peer_left'] })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await a.start();
+    const other = await bus.subscribeRegistry({ name: 'other', types: ['peer_left'] });
+    expect(typeof other.close).toBe('function');
+    await expect(bus.subscribeRegistry({ name: 'other' })).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
   it('refuses to follow a registry when the agent has none', async () => {
     const standalone = new Agent({ name: 'alone', logger: quiet, port: 0 });
     running.push(standalone);
