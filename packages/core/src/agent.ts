@@ -74,7 +74,26 @@ export interface CallQuery {
   minReputation?: number;
   /** Highest price per call of the service being called. */
   maxPrice?: number;
+  /**
+   * Search every registry a federation capability knows, not only this
+   * agent's own (needs a capability that adds a target resolver, such as
+   * `@sov/federation`; without one, the query is refused).
+   */
+  federated?: boolean;
 }
+
+/** One peer a query resolved to: its id (the signature's receiver) and endpoint URL. */
+export interface CallTarget {
+  id: string;
+  endpoint: string;
+}
+
+/**
+ * Resolves agent.call's query targets (see AgentContext.addTargetResolver):
+ * the candidates in the order to try them, or undefined to leave the query
+ * to the next resolver and, last, to the agent's own registry search.
+ */
+export type TargetResolver = (query: CallQuery, service: string, limit: number) => Promise<CallTarget[] | undefined>;
 
 /** Options of agent.call. */
 export interface CallOptions {
@@ -146,6 +165,7 @@ export class Agent {
   private peerClient: PeerClient | undefined;
   private peerCallWrappers: Array<(next: PeerCaller) => PeerCaller> = [];
   private readonly peerTransports: PeerTransport[] = [];
+  private readonly targetResolvers: TargetResolver[] = [];
   private peerCaller: PeerCaller | undefined;
   private readonly endpointCache = new Map<string, { endpoint: string; until: number }>();
   private requestHandler: RequestHandler | undefined;
@@ -324,7 +344,7 @@ export class Agent {
     return this.peerCaller;
   }
 
-  private async resolveTarget(target: string | CallQuery, service: string, failover: number): Promise<Array<{ id: string; endpoint: string }>> {
+  private async resolveTarget(target: string | CallQuery, service: string, failover: number): Promise<CallTarget[]> {
     if (typeof target === 'string') {
       if (/^https?:\/\//.test(target)) return [{ id: target, endpoint: target.replace(/\/+$/, '') }];
       const cached = this.endpointCache.get(target);
@@ -334,6 +354,16 @@ export class Agent {
       if (this.endpointCache.size >= 1000) this.endpointCache.delete(this.endpointCache.keys().next().value!);
       this.endpointCache.set(target, { endpoint: record.endpoint, until: this.clock.now() + 30_000 });
       return [{ id: record.id, endpoint: record.endpoint }];
+    }
+    for (const resolve of this.targetResolvers) {
+      const found = await resolve(target, service, Math.max(1, failover));
+      if (found === undefined) continue;
+      const others = found.filter((t) => t.id !== this.agentId);
+      if (others.length === 0) throw new SovError('NOT_FOUND', `No agent matches ${JSON.stringify({ ...target, service })}`);
+      return others.slice(0, Math.max(1, failover));
+    }
+    if (target.federated) {
+      throw new SovError('INVALID_INPUT', 'A federated query needs a capability that resolves it: agent.use(federation(...))');
     }
     if (!this.registryClient) throw new SovError('NOT_FOUND', 'Cannot search for a peer: this agent has no registry');
     const capabilities = [...(target.capabilities ?? []), ...(target.capability ? [target.capability] : [])];
@@ -761,6 +791,9 @@ export class Agent {
       addPeerTransport: (transport) => {
         this.peerTransports.push(transport);
         this.peerCaller = undefined;
+      },
+      addTargetResolver: (resolver) => {
+        this.targetResolvers.push(resolver);
       },
       handleRequest: (request, context) => this.endpointInstance!.dispatch(request, context),
       wrapRequestHandler: (wrapper) => {

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { Agent, PeerCaller } from './agent';
+import type { Agent, PeerCaller, TargetResolver } from './agent';
 import type { Clock } from './clock';
 import type { AgentConfig } from './config';
 import type { EndpointRegistrar, RequestContext, RequestHandler } from './endpoint';
@@ -51,6 +51,12 @@ export interface AgentContext {
    * retries apply to them as to any call; the first that handles an endpoint wins.
    */
   addPeerTransport(transport: PeerTransport): void;
+  /**
+   * Resolves agent.call's query targets before the agent's own registry
+   * search (federation searches several registries). Resolvers run in the
+   * order added; the first that answers (not undefined) decides.
+   */
+  addTargetResolver(resolver: TargetResolver): void;
   /**
    * Serves a request with the agent's request handler, as `POST /rpc` does
    * after its checks: for a route that speaks another protocol (A2A's

@@ -24,7 +24,7 @@ export { NetworkError, isNetworkError } from './errors/networkError';
 export { RemoteError, isRemoteError } from './errors/remoteError';
 export { LifecycleError, isLifecycleError } from './errors/lifecycleError';
 
-export type { AgentOptions, AgentState, CallOptions, CallOutcome, CallQuery, PeerCall, PeerCaller } from './agent';
+export type { AgentOptions, AgentState, CallOptions, CallOutcome, CallQuery, CallTarget, PeerCall, PeerCaller, TargetResolver } from './agent';
 export type { AgentContext, Capability, PeerTransport, RegistrationContribution } from './capability';
 export type {
   AgentEndpointOptions,
