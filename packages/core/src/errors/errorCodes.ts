@@ -68,6 +68,17 @@ export const ERROR_CODES = {
   STATE_CLOSED: 500,
   /** The store could not write (disk full, I/O error); nothing was acknowledged. */
   STATE_WRITE_FAILED: 503,
+  // federation (@sov/federation and the registry's federation routes)
+  /** No chain of peered registries leads to the target registry within the hop limit. */
+  NO_FEDERATION_PATH: 404,
+  /** A routed request whose path names one registry twice. */
+  FEDERATION_LOOP: 400,
+  /** A routed request whose path has more hops than the registry allows. */
+  FEDERATION_HOP_LIMIT: 400,
+  /** A routed request reached a registry that is not its next hop, or came from one that is not its previous hop. */
+  FEDERATION_WRONG_HOP: 403,
+  /** A routed request or its answer does not carry the signatures it should: something on its path altered it. */
+  ROUTE_TAMPERED: 403,
   // kernel
   INVALID_CONFIG: 500,
   LIFECYCLE: 500,
