@@ -5,6 +5,19 @@ export { NonceCache } from './nonceCache';
 export { didKeyFromPublicKey, publicKeyFromDidKey, isDidKey, verifyDidSignature } from './didKey';
 export { verifyX25519Binding } from './x25519Binding';
 export { signReceipt, verifyReceipt } from './callReceipts';
+export {
+  federatedAnswerDigest,
+  federatedRequestDigest,
+  signAnswerHop,
+  signFederatedRequest,
+  signPeerList,
+  signRequestHop,
+  verifyAnswerHops,
+  verifyFederatedRequest,
+  verifyPeerList,
+  verifyRequestHops,
+  verifyRouteReceipt,
+} from './routeSignatures';
 export { Hpke, HpkeContext, HPKE_AEAD } from './hpke';
 export { SecureMessenger } from './secureMessenger';
 export { registryKeyResolver } from './registryKeyResolver';
@@ -17,6 +30,20 @@ export type { RequestSignerOptions } from './requestSigner';
 export type { RequestVerifierOptions } from './requestVerifier';
 export type { NonceCacheOptions, NonceVerdict } from './nonceCache';
 export type { X25519Binding } from './x25519Binding';
+export type {
+  FederatedAnswer,
+  FederatedOperation,
+  FederatedOutcome,
+  FederatedRequest,
+  PeerListEntry,
+  RouteHop,
+  RouteReceipt,
+  RouteVerdict,
+  SignBytes,
+  SignedPeerList,
+  UnsignedFederatedRequest,
+  UnsignedPeerList,
+} from './routeSignatures';
 export type { HpkeAeadId, HpkeOptions } from './hpke';
 export type { OpenedMessage, PeerKeyResolver, PeerKeys, SealedEnvelope, SecureMessengerOptions } from './secureMessenger';
 export type { StaticPeer } from './staticKeyResolver';
