@@ -178,7 +178,7 @@ export function signAnswerHop(
   const index = request.path.length - 1 - later.length;
   const registry = request.path[index];
   if (registry === undefined || hops[index] === undefined) throw new RangeError(`No going hop ${index} to countersign the answer after`);
-  const previous = later.length ? later[0]!.signature : hops[index]!.signature;
+  const previous = later.length ? later[0]!.signature : hops[index].signature;
   const payload = answerHopPayload(federatedRequestDigest(request), federatedAnswerDigest(answer), index, registry, previous);
   return { registry, signature: toBase64Url(sign(payload)) };
 }
