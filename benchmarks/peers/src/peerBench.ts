@@ -1,0 +1,293 @@
+/**
+ * The peer benchmark (issue #15): our agent-to-agent call against a Moleculer
+ * 0.14 remote call over NATS, servers in their own processes, the same
+ * validated `process` payload (100 numbers and an algorithm) on both sides.
+ * Each figure is the median of paired, alternating rounds (compareThroughput)
+ * and printed beside Moleculer's as a ratio, with the issue's target:
+ * - at 64 in flight: session-authenticated (the default for an agent with an
+ *   identity) >= 1.0x throughput and p99 <= 1.0x; unsigned >= 1.3x;
+ *   per-request Ed25519 for the record;
+ * - at 1 in flight: session-authenticated p50 <= Moleculer's;
+ * - the invalid-input path (both sides refuse the payload);
+ * - CPU per call of each side: the bench process (client) and the server
+ *   processes (and the NATS server for Moleculer), from /proc.
+ *
+ * `--profile <session|per-request|unsigned|moleculer> [seconds]` instead
+ * profiles that side at 64 in flight (client and server, node:inspector) and
+ * prints the functions with the most self time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ServiceBroker, Errors } from 'moleculer';
+import { Agent, createLogger, isSovError } from '@sov/core';
+import { Identity } from '@sov/crypto';
+import { compareThroughput, measure, report, reportPlain, type Target, type Work } from '@sov/tooling/bench';
+import { CpuMeter, type CpuPerCall } from './cpuMeter';
+import { NATS_URL, ensureNats, natsServerPid } from './nats';
+import { expectedValue, invalidParams, validParams, type ProcessResult } from './processService';
+import { printTopSelfTime } from './profileSummary';
+import { startProfile } from './serverProfiling';
+
+const ROUNDS = 5;
+const ROUND_MS = 800;
+
+interface Server {
+  ready: { url?: string; id?: string; nodeID?: string; pid: number };
+  child: ChildProcess;
+  stop: () => void;
+}
+
+/** Starts src/peerServers.ts in its own process; resolves once it printed its ready line. */
+function serve(...args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'peerServers.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`peer-bench server ${args.join(' ')} printed no ready line within 30 s`));
+    }, 30_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`peer-bench server ${args.join(' ')} exited with ${code}`));
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = /^ready (.*)$/m.exec(out);
+      if (!line) return;
+      clearTimeout(timer);
+      child.stdout!.removeAllListeners('data');
+      child.removeAllListeners('exit');
+      resolve({ ready: JSON.parse(line[1]!) as Server['ready'], child, stop: () => child.kill('SIGTERM') });
+    });
+  });
+}
+
+function checkResult(r: ProcessResult, who: string): void {
+  if (r.value !== expectedValue || r.count !== validParams.data.length) throw new Error(`${who} answered ${JSON.stringify(r)}`);
+}
+
+/** A call of ours: the client agent calls the server agent by URL. */
+function ourCall(client: Agent, url: string): Work {
+  return async () => checkResult(await client.call<ProcessResult>(url, 'process', validParams), 'our agent');
+}
+
+function moleculerCall(broker: ServiceBroker): Work {
+  return async () => checkResult(await broker.call<ProcessResult, typeof validParams>('bench.process', validParams), 'moleculer');
+}
+
+/** A call both sides must refuse; anything but that refusal fails the bench. */
+function ourInvalidCall(client: Agent, url: string): Work {
+  return async () => {
+    try {
+      await client.call(url, 'process', invalidParams);
+    } catch (e) {
+      if (isSovError(e) && e.code === 'INVALID_INPUT') return;
+      throw e;
+    }
+    throw new Error('our agent accepted the invalid payload');
+  };
+}
+
+function moleculerInvalidCall(broker: ServiceBroker): Work {
+  return async () => {
+    try {
+      await broker.call('bench.process', invalidParams);
+    } catch (e) {
+      if (e instanceof Errors.ValidationError) return;
+      throw e;
+    }
+    throw new Error('moleculer accepted the invalid payload');
+  };
+}
+
+interface Setup {
+  servers: { agent: Server; anonymous: Server; moleculer: Server };
+  clients: { session: Agent; perRequest: Agent; unsigned: Agent; moleculer: ServiceBroker };
+  natsPid: number | undefined;
+  close: () => Promise<void>;
+}
+
+async function setUp(): Promise<Setup> {
+  await ensureNats();
+  const namespace = `peer-bench-${process.pid}`;
+  const [agent, anonymous, moleculer] = await Promise.all([serve('agent'), serve('agent-anonymous'), serve('moleculer', namespace)]);
+  const silent = createLogger({ silent: true });
+  // The default: once sessions land, an agent with an identity authenticates a session and signs requests with its key.
+  const session = new Agent({ name: 'peer-bench-session', identity: Identity.generate(), logger: silent });
+  const perRequest = new Agent({
+    name: 'peer-bench-per-request',
+    identity: Identity.generate(),
+    logger: silent,
+    // TODO(#15, lead): callAuthentication: 'per-request' once AgentOptions has it; until then this is today's default, per-request Ed25519.
+  });
+  const unsigned = new Agent({ name: 'peer-bench-unsigned', logger: silent });
+  const broker = new ServiceBroker({ nodeID: 'peer-bench-client', namespace, transporter: NATS_URL, logger: false });
+  await Promise.all([session.initialize(), perRequest.initialize(), unsigned.initialize(), broker.start()]);
+  await broker.waitForServices('bench', 15_000);
+  const close = async () => {
+    await Promise.all([session.shutdown(), perRequest.shutdown(), unsigned.shutdown(), broker.stop()]);
+    for (const s of [agent, anonymous, moleculer]) s.stop();
+  };
+  return { servers: { agent, anonymous, moleculer }, clients: { session, perRequest, unsigned, moleculer: broker }, natsPid: natsServerPid(), close };
+}
+
+const us = (n: number) => `${n.toFixed(0)} µs`;
+
+function describeCpu(c: CpuPerCall | undefined, processes: string[]): string {
+  if (!c) return 'n/a';
+  const parts = processes.filter((p) => c.micros[p] !== undefined).map((p) => `${p} ${us(c.micros[p]!)}`);
+  return `${us(c.micros.total!)} (${parts.join(' + ')})`;
+}
+
+interface Comparison {
+  name: string;
+  ours: Work;
+  /** Which server our side calls, for the CPU breakdown. */
+  ourServer: 'agent' | 'anonymous';
+  moleculer: Work;
+  concurrency: number;
+  throughputTarget?: Target;
+  p50Target?: Target;
+  p99Target?: Target;
+}
+
+/** One paired comparison, printed; returns the targets it missed. */
+async function compare(setup: Setup, c: Comparison): Promise<string[]> {
+  const pids: Record<string, number> = {
+    agent: setup.servers.agent.ready.pid,
+    anonymous: setup.servers.anonymous.ready.pid,
+    moleculer: setup.servers.moleculer.ready.pid,
+  };
+  if (setup.natsPid !== undefined) pids.nats = setup.natsPid;
+  const meter = new CpuMeter<'ours' | 'moleculer'>(pids);
+  const r = await compareThroughput(meter.wrap('ours', c.ours), meter.wrap('moleculer', c.moleculer), {
+    concurrency: c.concurrency,
+    rounds: ROUNDS,
+    roundMs: ROUND_MS,
+  });
+  const cpu = meter.finish();
+  const missed: string[] = [];
+  const check = (ok: boolean, what: string) => ok || missed.push(what);
+  console.log(`\n${c.name}, ${c.concurrency} in flight`);
+  check(
+    report({ name: '  throughput', unit: 'calls/s', value: r.subject.opsPerSec, baselineName: 'moleculer', baseline: r.baseline.opsPerSec, ratio: r.ratio, ...(c.throughputTarget ? { target: c.throughputTarget } : {}) }),
+    `${c.name} @${c.concurrency} throughput`,
+  );
+  check(
+    report({ name: '  p50', unit: 'ms', value: r.subject.p50Ms, baselineName: 'moleculer', baseline: r.baseline.p50Ms, ...(c.p50Target ? { target: c.p50Target } : {}) }),
+    `${c.name} @${c.concurrency} p50`,
+  );
+  check(
+    report({ name: '  p99', unit: 'ms', value: r.subject.p99Ms, baselineName: 'moleculer', baseline: r.baseline.p99Ms, ...(c.p99Target ? { target: c.p99Target } : {}) }),
+    `${c.name} @${c.concurrency} p99`,
+  );
+  const ours = cpu.get('ours');
+  const mol = cpu.get('moleculer');
+  console.log(`  CPU per call: ours ${describeCpu(ours, ['client', c.ourServer])}  |  moleculer ${describeCpu(mol, ['client', 'moleculer', 'nats'])}${ours && mol ? `  |  ratio ${(ours.micros.total! / mol.micros.total!).toFixed(3)}x` : ''}`);
+  return missed;
+}
+
+async function bench(): Promise<void> {
+  const setup = await setUp();
+  const { session, perRequest, unsigned, moleculer } = setup.clients;
+  const agentUrl = setup.servers.agent.ready.url!;
+  const anonymousUrl = setup.servers.anonymous.ready.url!;
+  console.log(`peer benchmark: our agent call vs Moleculer 0.14 over NATS (${NATS_URL}); payload: 100 numbers + algorithm, schema-validated on both sides`);
+  console.log(`${ROUNDS} paired rounds of ${ROUND_MS} ms per figure; throughput ratio = median of per-round ratios; p50/p99 over all rounds`);
+  if (setup.natsPid === undefined) console.log('(no local nats-server process found in /proc: Moleculer CPU per call leaves out the NATS server)');
+  const mol = moleculerCall(moleculer);
+  const comparisons: Comparison[] = [
+    {
+      name: 'session-authenticated (default, identity)',
+      ours: ourCall(session, agentUrl),
+      ourServer: 'agent',
+      moleculer: mol,
+      concurrency: 64,
+      throughputTarget: { better: 'higher', ratio: 1.0 },
+      p99Target: { better: 'lower', ratio: 1.0 },
+    },
+    { name: 'per-request Ed25519', ours: ourCall(perRequest, agentUrl), ourServer: 'agent', moleculer: mol, concurrency: 64 },
+    { name: 'unsigned (allowAnonymous)', ours: ourCall(unsigned, anonymousUrl), ourServer: 'anonymous', moleculer: mol, concurrency: 64, throughputTarget: { better: 'higher', ratio: 1.3 } },
+    { name: 'session-authenticated (default, identity)', ours: ourCall(session, agentUrl), ourServer: 'agent', moleculer: mol, concurrency: 1, p50Target: { better: 'lower', ratio: 1.0 } },
+    { name: 'per-request Ed25519', ours: ourCall(perRequest, agentUrl), ourServer: 'agent', moleculer: mol, concurrency: 1 },
+    { name: 'unsigned (allowAnonymous)', ours: ourCall(unsigned, anonymousUrl), ourServer: 'anonymous', moleculer: mol, concurrency: 1 },
+    {
+      name: 'invalid input refused (session-authenticated)',
+      ours: ourInvalidCall(session, agentUrl),
+      ourServer: 'agent',
+      moleculer: moleculerInvalidCall(moleculer),
+      concurrency: 64,
+    },
+  ];
+  const missed: string[] = [];
+  const t0 = performance.now();
+  try {
+    // Every client and server path hot before the first figure, so the first comparison is not the one that pays for JIT.
+    const distinct = new Map(comparisons.flatMap((c) => [[`${c.name}/ours`, c.ours], [`${c.name}/moleculer`, c.moleculer]] as const));
+    for (const w of distinct.values()) await measure(w, { concurrency: 64, warmupMs: 0, rounds: 1, roundMs: 400 });
+    for (const c of comparisons) missed.push(...(await compare(setup, c)));
+  } finally {
+    await setup.close();
+  }
+  console.log(`\npeer benchmark: ${missed.length === 0 ? 'every target met' : `targets missed: ${missed.join('; ')}`} (${((performance.now() - t0) / 1000).toFixed(0)} s of measuring)`);
+}
+
+/** Asks a server child to profile itself; resolves to a function that stops and writes the profile. */
+function profileChild(server: Server): Promise<(file: string) => Promise<void>> {
+  const ask = (m: object, answer: (r: { profiled?: string }) => boolean) =>
+    new Promise<void>((resolve) => {
+      const on = (r: { profiled?: string }) => {
+        if (!answer(r)) return;
+        server.child.off('message', on);
+        resolve();
+      };
+      server.child.on('message', on);
+      server.child.send(m);
+    });
+  return ask({ profile: 'start' }, (r) => r.profiled === 'started').then(() => (file: string) => ask({ profile: 'stop', file }, (r) => r.profiled === file));
+}
+
+async function profile(side: string, seconds: number): Promise<void> {
+  const setup = await setUp();
+  const { session, perRequest, unsigned, moleculer } = setup.clients;
+  const agentUrl = setup.servers.agent.ready.url!;
+  const sides: Record<string, { work: Work; server: Server }> = {
+    session: { work: ourCall(session, agentUrl), server: setup.servers.agent },
+    'per-request': { work: ourCall(perRequest, agentUrl), server: setup.servers.agent },
+    unsigned: { work: ourCall(unsigned, setup.servers.anonymous.ready.url!), server: setup.servers.anonymous },
+    moleculer: { work: moleculerCall(moleculer), server: setup.servers.moleculer },
+  };
+  const chosen = sides[side];
+  if (!chosen) throw new Error(`--profile takes one of ${Object.keys(sides).join(', ')} (got ${side})`);
+  const dir = join(process.cwd(), 'profiles');
+  mkdirSync(dir, { recursive: true });
+  try {
+    await measure(chosen.work, { concurrency: 64, warmupMs: 1000, rounds: 1, roundMs: 500 });
+    const stopServer = await profileChild(chosen.server);
+    const stopClient = await startProfile();
+    const m = await measure(chosen.work, { concurrency: 64, warmupMs: 0, rounds: 1, roundMs: seconds * 1000 });
+    const clientFile = join(dir, `${side}-client.cpuprofile`);
+    const serverFile = join(dir, `${side}-server.cpuprofile`);
+    await stopClient(clientFile);
+    await stopServer(serverFile);
+    reportPlain(`${side} at 64 in flight, while profiling (sampling slows it)`, m.opsPerSec, 'calls/s');
+    printTopSelfTime(`${side}: client side (the bench process)`, clientFile);
+    printTopSelfTime(`${side}: server side`, serverFile);
+  } finally {
+    await setup.close();
+  }
+}
+
+const args = process.argv.slice(2);
+const run = args[0] === '--profile' ? profile(args[1] ?? 'session', Number(args[2] ?? 8)) : bench();
+run.then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`peer benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);
