@@ -5,6 +5,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 /** One function's share of a CPU profile. */
@@ -25,13 +26,16 @@ export function topSelfTime(file: string, limit = 25): { samples: number; idlePc
   const hits = new Map<number, number>();
   for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
   const byFunction = new Map<string, { name: string; where: string; hits: number }>();
+  const parentOf = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
   const byPackage = new Map<string, number>();
   let total = 0;
   let idle = 0;
   for (const node of profile.nodes) {
     const n = hits.get(node.id) ?? node.hitCount ?? 0;
     if (n === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, lineNumber } = node.callFrame;
+    const url = sourceOf(node.callFrame.url);
     if (functionName === '(idle)') {
       idle += n;
       continue;
@@ -39,7 +43,9 @@ export function topSelfTime(file: string, limit = 25): { samples: number; idlePc
     total += n;
     const pkg = packageOf(url, functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + n);
-    const where = url ? `${shorten(url)}:${lineNumber + 1}` : '';
+    // A native frame (a crypto job's run, a socket's writev) says little alone: name the JavaScript function that called it.
+    const caller = url ? undefined : parentOf.get(node.id);
+    const where = url ? `${shorten(url)}:${lineNumber + 1}` : caller?.callFrame.url ? `(native, from ${caller.callFrame.functionName || '(anonymous)'} ${shorten(sourceOf(caller.callFrame.url))}:${caller.callFrame.lineNumber + 1})` : '';
     const key = `${functionName}@${where}`;
     const entry = byFunction.get(key) ?? { name: functionName || '(anonymous)', where, hits: 0 };
     entry.hits += n;
@@ -64,6 +70,13 @@ function packageOf(url: string, functionName: string): string {
   }
   const rest = path.slice(nm + '/node_modules/'.length).split('/');
   return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+}
+
+/** The file a frame's url names; tsx's CommonJS wrapper is a data: URL naming the file in `__filename`. */
+function sourceOf(url: string): string {
+  if (!url.startsWith('data:')) return url;
+  const named = /__filename="([^"]+)"/.exec(decodeURIComponent(url.slice(0, 2000)));
+  return named?.[1] ?? 'data:';
 }
 
 function shorten(url: string): string {
