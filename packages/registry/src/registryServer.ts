@@ -183,8 +183,10 @@ export class RegistryServer {
   private readonly logger: Logger;
   private readonly emitter = new EventEmitter<{ event: [RegistryEvent] }>();
   private readonly subscribers = new Set<Subscriber>();
-  /** One change at a time to each agent's record (read, change, write back). */
-  private readonly agentLocks = new KeyedLock();
+  /** One change at a time to each agent's record (read, change, write back); across processes too with a shared store's lockAgent. */
+  private readonly agentLocks: KeyedLock;
+  /** Set while a shared store feeds events (of every replica) to fanOut. */
+  private unsubscribeStore: (() => void) | undefined;
   private readonly opts: Required<
     Pick<
       RegistryServerOptions,
@@ -261,6 +263,8 @@ export class RegistryServer {
     this.dashboard = options.dashboard ?? true;
     this.rateLimit = options.rateLimit ?? { max: 1200, windowMs: 60_000 };
     this.store = options.store ?? new MemoryRegistryStore();
+    const store = this.store;
+    this.agentLocks = new KeyedLock(store.lockAgent ? (key, section) => store.lockAgent!(key, section) : undefined);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ meta: { component: 'registry' } });
     const ajv = new Ajv({ allErrors: true });
@@ -302,6 +306,11 @@ export class RegistryServer {
   /** Opens the store, binds the port and starts sweeping expired leases. */
   async listen(): Promise<string> {
     await this.store.open();
+    this.unsubscribeStore = this.store.subscribeEvents?.((event) => {
+      // Another replica's change (or this one's, coming back) makes cached search answers stale.
+      if (event.type !== 'stake_changed' && event.type !== 'new_request') this.generation++;
+      this.fanOut(event);
+    });
     await this.routes();
     const address = await this.app.listen({ host: this.opts.host, port: this.opts.port });
     const u = new URL(address);
@@ -337,6 +346,7 @@ export class RegistryServer {
     this.ready = false;
     if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
     if (this.keepAliveTimer !== undefined) this.clock.clearTimeout(this.keepAliveTimer);
+    this.unsubscribeStore?.();
     for (const s of this.subscribers) s.res.end();
     this.subscribers.clear();
     await this.app.close();
@@ -347,6 +357,11 @@ export class RegistryServer {
     if (type !== 'stake_changed' && type !== 'new_request') this.generation++;
     const event = await this.store.appendEvent({ type, at: new Date(this.clock.now()).toISOString(), data });
     this.metrics.events.inc({ type });
+    if (!this.unsubscribeStore) this.fanOut(event);
+  }
+
+  /** Hands an event to in-process listeners and stream subscribers; with a shared store, every replica's events arrive here in id order. */
+  private fanOut(event: RegistryEvent): void {
     this.emitter.emit('event', event);
     for (const s of this.subscribers) {
       if (s.pending) s.pending.push(event);
@@ -718,8 +733,20 @@ export class RegistryServer {
       };
       // Without Last-Event-ID a subscriber gets new events only (Last-Event-ID: 0 replays the whole window);
       // it is told where the stream stands, so that a reconnect resumes from there. Validated before the response starts.
-      const replay = lastEventId === undefined ? { events: [], truncated: false } : await this.store.eventsAfter(lastEventId);
-      const position = lastEventId === undefined ? await this.store.latestEventId() : undefined;
+      // Subscribed before the store is read: an event appended meanwhile waits in `pending` instead of falling between the two.
+      this.subscribers.add(sub);
+      let replay: { events: RegistryEvent[]; truncated: boolean };
+      let position: string | undefined;
+      try {
+        replay = lastEventId === undefined ? { events: [], truncated: false } : await this.store.eventsAfter(lastEventId);
+        position = lastEventId === undefined ? await this.store.latestEventId() : undefined;
+      } catch (e) {
+        this.subscribers.delete(sub);
+        throw e;
+      }
+      if (position !== undefined) sub.lastSent = Number(position);
+      // A client that left while the store was read gets no stream (its close came before the listener below).
+      if (req.raw.socket.destroyed) this.subscribers.delete(sub);
       reply.hijack();
       reply.raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
@@ -729,7 +756,6 @@ export class RegistryServer {
       });
       reply.raw.write(`retry: 1000\n${replay.truncated ? ': replay window exceeded; older events are gone\n' : ''}\n`);
       if (position !== undefined) reply.raw.write(`id: ${position}\nevent: stream_position\ndata: {}\n\n`);
-      this.subscribers.add(sub);
       req.raw.on('close', () => this.subscribers.delete(sub));
       for (const e of replay.events) this.deliver(sub, e);
       const pending = sub.pending ?? [];

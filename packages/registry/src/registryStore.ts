@@ -59,6 +59,24 @@ export interface RegistryStore {
   latestEventId(): Promise<string>;
   /** Events after `afterId` (all retained when undefined), oldest first. */
   eventsAfter(afterId: string | undefined): Promise<EventReplay>;
+  /**
+   * For a store that several registry processes share (replicas behind one
+   * load balancer): every event appended by any of them, each once, in id
+   * order, from about the moment of the call. A registry given such a store
+   * fans out to its event-stream subscribers from here, not from its own
+   * appends, and drops the search answers it cached when another replica's
+   * change arrives. Returns a function that unsubscribes. Stores used by one
+   * process leave it out.
+   */
+  subscribeEvents?(listener: (event: RegistryEvent) => void): () => void;
+  /**
+   * For a shared store: runs a read-modify-write section on one agent id
+   * (its record and standing) so that no other process sharing the store runs
+   * one on the same id meanwhile, and so that expire() does not remove the
+   * record under it. The registry still serialises sections within its own
+   * process; stores used by one process leave it out.
+   */
+  lockAgent?<T>(agentId: string, section: () => Promise<T>): Promise<T>;
   /** Whether the store can write right now (the registry's /ready reflects it); stores that cannot tell leave it out. */
   health?(): { ok: boolean; detail?: unknown };
   close(): Promise<void>;

@@ -7,6 +7,13 @@
  */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
+
+  /**
+   * @param outer wraps every section of `run` once it holds the key here: a
+   * lock that spans processes (a shared store's lockAgent), taken after the
+   * in-process one so that a process waits on it with one section per key.
+   */
+  constructor(private readonly outer?: <T>(key: string, section: () => Promise<T>) => Promise<T>) {}
   /** Set while an exclusive section waits or runs: new sections wait for it. */
   private gate: Promise<void> | undefined;
 
@@ -24,7 +31,7 @@ export class KeyedLock {
     this.tails.set(key, tail);
     try {
       if (previous) await previous;
-      return await section();
+      return await (this.outer ? this.outer(key, section) : section());
     } finally {
       release();
       if (this.tails.get(key) === tail) this.tails.delete(key);

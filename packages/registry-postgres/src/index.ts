@@ -1,0 +1,3 @@
+export { PostgresRegistryStore } from './postgresRegistryStore';
+
+export type { PostgresRegistryStoreOptions } from './postgresRegistryStore';
