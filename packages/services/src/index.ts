@@ -1,6 +1,7 @@
 export { ServiceRouter, serviceRouter } from './serviceRouter';
 export { ServiceMetrics } from './serviceMetrics';
 export { BatchProcessor } from './batchProcessor';
+export { callCache } from './callCache';
 
 export type {
   ServiceCatalogEntry,
@@ -10,6 +11,7 @@ export type {
   ServiceRouterOptions,
   ServiceSuccess,
 } from './serviceRouter';
-export type { JsonSchema, ServiceContext, ServiceDefinition, ServiceHandler } from './serviceDefinition';
+export type { CacheTerms, JsonSchema, ServiceCacheOptions, ServiceContext, ServiceDefinition, ServiceHandler } from './serviceDefinition';
+export type { CallCache, CallCacheOptions, CallCacheStats } from './callCache';
 export type { ServiceMetricsOptions, ServiceMetricsSnapshot } from './serviceMetrics';
 export type { BatchProcessorOptions } from './batchProcessor';

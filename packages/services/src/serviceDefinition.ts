@@ -32,6 +32,45 @@ export type ServiceHandler<TParams = unknown, TResult = unknown> = (
 ) => Promise<TResult> | TResult;
 
 /**
+ * Lets callers and the router reuse a service's answers: for the same
+ * params (and, with `perCaller`, the same verified caller) the router
+ * answers from its cache without running the handler while the answer is
+ * fresh, and tells the caller the terms (`cache: { ttlMs, scope }` in the
+ * reply), so a caller's `callCache()` reuses it without a round trip. Only
+ * successful answers are kept. Declare it only for answers that depend on
+ * nothing but the params (and the caller, with `perCaller`).
+ *
+ * @example
+ * router.register({ name: 'quote', cache: { ttlMs: 60_000 }, handler: async ({ symbol }) => lookUp(symbol) });
+ * router.register({ name: 'my_balance', cache: { ttlMs: 5_000, perCaller: true }, handler: async (_p, { caller }) => balanceOf(caller!.id) });
+ */
+export interface ServiceCacheOptions {
+  /** How long an answer stays fresh, in ms: a whole number from 1 to 2^31 − 1 (about 24.8 days). */
+  ttlMs: number;
+  /**
+   * The answer depends on who calls: answers are kept per verified caller and
+   * never given to another, and an anonymous caller's answers are not cached at all.
+   * @default false (one answer for every caller)
+   */
+  perCaller?: boolean;
+  /** Most answers the router keeps for this service; the least recently used goes first. @default 1000 */
+  maxEntries?: number;
+  /** Most bytes (cache keys and answers' JSON, UTF-8) the router keeps for this service. @default 8 MiB */
+  maxBytes?: number;
+}
+
+/**
+ * The cache terms a router sends with an answer of a cacheable service (the
+ * reply's `cache` field): how much longer the answer is fresh, and whether it
+ * may be given to other callers (`shared`) or only to the one that asked (`caller`).
+ */
+export interface CacheTerms {
+  /** Ms the answer stays fresh from now: the whole TTL for a new answer, what is left of it for one served from the router's cache. */
+  ttlMs: number;
+  scope: 'caller' | 'shared';
+}
+
+/**
  * A service an agent offers: the guide's `ServiceDefinition`, plus its price,
  * time budget and concurrency limit.
  *
@@ -70,4 +109,6 @@ export interface ServiceDefinition<TParams = unknown, TResult = unknown> {
   timeoutMs?: number;
   /** Calls served at once; more get TOO_MANY_IN_FLIGHT. @default the router's defaultMaxConcurrency */
   maxConcurrency?: number;
+  /** Answers are reused while fresh, by the router and by callers (see ServiceCacheOptions). @default not cached */
+  cache?: ServiceCacheOptions;
 }

@@ -16,6 +16,8 @@ export interface ServiceMetricsSnapshot {
   totalTimeMs: number;
   /** Mean time of a request that ran, in ms; 0 before the first. */
   averageTimeMs: number;
+  /** For a cacheable service: answers served from its cache (hits), handler runs for it (misses), answers dropped for room (evictions). */
+  cache?: { hits: number; misses: number; evictions: number };
 }
 
 /** Options of ServiceMetrics. */
@@ -77,6 +79,7 @@ export class ServiceMetrics {
       inFlight: s.inFlight,
       totalTimeMs,
       averageTimeMs: ran === 0 ? 0 : totalTimeMs / ran,
+      ...(s.cache ? { cache: { ...s.cache } } : {}),
     };
   }
 
@@ -95,6 +98,14 @@ export class ServiceMetrics {
       }
       return out;
     }).registerIn(registry);
+    const perCached = (read: (c: NonNullable<ServiceStats['cache']>) => number) => () => {
+      const out: Sample[] = [];
+      for (const s of this.stats.values()) if (s.cache) out.push({ labels: { service: s.service }, value: read(s.cache) });
+      return out;
+    };
+    new CollectedMetric(`${p}cache_hits_total`, 'Calls of each cacheable service answered from its cache', 'counter', perCached((c) => c.hits)).registerIn(registry);
+    new CollectedMetric(`${p}cache_misses_total`, 'Calls of each cacheable service that ran its handler', 'counter', perCached((c) => c.misses)).registerIn(registry);
+    new CollectedMetric(`${p}cache_evictions_total`, 'Answers of each cacheable service dropped to make room', 'counter', perCached((c) => c.evictions)).registerIn(registry);
     new CollectedMetric(`${p}in_flight`, 'Requests each service is serving now', 'gauge', per((s) => s.inFlight)).registerIn(registry);
     const hist = `${p}duration_seconds`;
     new CollectedMetric(hist, 'Time each service took to answer, including validation', 'histogram', () => {

@@ -20,11 +20,12 @@ import {
   type WireFailure,
 } from '@sov/core';
 import type Ajv from 'ajv';
-import { compileService, type CompiledService } from './internal/compiledService';
+import { canonicalJson } from './internal/canonicalJson';
+import { compileService, type CompiledService, type ServiceCache } from './internal/compiledService';
 import { createAjv, problemsOf } from './internal/schemaValidator';
 import { ServiceCall } from './internal/serviceCall';
 import { StakeCache } from './internal/stakeCache';
-import type { JsonSchema, ServiceDefinition } from './serviceDefinition';
+import type { CacheTerms, JsonSchema, ServiceDefinition } from './serviceDefinition';
 import { ServiceMetrics, type ServiceMetricsSnapshot } from './serviceMetrics';
 
 /** Options of a ServiceRouter. */
@@ -82,6 +83,8 @@ export type ServiceSuccess<TResult = unknown> = {
   result: TResult;
   /** Time from routing to the checked result, in ms. */
   execution_time: number;
+  /** For a cacheable service: how long the answer stays fresh and for whom (absent when it must not be reused). */
+  cache?: CacheTerms;
 };
 
 /** What handleRequest answers: a success, or the wire failure with its stable code. */
@@ -100,6 +103,8 @@ export interface ServiceCatalogEntry {
   timeoutMs?: number;
   /** Absent when unlimited. */
   maxConcurrency?: number;
+  /** Present when the service's answers may be reused: for how long, and whether they depend on the caller. */
+  cache?: { ttlMs: number; perCaller: boolean };
   metrics: ServiceMetricsSnapshot;
 }
 
@@ -206,6 +211,7 @@ export class ServiceRouter {
         return q;
       },
     });
+    if (service.cache) service.stats.cache ??= { hits: 0, misses: 0, evictions: 0 };
     this.byName.set(service.name, service);
     const context = this.context;
     if (context) {
@@ -279,6 +285,10 @@ export class ServiceRouter {
     const started = performance.now();
     let error: SovError | Refusal | undefined;
     let result: unknown;
+    /** Where this call's answer is cached; undefined when it is not cacheable. */
+    let cacheKey: string | undefined;
+    /** Set when the answer is (or, after the handler, becomes) a cached one. */
+    let terms: CacheTerms | undefined;
     try {
       if (service.requiresStake) error = await this.checkStake(service, context?.caller);
       const params = request.params === undefined ? {} : request.params;
@@ -286,7 +296,23 @@ export class ServiceRouter {
       if (error === undefined && validateInput !== undefined && !validateInput(params)) {
         error = invalidInput(name, problemsOf(validateInput.errors));
       }
-      if (error === undefined) {
+      // After the stake and input checks: a cached answer is only for a caller who may call, with valid params.
+      const cache = service.cache;
+      if (error === undefined && cache !== undefined) {
+        cacheKey = cacheKeyOf(cache, params, context?.caller);
+        if (cacheKey !== undefined) {
+          const now = this.clock.now();
+          const hit = cache.answers.get(cacheKey, now);
+          if (hit === undefined) {
+            stats.cache!.misses++;
+          } else {
+            stats.cache!.hits++;
+            result = JSON.parse(hit.json);
+            terms = { ttlMs: hit.expiresAt - now, scope: cache.perCaller ? 'caller' : 'shared' };
+          }
+        }
+      }
+      if (error === undefined && terms === undefined) {
         const call = new ServiceCall(service.name, service.timeoutMs, context, this.logger);
         try {
           result = service.timeoutMs === Infinity ? await service.handler(params, call) : await this.bounded(service, params, call);
@@ -298,7 +324,7 @@ export class ServiceRouter {
         }
       }
       const validateOutput = service.validateOutput;
-      if (error === undefined && validateOutput !== undefined && !validateOutput(result)) {
+      if (error === undefined && terms === undefined && validateOutput !== undefined && !validateOutput(result)) {
         const problems = problemsOf(validateOutput.errors);
         this.logger.error('service output breaks its schema', { service: name, problems });
         error = refusal('OUTPUT_INVALID', `Service "${name}" answered with output that breaks its schema: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
@@ -315,7 +341,33 @@ export class ServiceRouter {
       return answer(wire, error);
     }
     stats.succeed(elapsed / 1000);
-    return { success: true, service: name, result, execution_time: elapsed };
+    if (cacheKey !== undefined && terms === undefined) terms = this.store(service, cacheKey, result);
+    return terms === undefined
+      ? { success: true, service: name, result, execution_time: elapsed }
+      : { success: true, service: name, result, execution_time: elapsed, cache: terms };
+  }
+
+  /** Keeps a checked, successful answer; its terms, or undefined when it cannot be kept (not JSON). */
+  private store(service: CompiledService, key: string, result: unknown): CacheTerms | undefined {
+    const cache = service.cache!;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(result);
+    } catch {
+      return undefined;
+    }
+    if (json === undefined) return undefined;
+    service.stats.cache!.evictions += cache.answers.set(key, json, this.clock.now() + cache.ttlMs);
+    return { ttlMs: cache.ttlMs, scope: cache.perCaller ? 'caller' : 'shared' };
+  }
+
+  /**
+   * Forgets cached answers: of one service, or of every service. Call it when
+   * what a cacheable service answers has changed before its TTL ran out.
+   * (Callers' own caches keep what they hold until its TTL.)
+   */
+  clearCache(service?: string): void {
+    for (const s of this.byName.values()) if (service === undefined || s.name === service) s.cache?.answers.clear();
   }
 
   /**
@@ -333,6 +385,7 @@ export class ServiceRouter {
       ...(s.price === undefined ? {} : { price: s.price }),
       ...(s.timeoutMs === Infinity ? {} : { timeoutMs: s.timeoutMs }),
       ...(s.maxConcurrency === Infinity ? {} : { maxConcurrency: s.maxConcurrency }),
+      ...(s.cache === undefined ? {} : { cache: { ttlMs: s.cache.ttlMs, perCaller: s.cache.perCaller } }),
       metrics: this.metrics.snapshot(s.name)!,
     }));
   }
@@ -489,6 +542,22 @@ function answer(wire: boolean, error: SovError | Refusal): WireFailure | SovErro
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/**
+ * The key of a call's answer: the canonical params, after the caller's id
+ * for a per-caller service. Undefined (not cached) for an anonymous caller
+ * of a per-caller service, and for params that have no JSON form.
+ */
+function cacheKeyOf(cache: ServiceCache, params: unknown, caller: VerifiedCaller | undefined): string | undefined {
+  if (cache.perCaller && caller === undefined) return undefined;
+  let canonical: string;
+  try {
+    canonical = canonicalJson(params);
+  } catch {
+    return undefined;
+  }
+  return cache.perCaller ? `${caller!.id}\n${canonical}` : canonical;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

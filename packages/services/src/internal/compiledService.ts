@@ -1,7 +1,8 @@
 import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
-import { MAX_AMOUNT, ValidationError, isAmount, type DeadlineQueue, type FieldProblem } from '@sov/core';
+import { ConfigError, MAX_AMOUNT, ValidationError, isAmount, type DeadlineQueue, type FieldProblem } from '@sov/core';
 import type { JsonSchema, ServiceDefinition, ServiceHandler } from '../serviceDefinition';
+import { BoundedCache } from './boundedCache';
 import { compileSchema } from './schemaValidator';
 import type { ServiceStats } from './serviceStats';
 
@@ -22,7 +23,22 @@ export interface CompiledService {
   readonly maxConcurrency: number;
   readonly stats: ServiceStats;
   readonly deadlines: DeadlineQueue;
+  /** Undefined for a service that is not cacheable. */
+  readonly cache: ServiceCache | undefined;
 }
+
+/** A cacheable service's terms and its answers. */
+export interface ServiceCache {
+  readonly ttlMs: number;
+  readonly perCaller: boolean;
+  readonly answers: BoundedCache;
+}
+
+/** The largest TTL: what a 32-bit timer holds, so no clock arithmetic overflows into "forever". */
+const MAX_TTL_MS = 2 ** 31 - 1;
+const CACHE_KEYS = new Set(['ttlMs', 'perCaller', 'maxEntries', 'maxBytes']);
+const DEFAULT_MAX_ENTRIES = 1000;
+const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
 
@@ -60,6 +76,7 @@ export function compileService(
   if (problems.length > 0) throw new ValidationError(what, problems);
 
   const name = d.name!;
+  const cache = d.cache === undefined ? undefined : compileCache(d.cache, name);
   const validateInput = d.inputSchema === undefined ? undefined : compileSchema(ajv, d.inputSchema, `inputSchema of service "${name}"`);
   const validateOutput = d.outputSchema === undefined ? undefined : compileSchema(ajv, d.outputSchema, `outputSchema of service "${name}"`);
   const minStake = d.minStake ?? 0;
@@ -79,5 +96,53 @@ export function compileService(
     maxConcurrency: d.maxConcurrency ?? defaults.maxConcurrency,
     stats: parts.stats(name),
     deadlines: parts.deadlines(),
+    cache,
+  };
+}
+
+/** A bad value as an error message shows it. */
+function shown(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value;
+  }
+}
+
+const positiveInteger = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= max;
+
+/**
+ * Checks a service's cache terms. A bad one is a configuration mistake, not
+ * bad input: a ConfigError (INVALID_CONFIG) naming the field, and every
+ * problem of the terms in its message.
+ */
+function compileCache(options: unknown, service: string): ServiceCache {
+  const field = (key: string) => `services.${service}.cache${key ? `.${key}` : ''}`;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(field(''), 'must be an object { ttlMs, perCaller?, maxEntries?, maxBytes? }');
+  }
+  const o = options as Record<string, unknown>;
+  const problems: Array<[string, string]> = [];
+  for (const key of Object.keys(o)) {
+    if (!CACHE_KEYS.has(key)) problems.push([key, 'is not a cache option (ttlMs, perCaller, maxEntries, maxBytes)']);
+  }
+  if (!positiveInteger(o.ttlMs, MAX_TTL_MS)) problems.push(['ttlMs', `must be a whole number of ms from 1 to ${MAX_TTL_MS}, got ${shown(o.ttlMs)}`]);
+  if (o.perCaller !== undefined && typeof o.perCaller !== 'boolean') problems.push(['perCaller', `must be a boolean, got ${shown(o.perCaller)}`]);
+  if (o.maxEntries !== undefined && !positiveInteger(o.maxEntries, Number.MAX_SAFE_INTEGER)) {
+    problems.push(['maxEntries', `must be a whole number >= 1, got ${shown(o.maxEntries)}`]);
+  }
+  if (o.maxBytes !== undefined && !positiveInteger(o.maxBytes, Number.MAX_SAFE_INTEGER)) {
+    problems.push(['maxBytes', `must be a whole number of bytes >= 1, got ${shown(o.maxBytes)}`]);
+  }
+  const first = problems[0];
+  if (first !== undefined) {
+    const rest = problems.slice(1).map(([k, m]) => `; ${field(k)} ${m}`).join('');
+    throw new ConfigError(field(first[0]), `${first[1]}${rest}`);
+  }
+  return {
+    ttlMs: o.ttlMs as number,
+    perCaller: o.perCaller === true,
+    answers: new BoundedCache((o.maxEntries as number | undefined) ?? DEFAULT_MAX_ENTRIES, (o.maxBytes as number | undefined) ?? DEFAULT_MAX_BYTES),
   };
 }

@@ -8,6 +8,8 @@ export class ServiceStats {
   totalSeconds = 0;
   /** Failures by error code. */
   readonly failuresByCode = new Map<string, number>();
+  /** Cache counters of a cacheable service: answers served from the cache, handler runs for it, entries dropped for room. */
+  cache: { hits: number; misses: number; evictions: number } | undefined = undefined;
   /** Non-cumulative counts per bucket; the last slot is +Inf. */
   readonly bucketCounts: Float64Array;
 
