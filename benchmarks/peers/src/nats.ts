@@ -9,13 +9,13 @@ export const NATS_URL = 'nats://127.0.0.1:4222';
  * with what was wrong otherwise (the bench fails loudly without NATS rather
  * than leave Moleculer reconnecting for ever).
  */
-export function ensureNats(timeoutMs = 3000): Promise<void> {
-  const { hostname, port } = new URL(NATS_URL);
+export function ensureNats(url = NATS_URL, timeoutMs = 3000): Promise<void> {
+  const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) });
     const fail = (why: string) => {
       socket.destroy();
-      reject(new Error(`No NATS server at ${NATS_URL} (${why}): the peer benchmark needs one for Moleculer's transporter`));
+      reject(new Error(`No NATS server at ${url} (${why}): the peer benchmark needs one for Moleculer's transporter`));
     };
     const timer = setTimeout(() => fail(`no INFO within ${timeoutMs} ms`), timeoutMs);
     socket.once('error', (e) => {

@@ -125,7 +125,8 @@ async function setUp(): Promise<Setup> {
     // TODO(#15, lead): callAuthentication: 'per-request' once AgentOptions has it; until then this is today's default, per-request Ed25519.
   });
   const unsigned = new Agent({ name: 'peer-bench-unsigned', logger: silent });
-  const broker = new ServiceBroker({ nodeID: 'peer-bench-client', namespace, transporter: NATS_URL, logger: false });
+  // A request timeout so that a NATS server gone mid-run fails the bench instead of leaving calls waiting for ever.
+  const broker = new ServiceBroker({ nodeID: 'peer-bench-client', namespace, transporter: NATS_URL, logger: false, requestTimeout: 10_000 });
   await Promise.all([session.initialize(), perRequest.initialize(), unsigned.initialize(), broker.start()]);
   await broker.waitForServices('bench', 15_000);
   const close = async () => {
@@ -269,14 +270,16 @@ async function profile(side: string, seconds: number): Promise<void> {
     await measure(chosen.work, { concurrency: 64, warmupMs: 1000, rounds: 1, roundMs: 500 });
     const stopServer = await profileChild(chosen.server);
     const stopClient = await startProfile();
+    const t0 = performance.now();
     const m = await measure(chosen.work, { concurrency: 64, warmupMs: 0, rounds: 1, roundMs: seconds * 1000 });
+    const calls = Math.round((m.opsPerSec * (performance.now() - t0)) / 1000);
     const clientFile = join(dir, `${side}-client.cpuprofile`);
     const serverFile = join(dir, `${side}-server.cpuprofile`);
     await stopClient(clientFile);
     await stopServer(serverFile);
     reportPlain(`${side} at 64 in flight, while profiling (sampling slows it)`, m.opsPerSec, 'calls/s');
-    printTopSelfTime(`${side}: client side (the bench process)`, clientFile);
-    printTopSelfTime(`${side}: server side`, serverFile);
+    printTopSelfTime(`${side}: client side (the bench process)`, clientFile, 25, calls);
+    printTopSelfTime(`${side}: server side`, serverFile, 25, calls);
   } finally {
     await setup.close();
   }

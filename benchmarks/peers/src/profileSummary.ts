@@ -21,10 +21,19 @@ export interface SelfTime {
  * (`node:` for node's own JavaScript, `(native)` for V8 and C++ frames); in %
  * of the busy samples (`(idle)` left out and reported as `idlePct`).
  */
-export function topSelfTime(file: string, limit = 25): { samples: number; idlePct: number; top: SelfTime[]; byPackage: Array<{ name: string; selfPct: number }> } {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples?: number[] };
+export function topSelfTime(
+  file: string,
+  limit = 25,
+): { samples: number; busyUs: number; idlePct: number; top: SelfTime[]; byPackage: Array<{ name: string; selfPct: number }> } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] };
   const hits = new Map<number, number>();
   for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
+  // Each sample stands for the time until the next one; the busy time is theirs, less the idle samples'.
+  const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let busyUs = 0;
+  for (let i = 0; i < samples.length; i++) if (!idleIds.has(samples[i]!)) busyUs += deltas[i + 1] ?? 0;
   const byFunction = new Map<string, { name: string; where: string; hits: number }>();
   const parentOf = new Map<number, ProfileNode>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
@@ -56,7 +65,7 @@ export function topSelfTime(file: string, limit = 25): { samples: number; idlePc
     .slice(0, limit)
     .map(({ name, where, hits: n }) => ({ name, where, selfPct: (100 * n) / total }));
   const packages = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).map(([name, n]) => ({ name, selfPct: (100 * n) / total }));
-  return { samples: total, idlePct: (100 * idle) / (idle + total), top, byPackage: packages };
+  return { samples: total, busyUs, idlePct: (100 * idle) / (idle + total), top, byPackage: packages };
 }
 
 function packageOf(url: string, functionName: string): string {
@@ -86,11 +95,12 @@ function shorten(url: string): string {
   return path.startsWith('/') ? relative(process.cwd(), path) : path;
 }
 
-/** Prints topSelfTime as a table. */
-export function printTopSelfTime(title: string, file: string, limit = 25): void {
-  const { samples, idlePct, top, byPackage } = topSelfTime(file, limit);
-  console.log(`\n${title}: ${samples} busy samples, idle ${idlePct.toFixed(1)}% of the time (${file})`);
-  console.log('  self time by package: ' + byPackage.slice(0, 12).map((p) => `${p.name} ${p.selfPct.toFixed(1)}%`).join(', '));
+/** Prints topSelfTime as a table; with `calls` (how many calls the profile covers), in µs per call too. */
+export function printTopSelfTime(title: string, file: string, limit = 25, calls?: number): void {
+  const { samples, busyUs, idlePct, top, byPackage } = topSelfTime(file, limit);
+  const perCall = (pct: number) => (calls ? ` ${((pct / 100) * (busyUs / calls)).toFixed(1).padStart(6)} µs` : '');
+  console.log(`\n${title}: ${samples} busy samples, idle ${idlePct.toFixed(1)}% of the time${calls ? `, ${(busyUs / calls).toFixed(0)} µs busy per call over ${calls} calls` : ''} (${file})`);
+  console.log('  self time by package: ' + byPackage.slice(0, 12).map((p) => `${p.name} ${p.selfPct.toFixed(1)}%${perCall(p.selfPct)}`).join(', '));
   console.log('  top functions by self time:');
-  for (const t of top) console.log(`  ${t.selfPct.toFixed(1).padStart(5)}%  ${t.name}  ${t.where}`);
+  for (const t of top) console.log(`  ${t.selfPct.toFixed(1).padStart(5)}%${perCall(t.selfPct)}  ${t.name}  ${t.where}`);
 }
