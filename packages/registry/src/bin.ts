@@ -2,8 +2,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, toSovError } from '@sov/core';
 import { RequestVerifier, verifyReceipt } from '@sov/crypto';
-import { EmbeddedRegistryStore } from './embeddedRegistryStore';
-import { MemoryRegistryStore } from './memoryRegistryStore';
+import { storeFromOption } from './internal/storeOption';
 import { RegistryServer } from './registryServer';
 
 const usage = `Usage: sov-registry [options]
@@ -12,7 +11,11 @@ const usage = `Usage: sov-registry [options]
   --public-url <url>     the URL agents reach the registry at (SOV_REGISTRY_PUBLIC_URL); requests signed
                          for any other authority than it or the bound address are refused (WRONG_RECEIVER)
   --data-dir <dir>       where the embedded store keeps its journal (SOV_REGISTRY_DATA_DIR, default ./sov-registry-data)
-  --memory               keep everything in memory (lost on restart)
+  --memory               keep everything in memory (lost on restart); the same as --store memory
+  --store <kind>         embedded (default), memory, or postgres: several replicas on one database (SOV_REGISTRY_STORE);
+                         postgres needs the package @sov/registry-postgres installed beside @sov/registry
+  --database-url <url>   the PostgreSQL database of --store postgres (SOV_REGISTRY_DATABASE_URL)
+  --database-schema <s>  its schema, the same on every replica (SOV_REGISTRY_DATABASE_SCHEMA, default sov_registry)
   --default-ttl <s>      lease length when a registration names none (default 30)
   --insecure             accept unsigned requests (local experiments only)
   Stakes are credited with the operator token from SOV_OPERATOR_TOKEN.`;
@@ -23,7 +26,7 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let values: { port?: string; host?: string; 'data-dir'?: string; 'public-url'?: string; memory?: boolean; 'default-ttl'?: string; insecure?: boolean; help?: boolean };
+  let values: { port?: string; host?: string; 'data-dir'?: string; 'public-url'?: string; memory?: boolean; 'default-ttl'?: string; insecure?: boolean; store?: string; 'database-url'?: string; 'database-schema'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
@@ -32,6 +35,9 @@ async function main(): Promise<void> {
         'data-dir': { type: 'string', default: process.env.SOV_REGISTRY_DATA_DIR ?? './sov-registry-data' },
         'public-url': { type: 'string', ...(process.env.SOV_REGISTRY_PUBLIC_URL ? { default: process.env.SOV_REGISTRY_PUBLIC_URL } : {}) },
         memory: { type: 'boolean', default: false },
+        store: { type: 'string', ...(process.env.SOV_REGISTRY_STORE ? { default: process.env.SOV_REGISTRY_STORE } : {}) },
+        'database-url': { type: 'string', ...(process.env.SOV_REGISTRY_DATABASE_URL ? { default: process.env.SOV_REGISTRY_DATABASE_URL } : {}) },
+        'database-schema': { type: 'string', ...(process.env.SOV_REGISTRY_DATABASE_SCHEMA ? { default: process.env.SOV_REGISTRY_DATABASE_SCHEMA } : {}) },
         'default-ttl': { type: 'string', default: '30' },
         insecure: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
@@ -53,6 +59,11 @@ async function main(): Promise<void> {
   if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(publicUrl)) fail(`--public-url must be an http(s) URL (got ${JSON.stringify(publicUrl)})`);
 
   const logger = createLogger({ meta: { component: 'registry' } });
+  const store = await storeFromOption(
+    { store: values.store, memory: values.memory ?? false, dataDir: values['data-dir']!, databaseUrl: values['database-url'], databaseSchema: values['database-schema'] },
+    logger,
+    fail,
+  );
   let server: RegistryServer;
   try {
     server = await RegistryServer.start({
@@ -61,7 +72,7 @@ async function main(): Promise<void> {
       defaultTtlSec: ttl,
       ...(publicUrl !== undefined ? { publicUrl } : {}),
       logger,
-      store: values.memory ? new MemoryRegistryStore() : new EmbeddedRegistryStore({ dir: values['data-dir']!, logger }),
+      store,
       ...(values.insecure ? { insecure: true } : { verifier: new RequestVerifier(), receiptVerifier: verifyReceipt }),
       ...(process.env.SOV_OPERATOR_TOKEN ? { operatorToken: process.env.SOV_OPERATOR_TOKEN } : {}),
     });
