@@ -14,7 +14,8 @@ const ALLOWED: Record<string, string[]> = {
   services: ['core'],
   // Durable mode journals through @sov/state's StateStore (the design: "may use @sov/state").
   events: ['core', 'state'],
-  federation: ['core'],
+  // Route receipts and signed peer lists are @sov/crypto's (the registry checks them too).
+  federation: ['core', 'crypto'],
   registry: ['core', 'state', 'crypto'],
   cli: ['core', 'crypto'],
   a2a: ['core'],

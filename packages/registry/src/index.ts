@@ -3,6 +3,7 @@ export { MemoryRegistryStore } from './memoryRegistryStore';
 export { EmbeddedRegistryStore } from './embeddedRegistryStore';
 export { availabilityOf, registeredAgent, renewedAgent, toRecord } from './storedAgent';
 export { PRIOR_REPUTATION, emptyStanding, ratedStanding } from './internal/reputation';
+export { RegistryFederation, federationRoutes } from './federation/registryFederation';
 
 export type { RegistryServerOptions } from './registryServer';
 export type { MemoryRegistryStoreOptions } from './memoryRegistryStore';
@@ -10,4 +11,5 @@ export type { EmbeddedRegistryStoreOptions } from './embeddedRegistryStore';
 export type { EventReplay, RegistryStore, StoreSearch, StoredPage } from './registryStore';
 export type { AgentStanding, StoredAgent } from './storedAgent';
 export type { A2aDirectoryEntry } from './a2a/a2aDirectory';
+export type { FederationPeer, FederationPeerStatus, RegistryFederationDeps, RegistryFederationOptions } from './federation/registryFederation';
 export type { ReputationRules } from './internal/reputation';

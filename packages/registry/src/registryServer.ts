@@ -39,6 +39,7 @@ import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './sto
 import { RegistryMetrics } from './internal/registryMetrics';
 import { dashboardRoutes } from './dashboard/dashboardRoutes';
 import { a2aDirectoryRoutes } from './a2a/a2aDirectory';
+import { federationRoutes, type RegistryFederationOptions } from './federation/registryFederation';
 import {
   agentRequestSchema,
   feedbackSchema,
@@ -123,6 +124,8 @@ export interface RegistryServerOptions {
   logger?: Logger;
   /** Serve the dashboard at /dashboard and its counts at GET /v1/stats (read-only; stake changes still need the operator token). @default true */
   dashboard?: boolean;
+  /** Federate with other registries: this registry's identity (did:key), its peers, hop limits (see RegistryFederationOptions). @default none */
+  federation?: RegistryFederationOptions;
 }
 
 interface Subscriber {
@@ -214,6 +217,7 @@ export class RegistryServer {
   private readonly receiptVerifier: ((receipt: CallReceipt) => boolean) | undefined;
   private readonly operatorToken: string | undefined;
   private readonly dashboard: boolean;
+  private readonly federationOptions: RegistryFederationOptions | undefined;
   private readonly rateLimit: { max: number; windowMs: number } | false;
   private readonly metrics: RegistryMetrics;
   private readonly validate: Record<'registration' | 'metadata' | 'search' | 'stake' | 'feedback' | 'request', ValidateFunction>;
@@ -261,6 +265,7 @@ export class RegistryServer {
     this.receiptVerifier = options.receiptVerifier;
     this.operatorToken = options.operatorToken;
     this.dashboard = options.dashboard ?? true;
+    this.federationOptions = options.federation;
     this.rateLimit = options.rateLimit ?? { max: 1200, windowMs: 60_000 };
     this.store = options.store ?? new MemoryRegistryStore();
     const store = this.store;
@@ -764,5 +769,8 @@ export class RegistryServer {
     });
     if (this.dashboard) dashboardRoutes(app, { clock: this.clock, logger: this.logger, onEvent: (l) => this.onEvent(l) });
     a2aDirectoryRoutes(app, { store: this.store, clock: this.clock, logger: this.logger, caller: (req) => this.caller(req, false), body: (req) => this.body(req), bindHost: this.opts.host });
+    if (this.federationOptions) {
+      federationRoutes(app, this.federationOptions, { store: this.store, clock: this.clock, logger: this.logger, body: (req) => this.body(req), receiver: () => this.receiver, url: () => this.address });
+    }
   }
 }

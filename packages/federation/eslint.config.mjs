@@ -1,0 +1,3 @@
+import { sovEslint } from '@sov/tooling/eslint';
+
+export default sovEslint(import.meta.dirname);

@@ -1,0 +1,1 @@
+module.exports = require('@sov/tooling/jest-preset')(__dirname);

@@ -1,0 +1,103 @@
+import { createServer } from 'node:net';
+import { Agent, createLogger, type Logger } from '@sov/core';
+import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
+import { RegistryServer, type FederationPeer } from '@sov/registry';
+import { serviceRouter } from '@sov/services';
+
+export const quiet: Logger = createLogger({ silent: true });
+
+/** A port free right now (the registries must know each other's URLs before they start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NetRegistry {
+  name: string;
+  identity: Identity;
+  url: string;
+  server: RegistryServer;
+}
+
+/** Waits for a condition, checking every 20 ms, failing after `ms`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Real registries on loopback ports, federated along `edges` (each edge
+ * configured on both sides unless listed in `oneWay`), peering awaited.
+ */
+export async function federationNet(
+  names: string[],
+  edges: Array<[string, string]>,
+  options: { maxHops?: number; extraPeers?: Record<string, FederationPeer[]>; oneWay?: Array<[string, string]> } = {},
+): Promise<{ reg: Record<string, NetRegistry>; close(): Promise<void> }> {
+  const ports = await Promise.all(names.map(() => freePort()));
+  const ids = names.map(() => Identity.generate());
+  const at = (n: string) => names.indexOf(n);
+  const peersOf = (n: string): FederationPeer[] => {
+    const out: FederationPeer[] = [];
+    for (const [a, b] of edges) {
+      if (a === n) out.push({ url: `http://127.0.0.1:${ports[at(b)]}`, id: ids[at(b)]!.id });
+      if (b === n) out.push({ url: `http://127.0.0.1:${ports[at(a)]}`, id: ids[at(a)]!.id });
+    }
+    for (const [a, b] of options.oneWay ?? []) if (a === n) out.push({ url: `http://127.0.0.1:${ports[at(b)]}`, id: ids[at(b)]!.id });
+    return [...out, ...(options.extraPeers?.[n] ?? [])];
+  };
+  const reg: Record<string, NetRegistry> = {};
+  await Promise.all(
+    names.map(async (name, i) => {
+      const server = await RegistryServer.start({
+        port: ports[i]!,
+        verifier: new RequestVerifier(),
+        receiptVerifier: verifyReceipt,
+        logger: quiet,
+        dashboard: false,
+        rateLimit: false,
+        federation: { identity: ids[i]!, peers: peersOf(name), retryMs: 50, ...(options.maxHops ? { maxHops: options.maxHops } : {}) },
+      });
+      reg[name] = { name, identity: ids[i]!, url: server.url, server };
+    }),
+  );
+  // Every mutual edge active on both sides.
+  await until('peering', async () => {
+    for (const [a, b] of edges) {
+      for (const [x, y] of [[a, b], [b, a]] as const) {
+        const body = (await (await fetch(`${reg[x]!.url}/v1/federation/peers`)).json()) as { peers: Array<{ id: string; status: string }> };
+        if (body.peers.find((p) => p.id === reg[y]!.identity.id)?.status !== 'active') return false;
+      }
+    }
+    return true;
+  });
+  return { reg, close: async () => void (await Promise.all(Object.values(reg).map((r) => r.server.close()))) };
+}
+
+/** A real agent registered at `registryUrl` that serves `service` for `price` and says who served. */
+export async function serviceAgent(
+  name: string,
+  registryUrl: string,
+  service: string,
+  options: { price?: number; identity?: Identity; handler?: (params: unknown) => unknown } = {},
+): Promise<Agent> {
+  const agent = new Agent({ name, registryUrl, identity: options.identity ?? Identity.generate(), logger: quiet, capabilities: [service], heartbeatIntervalMs: 60_000 });
+  const services = agent.use(serviceRouter());
+  services.register({
+    name: service,
+    ...(options.price !== undefined ? { price: options.price } : {}),
+    handler: (params: unknown) => Promise.resolve(options.handler ? options.handler(params) : { servedBy: name, params }),
+  });
+  await agent.start();
+  return agent;
+}

@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto';
+import {
+  SovError,
+  isSovErrorCode,
+  toSovError,
+  type AgentContext,
+  type AgentRecord,
+  type Capability,
+  type CallQuery,
+  type CallTarget,
+  type Clock,
+  type Logger,
+  type PeerClient,
+  type SearchQuery,
+} from '@sov/core';
+import { signFederatedRequest, verifyRouteReceipt, type FederatedOperation, type RouteReceipt } from '@sov/crypto';
+import { RegistryLink, type RegistryLinkStatus } from './internal/registryLink';
+import { fetchRegistryJson } from './internal/fetchRegistryJson';
+import { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice, type ScoreWeights } from './serviceScore';
+
+/** Options of the federation capability. */
+export interface FederationOptions {
+  /** The primary registry's URL: its results get the primary bonus, transactions enter the federation there. @default the agent's registryUrl */
+  primary?: string;
+  /** The other registries searched. @default [] */
+  registries?: string[];
+  /** Time budget of each registry's search in ms: a slower registry is left out of that answer. @default 2000 */
+  searchTimeoutMs?: number;
+  /** How long a search answer is reused, in ms (dropped early for an agent a registry reports gone). @default 300000 (the guide's five minutes) */
+  cacheTtlMs?: number;
+  /** Most cached answers. @default 1000 */
+  maxCacheEntries?: number;
+  /** Weights of the score. @default DEFAULT_SCORE_WEIGHTS */
+  weights?: Partial<ScoreWeights>;
+  /** The maxPrice of the score when requirements name none (the guide's 1000). @default 1000 */
+  defaultMaxPrice?: number;
+  /** How long start waits for each registry's event stream, in ms; one that is down is retried in the background. @default 2000 */
+  connectTimeoutMs?: number;
+  /** Time budget of one cross-registry transaction in ms. @default 15000 */
+  transactionTimeoutMs?: number;
+}
+
+/** What a search asks of the agents, besides the capability. */
+export interface ServiceRequirements {
+  /** More capabilities every result must have. */
+  capabilities?: string[];
+  minReputation?: number;
+  /** Highest price, whole minor units; also the score's maxPrice. */
+  maxPrice?: number;
+  /** The listing whose price counts. @default the capability */
+  service?: string;
+  /** Most results asked of each registry. @default 50 */
+  limit?: number;
+}
+
+/** One agent found by a federated search. */
+export interface FederatedMatch {
+  agent: AgentRecord;
+  /** The registry the result is credited to (the primary when it knows the agent). */
+  registry: string;
+  /** Every registry that knows the agent. */
+  registries: string[];
+  /** The price the score used (undefined: none listed, scored as maxPrice). */
+  price: number | undefined;
+  score: number;
+}
+
+/** How one registry answered a federated search. */
+export interface RegistrySearchOutcome {
+  url: string;
+  ok: boolean;
+  /** Agents it returned. */
+  count: number;
+  /** Its answer time in ms. */
+  ms: number;
+  error?: { code: string; message: string };
+}
+
+/** A federated search's merged, deduplicated page, best first. */
+export interface FederatedSearchPage {
+  results: FederatedMatch[];
+  registries: RegistrySearchOutcome[];
+  /** Whether the page came from the cache. */
+  cached: boolean;
+}
+
+/** A registry on a federation path. */
+export interface RegistryHop {
+  id: string;
+  url: string;
+}
+
+/** What a cross-registry transaction returns. */
+export interface CrossRegistryResult<T> {
+  result: T;
+  /** The route receipt: the signed request, every hop's signature going and returning; verifyRouteReceipt checks it. */
+  receipt: RouteReceipt;
+  path: RegistryHop[];
+}
+
+/** Options of one cross-registry transaction. */
+export interface TransactionOptions {
+  /** @default the federation's transactionTimeoutMs */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What `agent.use(federation(...))` returns. */
+export interface FederationApi {
+  /** The best match across every registry (the guide's find_service), or undefined. */
+  findService(capability: string, requirements?: ServiceRequirements): Promise<FederatedMatch | undefined>;
+  /** Every match across every registry, deduplicated and ranked, with each registry's outcome. */
+  searchAll(capability: string, requirements?: ServiceRequirements): Promise<FederatedSearchPage>;
+  /** The shortest path of registries from the primary to `targetRegistry` (id or URL); NO_FEDERATION_PATH when none. */
+  path(targetRegistry: string): Promise<RegistryHop[]>;
+  /**
+   * Calls `operation` on `targetAgent`, registered at `targetRegistry` (id or
+   * URL), through the registries between (the guide's
+   * execute_cross_registry_transaction). The request is signed by this
+   * agent; every registry on the path verifies and countersigns it going and
+   * returning; the route receipt is checked before the result is returned
+   * (ROUTE_TAMPERED otherwise). An error answered by the target agent is
+   * thrown with its code, the receipt in `details.receipt`.
+   */
+  executeCrossRegistryTransaction<T = unknown>(
+    targetAgent: string,
+    targetRegistry: string,
+    operation: FederatedOperation,
+    options?: TransactionOptions,
+  ): Promise<CrossRegistryResult<T>>;
+  /** How each registry link stands. */
+  registries(): RegistryLinkStatus[];
+  /** Forgets every cached answer. */
+  clearCache(): void;
+}
+
+interface CacheEntry {
+  until: number;
+  page: FederatedSearchPage;
+  agents: Set<string>;
+}
+
+function cacheKey(capability: string, r: ServiceRequirements): string {
+  return JSON.stringify([capability, [...(r.capabilities ?? [])].sort(), r.minReputation ?? null, r.maxPrice ?? null, r.service ?? null, r.limit ?? null]);
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value > 0)) throw new SovError('INVALID_CONFIG', `federation ${name} must be a positive number (got ${value})`);
+  return value;
+}
+
+/**
+ * Federation as a capability: one search across the primary and every other
+ * registry (parallel, each with its own timeout, deduplicated, ranked with
+ * the guide's score, cached until a registry reports an agent gone), agent.call
+ * with `{ federated: true }` queries, and signed cross-registry transactions.
+ *
+ * @example
+ * const fed = agent.use(federation({ primary: 'http://127.0.0.1:7000', registries: ['http://127.0.0.1:7001'] }));
+ * await agent.start();
+ * const best = await fed.findService('translate', { maxPrice: 50 });
+ * const reply = await agent.call({ capability: 'translate', federated: true }, 'translate', { text: 'hallo' });
+ */
+export function federation(options: FederationOptions = {}): Capability<FederationApi> {
+  const searchTimeoutMs = positive('searchTimeoutMs', options.searchTimeoutMs, 2000);
+  const cacheTtlMs = positive('cacheTtlMs', options.cacheTtlMs, 300_000);
+  const maxCacheEntries = positive('maxCacheEntries', options.maxCacheEntries, 1000);
+  const defaultMaxPrice = positive('defaultMaxPrice', options.defaultMaxPrice, 1000);
+  const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 2000);
+  const transactionTimeoutMs = positive('transactionTimeoutMs', options.transactionTimeoutMs, 15_000);
+  const weights: ScoreWeights = { ...DEFAULT_SCORE_WEIGHTS, ...options.weights };
+  for (const [k, v] of Object.entries(weights)) {
+    if (!(Number.isFinite(v) && v >= 0)) throw new SovError('INVALID_CONFIG', `federation weights.${k} must be a number >= 0 (got ${v})`);
+  }
+  for (const url of [options.primary, ...(options.registries ?? [])]) {
+    if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url)) throw new SovError('INVALID_CONFIG', `federation registry is not an http(s) URL: ${JSON.stringify(url)}`);
+  }
+
+  let links: RegistryLink[] = [];
+  let primary: RegistryLink | undefined;
+  let ctx: AgentContext | undefined;
+  let logger: Logger | undefined;
+  let clock: Clock | undefined;
+  const cache = new Map<string, CacheEntry>();
+
+  const dropAgent = (agentId: string) => {
+    for (const [key, entry] of cache) if (entry.agents.has(agentId)) cache.delete(key);
+  };
+
+  async function searchOne(link: RegistryLink, query: SearchQuery): Promise<{ agents: AgentRecord[]; outcome: RegistrySearchOutcome }> {
+    const started = clock!.now();
+    try {
+      const page = await link.client.search(query);
+      link.markUp();
+      return { agents: page.agents, outcome: { url: link.url, ok: true, count: page.agents.length, ms: clock!.now() - started } };
+    } catch (e) {
+      link.markDown(e);
+      const err = toSovError(e);
+      logger?.warn('federated search failed on a registry', { registry: link.url, code: err.code, error: err.message });
+      return { agents: [], outcome: { url: link.url, ok: false, count: 0, ms: clock!.now() - started, error: { code: err.code, message: err.message } } };
+    }
+  }
+
+  async function searchAll(capability: string, requirements: ServiceRequirements = {}): Promise<FederatedSearchPage> {
+    if (!ctx) throw new SovError('LIFECYCLE', 'federation searches after the agent initialized');
+    if (typeof capability !== 'string' || capability.length === 0) throw new SovError('INVALID_INPUT', 'findService needs a capability name');
+    const key = cacheKey(capability, requirements);
+    const now = clock!.now();
+    const hit = cache.get(key);
+    if (hit && hit.until > now) return { ...hit.page, cached: true };
+    if (hit) cache.delete(key);
+
+    const query: SearchQuery = { capabilities: [capability, ...(requirements.capabilities ?? [])], limit: requirements.limit ?? 50 };
+    if (requirements.minReputation !== undefined) query.minReputation = requirements.minReputation;
+    if (requirements.maxPrice !== undefined) query.maxPrice = requirements.maxPrice;
+    const answers = await Promise.all(links.map((l) => searchOne(l, query)));
+
+    const maxPrice = requirements.maxPrice ?? defaultMaxPrice;
+    const service = requirements.service ?? capability;
+    const merged = new Map<string, FederatedMatch>();
+    answers.forEach((answer, i) => {
+      const link = links[i]!;
+      for (const agent of answer.agents) {
+        const seen = merged.get(agent.id);
+        if (seen) {
+          seen.registries.push(link.url);
+          // The primary's record wins: it is the one the primary bonus is for.
+          if (link.primary) Object.assign(seen, { agent, registry: link.url });
+          continue;
+        }
+        merged.set(agent.id, { agent, registry: link.url, registries: [link.url], price: undefined, score: 0 });
+      }
+    });
+    const results = [...merged.values()];
+    for (const m of results) {
+      m.price = servicePrice(m.agent, service);
+      const fromPrimary = primary !== undefined && m.registries.includes(primary.url);
+      m.score = serviceScore({ reputation: m.agent.reputation, availability: m.agent.availability, price: m.price, maxPrice, fromPrimary }, weights);
+    }
+    results.sort((a, b) => b.score - a.score || (a.agent.id < b.agent.id ? -1 : 1));
+    const page: FederatedSearchPage = { results, registries: answers.map((a) => a.outcome), cached: false };
+    if (answers.some((a) => a.outcome.ok)) {
+      if (cache.size >= maxCacheEntries) cache.delete(cache.keys().next().value!);
+      cache.set(key, { until: now + cacheTtlMs, page, agents: new Set(results.map((r) => r.agent.id)) });
+    }
+    return page;
+  }
+
+  async function path(targetRegistry: string): Promise<RegistryHop[]> {
+    if (!primary) throw new SovError('LIFECYCLE', 'federation has no primary registry until the agent initialized');
+    const body = await fetchRegistryJson<{ path: RegistryHop[] }>(
+      `${primary.url}/v1/federation/path?to=${encodeURIComponent(targetRegistry.replace(/\/+$/, ''))}`,
+      searchTimeoutMs,
+    );
+    return body.path;
+  }
+
+  async function executeCrossRegistryTransaction<T>(
+    targetAgent: string,
+    targetRegistry: string,
+    operation: FederatedOperation,
+    txOptions: TransactionOptions = {},
+  ): Promise<CrossRegistryResult<T>> {
+    const identity = ctx?.identity;
+    if (!ctx || !primary) throw new SovError('LIFECYCLE', 'cross-registry transactions start after the agent initialized');
+    if (!identity?.sign) throw new SovError('INVALID_CONFIG', 'A cross-registry transaction is signed by its origin: give the agent an identity that signs (an @sov/crypto Identity)');
+    if (typeof operation?.service !== 'string' || operation.service.length === 0) throw new SovError('INVALID_INPUT', 'The operation needs a service name');
+    const hops = await path(targetRegistry);
+    const ids = hops.map((h) => h.id);
+    const request = signFederatedRequest(
+      {
+        id: randomBytes(16).toString('base64url'),
+        origin: identity.id,
+        sourceRegistry: ids[0]!,
+        targetRegistry: ids[ids.length - 1]!,
+        targetAgent,
+        path: ids,
+        operation: operation.params === undefined ? { service: operation.service } : { service: operation.service, params: operation.params },
+        timestamp: new Date(clock!.now()).toISOString(),
+      },
+      (d) => identity.sign!(d),
+    );
+    const peers: PeerClient = ctx.agent.peers;
+    const reply = await peers.call(
+      `${primary.url}/v1/federation`,
+      { service: 'route', params: { request, hops: [] } },
+      { receiver: ids[0]!, timeoutMs: txOptions.timeoutMs ?? transactionTimeoutMs, ...(txOptions.signal ? { signal: txOptions.signal } : {}) },
+    );
+    const receipt = { request, ...(reply.result as Omit<RouteReceipt, 'request'>) };
+    const verdict = verifyRouteReceipt(receipt);
+    if (!verdict.valid) throw new SovError('ROUTE_TAMPERED', `The route receipt of ${request.id} does not verify: ${verdict.reason}`, { details: { hop: verdict.hop } });
+    const outcome = receipt.answer.outcome;
+    if (!outcome.success) {
+      const code = isSovErrorCode(outcome.error.code) ? outcome.error.code : 'REMOTE_ERROR';
+      throw new SovError(code, `${targetAgent} at ${receipt.request.targetRegistry} answered ${outcome.error.code}: ${outcome.error.message}`, { details: { receipt } });
+    }
+    return { result: outcome.result as T, receipt, path: hops };
+  }
+
+  const api: FederationApi = {
+    findService: async (capability, requirements) => (await searchAll(capability, requirements)).results[0],
+    searchAll,
+    path,
+    executeCrossRegistryTransaction,
+    registries: () => links.map((l) => l.status()),
+    clearCache: () => cache.clear(),
+  };
+
+  const resolver = async (query: CallQuery, service: string, limit: number): Promise<CallTarget[] | undefined> => {
+    if (!query.federated) return undefined;
+    const [capability, ...more] = [...(query.capability ? [query.capability] : []), ...(query.capabilities ?? [])];
+    if (!capability) throw new SovError('INVALID_INPUT', 'A federated call query needs a capability');
+    const page = await searchAll(capability, {
+      ...(more.length ? { capabilities: more } : {}),
+      ...(query.minReputation !== undefined ? { minReputation: query.minReputation } : {}),
+      ...(query.maxPrice !== undefined ? { maxPrice: query.maxPrice } : {}),
+      service,
+    });
+    return page.results
+      .filter((m) => m.agent.id !== ctx?.agentId)
+      .slice(0, limit)
+      .map((m) => ({ id: m.agent.id, endpoint: m.agent.endpoint }));
+  };
+
+  return {
+    name: 'federation',
+    api,
+    initialize(context) {
+      ctx = context;
+      logger = context.logger.child({ capability: 'federation' });
+      clock = context.clock;
+      const primaryUrl = options.primary ?? context.config.registryUrl;
+      if (!primaryUrl) throw new SovError('INVALID_CONFIG', 'federation needs a primary registry: the primary option or the agent registryUrl');
+      const seen = new Set<string>();
+      links = [];
+      for (const [i, url] of [primaryUrl, ...(options.registries ?? [])].entries()) {
+        const link = new RegistryLink(url, i === 0, searchTimeoutMs);
+        if (seen.has(link.url)) continue;
+        seen.add(link.url);
+        links.push(link);
+      }
+      primary = links[0];
+      context.addTargetResolver(resolver);
+    },
+    async start() {
+      await Promise.all(links.map((l) => l.connect((e) => dropAgent(e.data.peer_id), logger!, connectTimeoutMs, clock!)));
+    },
+    async shutdown() {
+      await Promise.all(links.map((l) => l.close()));
+      cache.clear();
+    },
+  };
+}

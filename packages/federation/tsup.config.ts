@@ -1,0 +1,3 @@
+import { sovTsup } from '@sov/tooling/tsup';
+
+export default sovTsup();

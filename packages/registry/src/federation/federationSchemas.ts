@@ -1,0 +1,101 @@
+/** JSON Schemas of the federation routes' inputs, compiled once per registry. */
+
+const did = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const signature = { type: 'string', minLength: 86, maxLength: 86, pattern: '^[A-Za-z0-9_-]+$' } as const;
+const url = { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s]+$' } as const;
+
+/** Most registries a path or a peer list may name (the hop limit applies after). */
+export const MAX_PATH_ENTRIES = 32;
+const MAX_PEERS = 256;
+
+export const peerListSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['registry', 'url', 'peers', 'issuedAt', 'signature'],
+  properties: {
+    registry: did,
+    url,
+    peers: {
+      type: 'array',
+      maxItems: MAX_PEERS,
+      items: { type: 'object', additionalProperties: false, required: ['id', 'url'], properties: { id: did, url } },
+    },
+    issuedAt: { type: 'string', maxLength: 64 },
+    signature,
+  },
+} as const;
+
+const hops = {
+  type: 'array',
+  maxItems: MAX_PATH_ENTRIES,
+  items: { type: 'object', additionalProperties: false, required: ['registry', 'signature'], properties: { registry: did, signature } },
+} as const;
+
+export const federationRpcSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['service', 'params'],
+  properties: {
+    service: { enum: ['peer', 'route'] },
+    params: { type: 'object' },
+  },
+} as const;
+
+export const peerParamsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['list'],
+  properties: { list: peerListSchema },
+} as const;
+
+export const routeParamsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['request', 'hops'],
+  properties: {
+    request: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'origin', 'sourceRegistry', 'targetRegistry', 'targetAgent', 'path', 'operation', 'timestamp', 'signature'],
+      properties: {
+        id: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,128}$' },
+        origin: did,
+        sourceRegistry: did,
+        targetRegistry: did,
+        targetAgent: did,
+        path: { type: 'array', minItems: 1, maxItems: MAX_PATH_ENTRIES, items: did },
+        operation: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['service'],
+          properties: { service: { type: 'string', minLength: 1, maxLength: 128 }, params: {} },
+        },
+        timestamp: { type: 'string', maxLength: 64 },
+        signature,
+      },
+    },
+    hops,
+  },
+} as const;
+
+/** What a downstream registry answers to a routed request. */
+export const routeReplySchema = {
+  type: 'object',
+  required: ['hops', 'answer', 'returns'],
+  properties: {
+    hops,
+    returns: hops,
+    answer: {
+      type: 'object',
+      required: ['outcome', 'at'],
+      properties: {
+        outcome: {
+          type: 'object',
+          required: ['success'],
+          properties: { success: { type: 'boolean' } },
+        },
+        at: { type: 'string', maxLength: 64 },
+      },
+    },
+  },
+} as const;

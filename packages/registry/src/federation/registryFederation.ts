@@ -1,0 +1,438 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  PeerClient,
+  SovError,
+  ValidationError,
+  isRemoteError,
+  isSovError,
+  toSovError,
+  type CallReceipt,
+  type Clock,
+  type FieldProblem,
+  type Logger,
+  type ReceiverBinding,
+} from '@sov/core';
+import {
+  NonceCache,
+  RequestVerifier,
+  signAnswerHop,
+  signPeerList,
+  signRequestHop,
+  verifyAnswerHops,
+  verifyPeerList,
+  verifyRequestHops,
+  type FederatedAnswer,
+  type FederatedOutcome,
+  type FederatedRequest,
+  type Identity,
+  type RouteHop,
+  type SignedPeerList,
+} from '@sov/crypto';
+import type { RegistryStore } from '../registryStore';
+import { federationRpcSchema, peerParamsSchema, routeParamsSchema, routeReplySchema } from './federationSchemas';
+import { shortestPath } from './shortestPath';
+
+/** A peer registry this registry federates with: where it is and the id it must prove. */
+export interface FederationPeer {
+  /** Base URL of the peer registry. */
+  url: string;
+  /** The did:key the peer must sign with; a peer answering with another id is refused (ID_MISMATCH). */
+  id: string;
+}
+
+/** Options of a registry's federation (RegistryServerOptions.federation). */
+export interface RegistryFederationOptions {
+  /** The registry's own identity: its did:key is the registry id, shown at `/.well-known/sov-registry`. */
+  identity: Identity;
+  /** Peer registries; peering is mutual (each must list the other) and signed. @default [] */
+  peers?: FederationPeer[];
+  /** Most registry-to-registry hops a path may have; longer paths are refused (FEDERATION_HOP_LIMIT). @default 4 */
+  maxHops?: number;
+  /** How long a peer list fetched from another registry is trusted before it is fetched again, in ms. @default 30000 */
+  graphTtlMs?: number;
+  /** How often an unanswered peering is tried again, in ms. @default 5000 */
+  retryMs?: number;
+  /** Time budget of one call to a peer registry or to the target agent, in ms. @default 5000 */
+  timeoutMs?: number;
+  /** How old a routed request may be, in seconds (its id is remembered that long: no replay). @default 60 */
+  windowSec?: number;
+}
+
+/** A configured peer and how peering with it stands. */
+export interface FederationPeerStatus {
+  id: string;
+  url: string;
+  /** `active` once both sides proved their ids; `refused` when the peer proved another id than configured. */
+  status: 'pending' | 'active' | 'refused';
+  /** Why peering is not active yet (the last refusal or failure). */
+  error?: { code: string; message: string };
+}
+
+/** What the federation needs of the registry server. */
+export interface RegistryFederationDeps {
+  store: RegistryStore;
+  clock: Clock;
+  logger: Logger;
+  /** The request's parsed JSON body (depth-checked). */
+  body(req: FastifyRequest): unknown;
+  /** The authorities the registry answers to, once listening. */
+  receiver(): ReceiverBinding | undefined;
+  /** The registry's base URL, once listening. */
+  url(): string | undefined;
+}
+
+interface PeerState extends FederationPeerStatus {
+  retryTimer?: unknown;
+}
+
+const MAX_LIST_BYTES = 256 * 1024;
+
+function problemsOf(v: ValidateFunction): FieldProblem[] {
+  return (v.errors ?? []).slice(0, 20).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' }));
+}
+
+function wireError(e: unknown): { code: string; message: string } {
+  const err = toSovError(e);
+  return { code: err.code, message: err.message };
+}
+
+/**
+ * A registry's side of federation: its identity, its peers (mutual, signed
+ * peering), the federation graph from signed peer lists, shortest paths, and
+ * routed cross-registry transactions that every registry on the path checks
+ * and countersigns going and returning.
+ */
+export class RegistryFederation {
+  readonly id: string;
+  private readonly identity: Identity;
+  private readonly deps: RegistryFederationDeps;
+  private readonly maxHops: number;
+  private readonly graphTtlMs: number;
+  private readonly retryMs: number;
+  private readonly timeoutMs: number;
+  private readonly windowSec: number;
+  private readonly peers = new Map<string, PeerState>();
+  /** Peer lists of other registries, by registry id, with when they were fetched. */
+  private readonly lists = new Map<string, { list: SignedPeerList; at: number }>();
+  private readonly verifier: RequestVerifier;
+  private readonly routeIds: NonceCache;
+  private readonly client: PeerClient;
+  private readonly validate: Record<'rpc' | 'peer' | 'route' | 'reply', ValidateFunction>;
+  private ownList: SignedPeerList | undefined;
+  private closed = false;
+
+  constructor(options: RegistryFederationOptions, deps: RegistryFederationDeps) {
+    this.identity = options.identity;
+    this.id = options.identity.id;
+    this.deps = deps;
+    this.maxHops = options.maxHops ?? 4;
+    this.graphTtlMs = options.graphTtlMs ?? 30_000;
+    this.retryMs = options.retryMs ?? 5000;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.windowSec = options.windowSec ?? 60;
+    if (!Number.isInteger(this.maxHops) || this.maxHops < 1 || this.maxHops > 16) {
+      throw new SovError('INVALID_CONFIG', `federation.maxHops must be an integer from 1 to 16 (got ${options.maxHops})`);
+    }
+    for (const p of options.peers ?? []) {
+      if (!URL.canParse(p.url) || !/^https?:/.test(p.url)) throw new SovError('INVALID_CONFIG', `federation peer url is not an http(s) URL: ${JSON.stringify(p.url)}`);
+      if (p.id === this.id) throw new SovError('INVALID_CONFIG', `federation peer ${p.url} has this registry's own id`);
+      if (this.peers.has(p.id)) throw new SovError('INVALID_CONFIG', `federation peer ${p.id} is configured twice`);
+      this.peers.set(p.id, { id: p.id, url: p.url.replace(/\/+$/, ''), status: 'pending' });
+    }
+    this.verifier = new RequestVerifier({ clock: deps.clock, windowSec: this.windowSec });
+    this.routeIds = new NonceCache({ clock: deps.clock });
+    this.client = new PeerClient({ signer: options.identity.signer, timeoutMs: this.timeoutMs, clock: deps.clock, maxResponseBytes: 4 * 1024 * 1024 });
+    const ajv = new Ajv({ allErrors: true });
+    this.validate = {
+      rpc: ajv.compile(federationRpcSchema),
+      peer: ajv.compile(peerParamsSchema),
+      route: ajv.compile(routeParamsSchema),
+      reply: ajv.compile(routeReplySchema),
+    };
+  }
+
+  /** Every configured peer and how peering with it stands. */
+  peerStatus(): FederationPeerStatus[] {
+    return [...this.peers.values()].map(({ id, url, status, error }) => ({ id, url, status, ...(error ? { error } : {}) }));
+  }
+
+  /** Mounts the federation routes and starts peering once the registry listens. */
+  mount(app: FastifyInstance): void {
+    app.addHook('onListen', (done) => {
+      // The registry learns its own URL right after listen resolves.
+      setImmediate(() => this.peerAll());
+      done();
+    });
+    app.addHook('onClose', async () => {
+      this.closed = true;
+      for (const p of this.peers.values()) if (p.retryTimer !== undefined) this.deps.clock.clearTimeout(p.retryTimer);
+      await this.client.close();
+    });
+
+    app.get('/.well-known/sov-registry', () => ({
+      success: true,
+      registry: { id: this.id, url: this.deps.url(), maxHops: this.maxHops, peers: this.peers.size },
+    }));
+
+    app.get('/v1/federation/peers', () => ({ success: true, registry: this.id, peers: this.peerStatus(), list: this.list() }));
+
+    app.get('/v1/federation/path', async (req) => {
+      const q = req.query as Record<string, string | string[] | undefined>;
+      const to = Array.isArray(q.to) ? q.to[0] : q.to;
+      if (!to) throw new ValidationError('federation path', [{ path: '/to', message: 'is required: a registry id (did:key) or URL' }]);
+      let limit = this.maxHops;
+      if (q.maxHops !== undefined) {
+        const n = Number(Array.isArray(q.maxHops) ? q.maxHops[0] : q.maxHops);
+        if (!Number.isInteger(n) || n < 1 || n > this.maxHops) {
+          throw new ValidationError('federation path', [{ path: '/maxHops', message: `must be an integer from 1 to ${this.maxHops}` }]);
+        }
+        limit = n;
+      }
+      const path = await this.findPath(to.replace(/\/+$/, ''), limit);
+      return { success: true, path, hops: path.length - 1 };
+    });
+
+    app.post('/v1/federation/rpc', async (req) => {
+      const caller = await this.verify(req);
+      const body = this.deps.body(req);
+      if (!this.validate.rpc(body)) throw new ValidationError('federation call', problemsOf(this.validate.rpc));
+      const { service, params } = body as { service: 'peer' | 'route'; params: unknown };
+      if (service === 'peer') return { success: true, result: this.acceptPeering(caller, params) };
+      return { success: true, result: await this.route(caller, params) };
+    });
+  }
+
+  /** This registry's signed list of its configured peers. */
+  list(): SignedPeerList {
+    this.ownList ??= signPeerList(
+      {
+        registry: this.id,
+        url: this.deps.url() ?? '',
+        peers: [...this.peers.values()].map(({ id, url }) => ({ id, url })),
+        issuedAt: new Date(this.deps.clock.now()).toISOString(),
+      },
+      (d) => this.identity.sign(d),
+    );
+    return this.ownList;
+  }
+
+  /**
+   * The shortest path of registries from this one to `target` (an id or a
+   * URL), over mutual peerings only, within `maxHops`. NO_FEDERATION_PATH
+   * when there is none.
+   */
+  async findPath(target: string, maxHops = this.maxHops): Promise<Array<{ id: string; url: string }>> {
+    const urls = new Map<string, string>([[this.id, this.deps.url() ?? '']]);
+    const isTarget = (id: string) => id === target || urls.get(id) === target;
+    const ids = await shortestPath(this.id, isTarget, maxHops, async (id) => {
+      if (id === this.id) {
+        const active = [...this.peers.values()].filter((p) => p.status === 'active');
+        for (const p of active) urls.set(p.id, p.url);
+        return active.map((p) => p.id);
+      }
+      const list = await this.listOf(id, urls.get(id)!);
+      if (!list) return [];
+      // An edge counts only when both registries list each other.
+      const mutual = await Promise.all(
+        list.peers.map(async (p) => {
+          if (p.id === this.id) return this.peers.get(id)?.status === 'active';
+          const theirs = await this.listOf(p.id, p.url);
+          if (!theirs?.peers.some((q) => q.id === id)) return false;
+          urls.set(p.id, theirs.url);
+          return true;
+        }),
+      );
+      return list.peers.filter((_, i) => mutual[i]).map((p) => p.id);
+    });
+    if (!ids) {
+      throw new SovError('NO_FEDERATION_PATH', `No federation path from ${this.id} to ${target} within ${maxHops} hops`);
+    }
+    return ids.map((id) => ({ id, url: urls.get(id) ?? '' }));
+  }
+
+  private async verify(req: FastifyRequest) {
+    const receiver = this.deps.receiver();
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    return this.verifier.verify({
+      method: req.method,
+      path: req.url,
+      authority: req.headers.host ?? '',
+      headers: req.headers,
+      body: raw,
+      receiver: { id: this.id, authorities: receiver?.authorities ?? new Set() },
+    });
+  }
+
+  // ---- peering -------------------------------------------------------------
+
+  private peerAll(): void {
+    for (const p of this.peers.values()) void this.peerWith(p);
+  }
+
+  private async peerWith(peer: PeerState): Promise<void> {
+    if (this.closed || peer.status !== 'pending') return;
+    try {
+      const reply = await this.client.call(`${peer.url}/v1/federation`, { service: 'peer', params: { list: this.list() } }, { receiver: peer.id });
+      const list = (reply.result as { list?: SignedPeerList } | undefined)?.list;
+      if (!list || !this.validate.peer({ list }) || !verifyPeerList(list)) {
+        throw new SovError('SIGNATURE_INVALID', `The peer at ${peer.url} answered without a peer list signed by its registry`);
+      }
+      if (list.registry !== peer.id) throw new SovError('ID_MISMATCH', `The registry at ${peer.url} is ${list.registry}, configured as ${peer.id}`);
+      this.activate(peer, list);
+    } catch (e) {
+      const err = toSovError(e);
+      // The registry at that URL could not prove the configured id: refused, not retried.
+      if (err.code === 'ID_MISMATCH' || err.code === 'WRONG_RECEIVER') {
+        peer.status = 'refused';
+        peer.error = { code: 'ID_MISMATCH', message: `The registry at ${peer.url} is not ${peer.id}: ${err.message}` };
+        this.deps.logger.warn('federation peer refused', { peer: peer.url, code: err.code, error: err.message });
+        return;
+      }
+      peer.error = wireError(e);
+      this.deps.logger.warn('federation peer not reached; retrying', { peer: peer.url, code: err.code, error: err.message });
+      if (!this.closed) peer.retryTimer = this.deps.clock.setTimeout(() => void this.peerWith(peer), this.retryMs);
+    }
+  }
+
+  private activate(peer: PeerState, list: SignedPeerList): void {
+    if (peer.retryTimer !== undefined) this.deps.clock.clearTimeout(peer.retryTimer);
+    peer.retryTimer = undefined;
+    if (peer.status !== 'active') this.deps.logger.info('federation peer active', { peer: peer.id, url: peer.url });
+    peer.status = 'active';
+    delete peer.error;
+    this.lists.set(peer.id, { list, at: this.deps.clock.now() });
+  }
+
+  private acceptPeering(caller: { id: string }, params: unknown): { list: SignedPeerList } {
+    if (!this.validate.peer(params)) throw new ValidationError('peering', problemsOf(this.validate.peer));
+    const { list } = params as { list: SignedPeerList };
+    if (!verifyPeerList(list)) throw new SovError('SIGNATURE_INVALID', `The peer list of ${list.registry} is not signed by it`);
+    if (list.registry !== caller.id) throw new SovError('ID_MISMATCH', `The peering request is signed by ${caller.id} but carries the list of ${list.registry}`);
+    const peer = this.peers.get(caller.id);
+    if (!peer) {
+      const sameUrl = [...this.peers.values()].find((p) => p.url === list.url.replace(/\/+$/, ''));
+      if (sameUrl) throw new SovError('ID_MISMATCH', `The registry at ${list.url} is configured here as ${sameUrl.id}, not ${caller.id}`);
+      throw new SovError('FORBIDDEN', `Registry ${caller.id} is not a configured peer of ${this.id}`);
+    }
+    if (!list.peers.some((p) => p.id === this.id)) {
+      throw new SovError('FORBIDDEN', `Peering is mutual: the list of ${caller.id} does not name this registry (${this.id})`);
+    }
+    if (peer.status === 'refused') throw new SovError('ID_MISMATCH', `Peering with ${peer.url} was refused: ${peer.error?.message ?? ''}`);
+    this.activate(peer, list);
+    return { list: this.list() };
+  }
+
+  /** A registry's signed peer list: cached for graphTtlMs, fetched from its URL and checked against the id expected. */
+  private async listOf(id: string, url: string): Promise<SignedPeerList | undefined> {
+    if (id === this.id) return this.list();
+    const cached = this.lists.get(id);
+    if (cached && this.deps.clock.now() - cached.at < this.graphTtlMs) return cached.list;
+    try {
+      const res = await fetch(`${url.replace(/\/+$/, '')}/v1/federation/peers`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      const text = await res.text();
+      if (text.length > MAX_LIST_BYTES) throw new SovError('RESPONSE_TOO_LARGE', `The peer list at ${url} is over ${MAX_LIST_BYTES} bytes`);
+      const list = (JSON.parse(text) as { list?: SignedPeerList }).list;
+      if (!list || !this.validate.peer({ list }) || !verifyPeerList(list) || list.registry !== id) {
+        throw new SovError('SIGNATURE_INVALID', `The registry at ${url} did not answer with a peer list signed by ${id}`);
+      }
+      this.lists.set(id, { list, at: this.deps.clock.now() });
+      return list;
+    } catch (e) {
+      this.deps.logger.warn('federation peer list unavailable', { registry: id, url, error: toSovError(e).message });
+      // A stale list is better than none while its registry is briefly unreachable.
+      return cached?.list;
+    }
+  }
+
+  // ---- routing -------------------------------------------------------------
+
+  private async route(caller: { id: string }, params: unknown): Promise<{ hops: RouteHop[]; answer: FederatedAnswer; returns: RouteHop[] }> {
+    if (!this.validate.route(params)) throw new ValidationError('routed request', problemsOf(this.validate.route));
+    const { request, hops } = params as { request: FederatedRequest; hops: RouteHop[] };
+    const path = request.path;
+    const index = hops.length;
+    if (new Set(path).size !== path.length) throw new SovError('FEDERATION_LOOP', `The path names a registry twice: ${path.join(' -> ')}`);
+    if (path.length - 1 > this.maxHops) {
+      throw new SovError('FEDERATION_HOP_LIMIT', `The path has ${path.length - 1} hops; ${this.id} allows at most ${this.maxHops}`);
+    }
+    if (path[0] !== request.sourceRegistry || path[path.length - 1] !== request.targetRegistry) {
+      throw new ValidationError('routed request', [{ path: '/request/path', message: 'must start at sourceRegistry and end at targetRegistry' }]);
+    }
+    if (path[index] !== this.id) {
+      throw new SovError('FEDERATION_WRONG_HOP', `This registry (${this.id}) is not hop ${index} of the signed path ${path.join(' -> ')}`);
+    }
+    const expectedCaller = index === 0 ? request.origin : path[index - 1]!;
+    if (caller.id !== expectedCaller) {
+      throw new SovError('FEDERATION_WRONG_HOP', `Hop ${index} must come from ${expectedCaller}; this one is signed by ${caller.id}`);
+    }
+    const going = verifyRequestHops(request, hops);
+    if (!going.valid) throw new SovError('ROUTE_TAMPERED', `Routed request ${request.id} refused at ${this.id}: ${going.reason}`);
+    const created = Date.parse(request.timestamp);
+    const now = this.deps.clock.now();
+    if (Number.isNaN(created) || created > now + 5000 || now - created >= this.windowSec * 1000) {
+      throw new SovError('SIGNATURE_EXPIRED', `Routed request ${request.id} is dated ${request.timestamp}, outside this registry's ${this.windowSec} s window`);
+    }
+    const next = path[index + 1];
+    const nextPeer = next === undefined ? undefined : this.peers.get(next);
+    if (next !== undefined && nextPeer?.status !== 'active') {
+      throw new SovError('NO_FEDERATION_PATH', `Registry ${this.id} has no active peering with ${next}, the next hop`);
+    }
+    if (this.routeIds.add(`${request.origin} ${request.id}`, created + this.windowSec * 1000) !== 'fresh') {
+      throw new SovError('REPLAY_DETECTED', `Routed request ${request.id} from ${request.origin} was already seen at ${this.id}`);
+    }
+    const mine = signRequestHop(request, hops, (d) => this.identity.sign(d));
+    const sent = [...hops, mine];
+    this.deps.logger.info('federated request', { requestId: request.id, origin: request.origin, hop: index, of: path.length });
+    if (!nextPeer) {
+      const answer = await this.deliver(request);
+      return { hops: sent, answer, returns: [signAnswerHop(request, sent, answer, [], (d) => this.identity.sign(d))] };
+    }
+    const reply = await this.client.call(
+      `${nextPeer.url}/v1/federation`,
+      { service: 'route', params: { request, hops: sent } },
+      { receiver: nextPeer.id, timeoutMs: this.timeoutMs * (path.length - index) },
+    );
+    const downstream = reply.result as { hops: RouteHop[]; answer: FederatedAnswer; returns: RouteHop[] };
+    if (!this.validate.reply(downstream)) throw new SovError('ROUTE_TAMPERED', `The answer from ${nextPeer.id} is malformed`);
+    const prefixKept = sent.every((h, i) => downstream.hops[i]?.signature === h.signature && downstream.hops[i]?.registry === h.registry);
+    const all = prefixKept ? verifyRequestHops(request, downstream.hops) : { valid: false as const, reason: 'it changed the signatures sent to it' };
+    const back = all.valid ? verifyAnswerHops(request, downstream.hops, downstream.answer, downstream.returns) : all;
+    if (!back.valid || downstream.returns.length !== path.length - index - 1) {
+      throw new SovError('ROUTE_TAMPERED', `The answer to ${request.id} from ${nextPeer.id} does not verify: ${back.valid ? 'returning signatures are missing' : back.reason}`);
+    }
+    const returning = signAnswerHop(request, downstream.hops, downstream.answer, downstream.returns, (d) => this.identity.sign(d));
+    return { hops: downstream.hops, answer: downstream.answer, returns: [returning, ...downstream.returns] };
+  }
+
+  /** The last registry calls the target agent (signed for it) and keeps whatever it answered. */
+  private async deliver(request: FederatedRequest): Promise<FederatedAnswer> {
+    const agent = await this.deps.store.get(request.targetAgent);
+    if (!agent || agent.expiresAtMs <= this.deps.clock.now()) {
+      throw new SovError('NOT_FOUND', `No agent registered with id ${request.targetAgent} at ${this.id}`);
+    }
+    let outcome: FederatedOutcome;
+    let receipt: CallReceipt | undefined;
+    try {
+      const op = request.operation;
+      const reply = await this.client.call(
+        agent.endpoint,
+        op.params === undefined ? { service: op.service } : { service: op.service, params: op.params },
+        { receiver: agent.id, receipt: true, timeoutMs: this.timeoutMs },
+      );
+      outcome = { success: true, result: reply.result ?? null };
+      receipt = reply.receipt as CallReceipt | undefined;
+    } catch (e) {
+      if (!isSovError(e)) throw e;
+      outcome = { success: false, error: isRemoteError(e) ? { code: e.code, message: e.message } : wireError(e) };
+    }
+    return { outcome, at: new Date(this.deps.clock.now()).toISOString(), ...(receipt ? { receipt } : {}) };
+  }
+}
+
+/** Mounts a registry's federation routes (see RegistryServerOptions.federation); returns the federation. */
+export function federationRoutes(app: FastifyInstance, options: RegistryFederationOptions, deps: RegistryFederationDeps): RegistryFederation {
+  const federation = new RegistryFederation(options, deps);
+  federation.mount(app);
+  return federation;
+}
