@@ -5,6 +5,7 @@ import type { AgentStanding, EventReplay, RegistryStore, StoreSearch, StoredAgen
 import { EventFeed } from './internal/eventFeed';
 import { LATEST_VERSION, migrate } from './internal/migrations';
 import { isUnreachable, storeError } from './internal/pgErrors';
+import { encodeCursor, searchStatements } from './internal/searchSql';
 
 /** Options of PostgresRegistryStore. */
 export interface PostgresRegistryStoreOptions {
@@ -32,6 +33,8 @@ export interface PostgresRegistryStoreOptions {
   connectTimeoutMs?: number;
   /** Longest a statement may run, in ms (server side, and the driver gives up a second later). @default 10000 */
   statementTimeoutMs?: number;
+  /** The application_name of the store's connections (pg_stat_activity shows it). @default 'sov-registry' */
+  applicationName?: string;
   /** @default the system clock */
   clock?: Clock;
   /** @default a JSON logger on stdout at 'info' */
@@ -56,24 +59,6 @@ function fnv1a(text: string): number {
 function minPrice(agent: StoredAgent): number {
   const prices = agent.services.map((s) => s.price).filter((p): p is number => typeof p === 'number');
   return prices.length ? Math.min(...prices) : 0;
-}
-
-/** Keyset cursor: the rank of the last agent of a page. */
-function encodeCursor(agent: StoredAgent): string {
-  return Buffer.from(JSON.stringify([agent.reputation, agent.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [number, string] {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    value = undefined;
-  }
-  if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'number' || !Number.isFinite(value[0]) || typeof value[1] !== 'string') {
-    throw new SovError('INVALID_INPUT', `Invalid cursor: ${JSON.stringify(cursor)}`);
-  }
-  return [value[0], value[1]];
 }
 
 interface EventRow {
@@ -115,7 +100,7 @@ export class PostgresRegistryStore implements RegistryStore {
   private readonly channel: string;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly opts: Required<Omit<PostgresRegistryStoreOptions, 'clock' | 'logger' | 'schema' | 'connectionString'>>;
+  private readonly opts: Required<Omit<PostgresRegistryStoreOptions, 'clock' | 'logger' | 'schema' | 'connectionString' | 'applicationName'>>;
   private readonly connection: pg.ClientConfig;
   private pool: pg.Pool | undefined;
   private feed: EventFeed | undefined;
@@ -152,7 +137,7 @@ export class PostgresRegistryStore implements RegistryStore {
       connectionTimeoutMillis: this.opts.connectTimeoutMs,
       statement_timeout: this.opts.statementTimeoutMs,
       query_timeout: this.opts.statementTimeoutMs + 1000,
-      application_name: 'sov-registry',
+      application_name: options.applicationName ?? 'sov-registry',
       keepAlive: true,
     };
   }
@@ -173,11 +158,15 @@ export class PostgresRegistryStore implements RegistryStore {
     pool.on('error', (e) => this.markDown(e));
     this.pool = pool;
     const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (e: Error) => (broken = e);
+    client.on('error', onError);
     try {
       const applied = await migrate(client, this.schema, this.s, this.lockKey);
       if (applied.length) this.logger.info('registry schema migrated', { schema: this.schema, applied, version: LATEST_VERSION });
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
     this.feed = new EventFeed({
       source: {
@@ -228,25 +217,10 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async search(query: StoreSearch, now: number): Promise<StoredPage> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const values: unknown[] = [now];
-    const where = ['expires_at_ms > $1'];
-    const caps = query.capabilities ?? [];
-    if (caps.length) where.push(`capabilities @> $${values.push(caps)}::text[]`);
-    if (query.minReputation !== undefined) where.push(`reputation >= $${values.push(query.minReputation)}`);
-    if (query.maxPrice !== undefined) where.push(`min_price <= $${values.push(query.maxPrice)}`);
-    const filter = where.join(' AND ');
-    const pageValues = [...values];
-    let pageFilter = filter;
-    if (after) {
-      const r = pageValues.push(after[0]);
-      const i = pageValues.push(after[1]);
-      pageFilter += ` AND (reputation < $${r} OR (reputation = $${r} AND id > $${i}))`;
-    }
-    const limit = pageValues.push(query.limit + 1);
+    const sql = searchStatements(this.s, query, now);
     const [count, page] = await Promise.all([
-      this.query<{ n: string }>('search', false, `SELECT count(*) AS n FROM ${this.s}.agents WHERE ${filter}`, values),
-      this.query<{ record: StoredAgent }>('search', false, `SELECT record FROM ${this.s}.agents WHERE ${pageFilter} ORDER BY reputation DESC, id LIMIT $${limit}`, pageValues),
+      this.query<{ n: string }>('search', false, sql.count.text, sql.count.values),
+      this.query<{ record: StoredAgent }>('search', false, sql.page.text, sql.page.values),
     ]);
     const agents = page.rows.slice(0, query.limit).map((r) => r.record);
     const more = page.rows.length > query.limit;
@@ -410,6 +384,12 @@ export class PostgresRegistryStore implements RegistryStore {
       throw storeError(e, `a change to ${agentId}`, true);
     }
     let broken: Error | undefined;
+    // A connection lost between the section's statements is reported here (the next statement fails), not as an unhandled 'error'.
+    const onError = (e: Error) => {
+      broken = e;
+      this.markDown(e);
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [this.lockKey, agentId]);
@@ -423,6 +403,7 @@ export class PostgresRegistryStore implements RegistryStore {
       } else await client.query('ROLLBACK').catch((r: unknown) => (broken = r as Error));
       throw storeError(e, `a change to ${agentId}`, true);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
