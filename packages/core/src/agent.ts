@@ -41,6 +41,19 @@ export interface AgentOptions extends AgentConfigInput {
    * @default []
    */
   acceptAuthorities?: string[];
+  /**
+   * How agent.call authenticates to peers when the agent has an identity:
+   * `'session'` opens one Ed25519-signed key agreement per peer (X25519,
+   * both identities bound in) and then signs each request with the session
+   * key (HMAC-SHA256, RFC 9421), with the same replay and receiver checks;
+   * a peer without sessions is called with per-request signatures.
+   * `'per-request'` signs every request with the identity key (Ed25519).
+   * The registry is always called with per-request signatures.
+   * @default 'session'
+   */
+  callAuthentication?: 'session' | 'per-request';
+  /** How agent.call reaches peers: keep-alive connections per peer and HTTP/1.1 pipelining (see PeerClientOptions). @default { connectionsPerPeer: 32, pipelining: 1 } */
+  peerConnections?: { connectionsPerPeer?: number; pipelining?: number };
 }
 
 interface AgentEvents {
@@ -259,10 +272,18 @@ export class Agent {
 
   /** A client for calling other agents, signing with this agent's identity. */
   get peers(): PeerClient {
-    this.peerClient ??= new PeerClient({
-      ...(this.options.identity ? { signer: this.options.identity.signer } : {}),
-      ...(this.cfg ? { timeoutMs: this.cfg.requestTimeoutMs * 2 } : {}),
-    });
+    if (!this.peerClient) {
+      const identity = this.options.identity;
+      const sessions = this.options.callAuthentication === 'per-request' ? undefined : identity?.createSessionAuthenticator?.();
+      const pool = this.options.peerConnections;
+      this.peerClient = new PeerClient({
+        ...(identity ? { signer: identity.signer } : {}),
+        ...(sessions ? { sessions } : {}),
+        ...(this.cfg ? { timeoutMs: this.cfg.requestTimeoutMs * 2 } : {}),
+        ...(pool?.connectionsPerPeer !== undefined ? { connectionsPerPeer: pool.connectionsPerPeer } : {}),
+        ...(pool?.pipelining !== undefined ? { pipelining: pool.pipelining } : {}),
+      });
+    }
     return this.peerClient;
   }
 

@@ -1,26 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { RequestMetrics } from './requestMetrics';
 import { SovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
-import { withRequestId } from './logger';
 import { receiverAuthorities } from './receiverAuthorities';
-import type { ReceiverBinding, UnsignedReceipt, VerifiedCaller, Verifier } from './ports';
+import { SESSION_PATH, type ReceiverBinding, type UnsignedReceipt, type VerifiedCaller, type Verifier } from './ports';
 import { ValidationError } from './errors/validationError';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
-import { answerExpectationsInWireFormat, frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
+import { RouteTable } from './internal/routeTable';
+import { answerExpectationsInWireFormat, clientErrorHandler } from './wireErrorServer';
 import type { AgentRequest, CallReceipt, RpcReply } from './wire';
 
-/** A request being served; its AbortController is made only if the handler reads the signal. */
+/**
+ * A request being served. Its AbortController, and the listener that aborts
+ * it when the caller goes away, are made only if the handler reads the signal.
+ */
 class InFlight {
   private controller: AbortController | undefined;
   private reason: unknown;
+
+  constructor(private readonly res: ServerResponse) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
       if (this.reason !== undefined) this.controller.abort(this.reason);
+      else if (!this.res.writableFinished) {
+        const socket = this.res.socket;
+        if (!socket || socket.destroyed) this.abort(new SovError('UNAVAILABLE', 'Caller closed the connection'));
+        else this.res.once('close', () => !this.res.writableFinished && this.abort(new SovError('UNAVAILABLE', 'Caller closed the connection')));
+      }
     }
     return this.controller.signal;
   }
@@ -80,6 +92,8 @@ export type Check = () => CheckResult | Promise<CheckResult>;
 export interface RouteRequest {
   method: string;
   path: string;
+  /** The decoded values of the route's `:name` segments. */
+  params: Record<string, string>;
   query: Record<string, string | string[] | undefined>;
   headers: Record<string, string | string[] | undefined>;
   /** The parsed JSON body, when there is one. */
@@ -88,7 +102,7 @@ export interface RouteRequest {
   requestId: string;
 }
 
-/** What a route answers. An object body is sent as JSON. */
+/** What a route answers. A string is sent as text, a readable stream as it comes (server-sent events), anything else as JSON. */
 export interface RouteReply {
   /** @default 200 */
   status?: number;
@@ -162,20 +176,129 @@ async function runCheck(check: Check): Promise<{ ok: boolean; detail?: unknown }
   }
 }
 
-function sendError(reply: FastifyReply, error: SovError): FastifyReply {
+/** What the router holds for a path: a request served through the checks (`serve`), or a plain answer (health, metrics). */
+type RouteEntry =
+  | { kind: 'served'; label: string; signed: boolean; work: ServedWork }
+  | { kind: 'plain'; answer: (res: ServerResponse) => Promise<void> };
+
+/** The work of a served route once its request is verified and parsed. */
+type ServedWork = (body: unknown, ctx: HandlerContext, req: IncomingMessage, extra: RouteExtras) => Promise<RouteReply> | RouteReply;
+
+/** What a route added by a capability needs beyond the body: the path, its parameters and the query. */
+interface RouteExtras {
+  path: string;
+  query: string;
+  params: Record<string, string>;
+}
+
+const JSON_TYPE = 'application/json';
+const JSON_UTF8 = 'application/json; charset=utf-8';
+const TEXT_UTF8 = 'text/plain; charset=utf-8';
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Whether a Content-Type names JSON (`application/json`, any parameters). */
+function isJsonType(type: string | undefined): boolean {
+  if (type === undefined) return false;
+  if (type === JSON_TYPE || type === JSON_UTF8) return true;
+  const semi = type.indexOf(';');
+  return (semi < 0 ? type : type.slice(0, semi)).trim().toLowerCase() === JSON_TYPE;
+}
+
+/** Parses a query string: repeated keys become arrays. */
+function parseQuery(query: string): RouteRequest['query'] {
+  const out: Record<string, string | string[]> = {};
+  if (query.length === 0) return out;
+  for (const [key, value] of new URLSearchParams(query)) {
+    const previous = out[key];
+    if (previous === undefined) out[key] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else out[key] = [previous, value];
+  }
+  return out;
+}
+
+/** Writes a complete reply. */
+function send(res: ServerResponse, status: number, contentType: string, payload: string, headers?: Record<string, string>, requestId?: string): void {
+  if (res.headersSent || res.destroyed) return;
+  if (headers) for (const name of Object.keys(headers)) res.setHeader(name, headers[name]!);
+  if (requestId !== undefined) res.setHeader('x-request-id', requestId);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+function isReadable(body: unknown): body is Readable {
+  return typeof body === 'object' && body !== null && typeof (body as Readable).pipe === 'function' && typeof (body as Readable).on === 'function';
+}
+
+/** Streams a reply (server-sent events): no length, sent as it comes; the stream is destroyed when the caller goes away. */
+function stream(res: ServerResponse, status: number, contentType: string, body: Readable, headers?: Record<string, string>, requestId?: string): void {
+  if (res.headersSent || res.destroyed) {
+    body.destroy();
+    return;
+  }
+  if (headers) for (const name of Object.keys(headers)) res.setHeader(name, headers[name]!);
+  if (requestId !== undefined) res.setHeader('x-request-id', requestId);
+  res.writeHead(status, { 'content-type': contentType });
+  res.flushHeaders();
+  body.on('error', () => res.destroy());
+  res.once('close', () => body.destroy());
+  body.pipe(res);
+}
+
+/** Answers with an error in the wire format; a Retry-After goes with it when the error carries one. */
+function sendError(res: ServerResponse, error: SovError, requestId?: string, close = false): void {
   const retryAfterMs = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-  if (typeof retryAfterMs === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  return reply.code(error.status).type('application/json').send(error.toWire());
+  const headers: Record<string, string> = {};
+  if (typeof retryAfterMs === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  if (close) headers.connection = 'close';
+  send(res, error.status, JSON_UTF8, JSON.stringify(error.toWire()), headers, requestId);
 }
 
 /**
- * The agent's HTTP endpoint (fastify): `GET /health`, `GET /ready`, the request
- * route `POST /rpc`, and the routes capabilities add. Tracks requests in flight
- * so that shutdown can stop intake and drain them.
+ * Reads a request body up to `limit` bytes. Refuses a Content-Length over the
+ * limit before reading anything, and stops reading (and closes the
+ * connection after the answer) once the bytes pass it.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', (cause) => reject(new SovError('MALFORMED_REQUEST', 'Request body could not be read', { cause })));
+  });
+}
+
+function tooLarge(limit: number): SovError {
+  return new SovError('PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes`);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The agent's HTTP endpoint, on node:http with a small router: `GET /health`,
+ * `GET /ready`, `GET /metrics`, the request route `POST /rpc`, the session
+ * handshake `POST /sov/session` when the verifier takes sessions, and the
+ * routes capabilities add. A request is verified on its raw bytes before its
+ * JSON is parsed, parsed once, and every refusal speaks the wire format.
+ * Tracks requests in flight so that shutdown can stop intake and drain them.
  */
 export class AgentEndpoint implements EndpointRegistrar {
-  private readonly server: FastifyInstance;
+  private readonly server: Server;
   private readonly options: AgentEndpointOptions;
+  private readonly bodyLimit: number;
+  private readonly routes = new RouteTable<RouteEntry>();
   private readonly healthChecks = new Map<string, Check>();
   private readonly readinessChecks = new Map<string, Check>();
   private readonly guards: Array<(request: RouteRequest) => void | Promise<void>> = [];
@@ -188,6 +311,7 @@ export class AgentEndpoint implements EndpointRegistrar {
   private receipts: { agentId: string; sign: (receipt: UnsignedReceipt) => string } | undefined;
   private accepting = true;
   private listening = false;
+  private sessionRoute = false;
   private drainWaiters: Array<() => void> = [];
   private boundUrl: string | undefined;
   private receiverId: string | undefined;
@@ -201,36 +325,30 @@ export class AgentEndpoint implements EndpointRegistrar {
 
   constructor(options: AgentEndpointOptions) {
     this.options = options;
-    const limits = { bodyLimit: options.bodyLimit ?? 1024 * 1024 };
-    // Every refusal, the HTTP layer's before routing included, speaks the wire format.
-    this.server = Fastify({ logger: false, ...wireErrorServerOptions(limits), forceCloseConnections: 'idle' });
-    this.server.addHook('onRequest', refuseMissingHost);
-    answerExpectationsInWireFormat(this.server.server);
-    // Keep the raw bytes: signatures cover them, and JSON is parsed only after verification.
-    this.server.removeAllContentTypeParsers();
-    this.server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    this.server.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
-      const known = frameworkErrorOf(err, limits);
-      if (known) return sendError(reply, known);
-      this.options.logger.error('request failed', { error: err.message, stack: err.stack });
-      return sendError(reply, new SovError('INTERNAL', 'Internal error'));
+    this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
+    // The Host check is ours (answered in the wire format), as are the parser's refusals.
+    this.server = createServer({ requireHostHeader: false, keepAliveTimeout: 72_000 }, (req, res) => this.onRequest(req, res));
+    this.server.on('clientError', clientErrorHandler);
+    answerExpectationsInWireFormat(this.server);
+    this.routes.add('GET', '/health', {
+      kind: 'plain',
+      answer: async (res) => {
+        const checks = await this.runChecks(this.healthChecks);
+        const ok = Object.values(checks).every((c) => c.ok);
+        send(res, ok ? 200 : 503, JSON_UTF8, JSON.stringify({ success: true, status: ok ? 'ok' : 'unhealthy', checks }));
+      },
     });
-    this.server.setNotFoundHandler((req, reply) =>
-      sendError(reply, new SovError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)),
-    );
-    this.server.get('/health', async (_req, reply) => {
-      const checks = await this.runChecks(this.healthChecks);
-      const ok = Object.values(checks).every((c) => c.ok);
-      return reply.code(ok ? 200 : 503).send({ success: true, status: ok ? 'ok' : 'unhealthy', checks });
-    });
-    this.server.get('/ready', async (_req, reply) => {
-      const checks = await this.runChecks(this.readinessChecks);
-      checks.accepting = { ok: this.accepting };
-      const ok = Object.values(checks).every((c) => c.ok);
-      if (!ok) {
-        return reply.code(503).send({ success: false, error: { code: 'NOT_READY', message: 'Agent is not ready' }, checks });
-      }
-      return reply.send({ success: true, status: 'ready', checks });
+    this.routes.add('GET', '/ready', {
+      kind: 'plain',
+      answer: async (res) => {
+        const checks = await this.runChecks(this.readinessChecks);
+        checks.accepting = { ok: this.accepting };
+        const ok = Object.values(checks).every((c) => c.ok);
+        const body = ok
+          ? { success: true, status: 'ready', checks }
+          : { success: false, error: { code: 'NOT_READY', message: 'Agent is not ready' }, checks };
+        send(res, ok ? 200 : 503, JSON_UTF8, JSON.stringify(body));
+      },
     });
     collectDefaultMetrics({ register: this.metrics, prefix: 'sov_agent_' });
     this.requestMetrics = new RequestMetrics(this.metrics, {
@@ -241,9 +359,15 @@ export class AgentEndpoint implements EndpointRegistrar {
       labels: ['route', 'code'],
       durationLabels: 1,
     });
-    this.server.get('/metrics', async (_req, reply) => reply.type(this.metrics.contentType).send(await this.metrics.metrics()));
-    this.server.post('/rpc', (req, reply) =>
-      this.serve('/rpc', req, reply, true, async (body, ctx) => {
+    this.routes.add('GET', '/metrics', {
+      kind: 'plain',
+      answer: async (res) => send(res, 200, this.metrics.contentType, await this.metrics.metrics()),
+    });
+    this.routes.add('POST', '/rpc', {
+      kind: 'served',
+      label: '/rpc',
+      signed: true,
+      work: async (body, ctx, req) => {
         if (!this.handler) throw new SovError('SERVICE_NOT_FOUND', 'This agent has no request handler');
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
           throw new SovError('INVALID_INPUT', 'Request body must be a JSON object');
@@ -254,8 +378,8 @@ export class AgentEndpoint implements EndpointRegistrar {
         // A receipt costs a signature: made only when the caller asks for one.
         if (ctx.caller && this.receipts && req.headers['x-sov-receipt'] === '1') reply.receipt = this.receipt(ctx.caller.id, request);
         return { body: reply };
-      }),
-    );
+      },
+    });
   }
 
   /**
@@ -296,21 +420,21 @@ export class AgentEndpoint implements EndpointRegistrar {
   addRoute(route: EndpointRoute): void {
     if (this.listening) throw new SovError('LIFECYCLE', `Cannot add route ${route.method} ${route.url} after the endpoint listens`);
     const signed = route.signed ?? route.method !== 'GET';
-    this.server.route({
-      method: route.method,
-      url: route.url,
-      handler: (req, reply) =>
-        this.serve(route.url, req, reply, signed, (body, ctx) =>
-          route.handler({
-            method: req.method,
-            path: req.url.split('?')[0] ?? req.url,
-            query: req.query as RouteRequest['query'],
-            headers: req.headers,
-            body,
-            caller: ctx.caller,
-            requestId: ctx.requestId,
-          }),
-        ),
+    this.routes.add(route.method, route.url, {
+      kind: 'served',
+      label: route.url,
+      signed,
+      work: (body, ctx, req, extra) =>
+        route.handler({
+          method: req.method ?? 'GET',
+          path: extra.path,
+          params: extra.params,
+          query: parseQuery(extra.query),
+          headers: req.headers,
+          body,
+          caller: ctx.caller,
+          requestId: ctx.requestId,
+        }),
     });
   }
 
@@ -326,11 +450,27 @@ export class AgentEndpoint implements EndpointRegistrar {
    * Verifies signed requests with `verifier`. `receiverId` is this agent's
    * id: requests must be signed for it (x-sov-receiver) or for one of this
    * endpoint's own authorities, so a capture cannot be spent at another agent.
+   * A verifier that takes sessions (`acceptSession`) gets the handshake
+   * route `POST /sov/session`, which takes per-request signatures only.
    */
   setVerifier(verifier: Verifier, options: { allowAnonymous?: boolean; receiverId?: string } = {}): void {
     this.verifier = verifier;
     this.allowAnonymous = options.allowAnonymous ?? false;
     this.receiverId = options.receiverId;
+    if (verifier.acceptSession && !this.sessionRoute && !this.listening) {
+      this.sessionRoute = true;
+      this.routes.add('POST', SESSION_PATH, {
+        kind: 'served',
+        label: SESSION_PATH,
+        signed: true,
+        work: (body, ctx) => {
+          const accept = this.verifier?.acceptSession;
+          if (!accept) throw new SovError('ROUTE_NOT_FOUND', `No route POST ${SESSION_PATH}: this agent takes no sessions`);
+          if (!ctx.caller) throw new SovError('UNAUTHORIZED', 'A session handshake must be signed with the caller identity key');
+          return { body: { success: true, ...accept(ctx.caller, body) } };
+        },
+      });
+    }
   }
 
   addGuard(guard: (request: RouteRequest) => void | Promise<void>): void {
@@ -357,17 +497,25 @@ export class AgentEndpoint implements EndpointRegistrar {
 
   /** Binds the port and returns the URL to publish (the bound one unless publicUrl is set). */
   async listen(): Promise<string> {
-    const address = await this.server.listen({ host: this.options.host, port: this.options.port });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.server.once('error', onError);
+      this.server.listen({ host: this.options.host, port: this.options.port }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
     this.listening = true;
     this.accepting = true;
-    const bound = new URL(address);
+    const address = this.server.address() as AddressInfo;
     const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
     this.receiver = {
       ...(this.receiverId === undefined ? {} : { id: this.receiverId }),
-      authorities: receiverAuthorities(`http://${host}:${bound.port}`, this.options.publicUrl, this.options.acceptAuthorities),
+      authorities: receiverAuthorities(`http://${host}:${address.port}`, this.options.publicUrl, this.options.acceptAuthorities),
     };
-    if (bound.hostname === '0.0.0.0' || bound.hostname === '[::]') bound.hostname = '127.0.0.1';
-    this.boundUrl = (this.options.publicUrl ?? bound.toString()).replace(/\/+$/, '');
+    let hostname = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    if (hostname === '0.0.0.0' || hostname === '[::]') hostname = '127.0.0.1';
+    this.boundUrl = (this.options.publicUrl ?? `http://${hostname}:${address.port}`).replace(/\/+$/, '');
     return this.boundUrl;
   }
 
@@ -404,9 +552,9 @@ export class AgentEndpoint implements EndpointRegistrar {
   async close(): Promise<void> {
     if (!this.listening) return;
     this.listening = false;
-    const closing = this.server.close();
+    const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Connections still busy after the drain are cut, so close never hangs.
-    this.server.server.closeAllConnections();
+    this.server.closeAllConnections();
     await closing;
   }
 
@@ -416,84 +564,111 @@ export class AgentEndpoint implements EndpointRegistrar {
     return out;
   }
 
-  private async serve(
-    route: string,
-    req: FastifyRequest,
-    reply: FastifyReply,
-    signed: boolean,
-    work: (body: unknown, ctx: RequestContext) => Promise<RouteReply> | RouteReply,
-  ): Promise<FastifyReply> {
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      sendError(res, new SovError('MALFORMED_REQUEST', 'An HTTP/1.1 request must carry a Host header'), undefined, true);
+      return;
+    }
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q < 0 ? target : target.slice(0, q);
+    const method = req.method ?? 'GET';
+    let match;
+    try {
+      match = this.routes.find(method, path);
+    } catch (e) {
+      sendError(res, toSovError(e));
+      return;
+    }
+    if (!match) {
+      sendError(res, new SovError('ROUTE_NOT_FOUND', `No route ${method} ${path.slice(0, 200)}`));
+      return;
+    }
+    const entry = match.entry;
+    if (entry.kind === 'plain') {
+      entry.answer(res).catch((e: unknown) => this.internalError(res, e));
+      return;
+    }
+    this.serve(entry.label, entry.signed, entry.work, req, res, { path, query: q < 0 ? '' : target.slice(q + 1), params: match.params }).catch((e: unknown) =>
+      this.internalError(res, e),
+    );
+  }
+
+  private internalError(res: ServerResponse, e: unknown): void {
+    this.options.logger.error('request failed', { error: e instanceof Error ? e.message : String(e) });
+    sendError(res, new SovError('INTERNAL', 'Internal error'));
+  }
+
+  private async serve(label: string, signed: boolean, work: ServedWork, req: IncomingMessage, res: ServerResponse, extra: RouteExtras): Promise<void> {
     const header = req.headers['x-request-id'];
-    const requestId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
-    void reply.header('x-request-id', requestId);
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     if (!this.accepting) {
-      void reply.header('connection', 'close');
-      return sendError(reply, new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'));
+      sendError(res, new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'), requestId, true);
+      return;
     }
     this.inFlight++;
     const started = performance.now();
     let outcome = 'ok';
-    const flight = new InFlight();
+    const flight = new InFlight(res);
     this.active.add(flight);
-    // The response closes before it finished only when the caller went away.
-    const onClose = () => {
-      if (!reply.raw.writableFinished) flight.abort(new SovError('UNAVAILABLE', 'Caller closed the connection'));
-    };
-    reply.raw.once('close', onClose);
     try {
-      return await withRequestId(requestId, async () => {
-        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        let caller: VerifiedCaller | undefined;
-        if (this.verifier && signed) {
-          const verifiable = {
-            method: req.method,
-            path: req.url,
-            authority: req.headers.host ?? '',
-            ...(this.receiver ? { receiver: this.receiver } : {}),
-            headers: req.headers,
-            body: raw,
-          };
-          if (this.verifier.isSigned(verifiable)) caller = await this.verifier.verify(verifiable);
-          else if (!this.allowAnonymous) throw new SovError('UNAUTHORIZED', 'This endpoint accepts signed requests only');
+      const type = req.headers['content-type'];
+      const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+      if (hasBody && !isJsonType(type)) throw new SovError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json');
+      const raw = hasBody ? await readBody(req, this.bodyLimit) : EMPTY;
+      let caller: VerifiedCaller | undefined;
+      if (this.verifier && signed) {
+        const verifiable = {
+          method: method(req),
+          path: req.url ?? '/',
+          authority: req.headers.host ?? '',
+          ...(this.receiver ? { receiver: this.receiver } : {}),
+          headers: req.headers,
+          body: raw,
+        };
+        if (this.verifier.isSigned(verifiable)) caller = await this.verifier.verify(verifiable);
+        else if (!this.allowAnonymous) throw new SovError('UNAUTHORIZED', 'This endpoint accepts signed requests only');
+      }
+      let body: unknown;
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch (cause) {
+          throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
         }
-        let body: unknown;
-        if (raw.length > 0) {
-          try {
-            body = JSON.parse(raw.toString('utf8'));
-          } catch (cause) {
-            throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
-          }
-          // Measured before anything recursive (ajv, JSON.stringify of a reply) touches it.
-          const deep = jsonDepthProblem(body, this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
-          if (deep) {
-            const path = deep.path.length > 200 ? `${deep.path.slice(0, 200)}...` : deep.path || '/';
-            throw new ValidationError('request body', [{ path, message: deep.reason }]);
-          }
+        // Measured before anything recursive (ajv, JSON.stringify of a reply) touches it.
+        const deep = jsonDepthProblem(body, this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
+        if (deep) {
+          const path = deep.path.length > 200 ? `${deep.path.slice(0, 200)}...` : deep.path || '/';
+          throw new ValidationError('request body', [{ path, message: deep.reason }]);
         }
+      }
+      if (this.guards.length > 0) {
         const routeRequest: RouteRequest = {
-          method: req.method,
-          path: req.url.split('?')[0] ?? req.url,
-          query: req.query as RouteRequest['query'],
+          method: method(req),
+          path: extra.path,
+          params: extra.params,
+          query: parseQuery(extra.query),
           headers: req.headers,
           body,
           caller,
           requestId,
         };
         for (const guard of this.guards) await guard(routeRequest);
-        const out = await work(body, new HandlerContext(requestId, caller, flight, this.options.logger));
-        const status = out.status ?? 200;
-        if (out.headers) void reply.headers(out.headers);
-        if (typeof out.body === 'string') return reply.code(status).type(out.contentType ?? 'text/plain; charset=utf-8').send(out.body);
-        return reply.code(status).type(out.contentType ?? 'application/json').send(out.body ?? {});
-      });
+      }
+      const out = await work(body, new HandlerContext(requestId, caller, flight, this.options.logger), req, extra);
+      const status = out.status ?? 200;
+      if (typeof out.body === 'string') send(res, status, out.contentType ?? TEXT_UTF8, out.body, out.headers, requestId);
+      else if (isReadable(out.body)) stream(res, status, out.contentType ?? 'application/octet-stream', out.body, out.headers, requestId);
+      else send(res, status, out.contentType ?? JSON_UTF8, JSON.stringify(out.body ?? {}), out.headers, requestId);
     } catch (e) {
       const err = toSovError(e);
       outcome = err.code;
       if (err.code === 'INTERNAL') this.options.logger.error('request failed', { requestId, error: err.message });
-      return sendError(reply, err);
+      // A body left unread (too large) is not drained: the connection closes after the answer.
+      sendError(res, err, requestId, err.code === 'PAYLOAD_TOO_LARGE');
     } finally {
-      this.requestMetrics.record([route, outcome], (performance.now() - started) / 1000);
-      reply.raw.off('close', onClose);
+      this.requestMetrics.record([label, outcome], (performance.now() - started) / 1000);
       this.active.delete(flight);
       this.inFlight--;
       if (this.inFlight === 0) {
@@ -503,4 +678,8 @@ export class AgentEndpoint implements EndpointRegistrar {
       }
     }
   }
+}
+
+function method(req: IncomingMessage): string {
+  return req.method ?? 'GET';
 }

@@ -11,8 +11,8 @@ export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';
 export { DeadlineQueue } from './deadlineQueue';
 export { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
-export { answerExpectationsInWireFormat, frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './wireErrorServer';
-export { RECEIVER_HEADER, receiptPayload } from './ports';
+export { answerExpectationsInWireFormat, clientErrorHandler } from './wireErrorServer';
+export { RECEIVER_HEADER, SESSION_PATH, receiptPayload } from './ports';
 export { receiverAuthorities } from './receiverAuthorities';
 export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';
 export { SovError, isSovError, hasErrorCode, toSovError, isWireFailure } from './errors/sovError';
@@ -45,13 +45,23 @@ export type { Logger, LoggerOptions } from './logger';
 export type { Clock } from './clock';
 export type { DeadlineEntry } from './deadlineQueue';
 export type { JsonLimitProblem } from './jsonLimits';
-export type { WireErrorServerLimits, WireErrorServerOptions } from './wireErrorServer';
 export type { MetricSample } from './collectedMetric';
 export type { RequestMetricsOptions } from './requestMetrics';
 export type { SovErrorCode } from './errors/errorCodes';
 export type { SovErrorOptions, WireFailure } from './errors/sovError';
 export type { FieldProblem } from './errors/validationError';
-export type { AgentIdentity, ReceiverBinding, UnsignedReceipt, SignableRequest, Signer, VerifiableRequest, VerifiedCaller, Verifier } from './ports';
+export type {
+  AgentIdentity,
+  ReceiverBinding,
+  SessionAuthenticator,
+  SessionOffer,
+  UnsignedReceipt,
+  SignableRequest,
+  Signer,
+  VerifiableRequest,
+  VerifiedCaller,
+  Verifier,
+} from './ports';
 export type {
   AgentRecord,
   AgentRegistration,

@@ -6,7 +6,7 @@ import { NetworkError } from './errors/networkError';
 import { RemoteError } from './errors/remoteError';
 import { SovError, isSovError } from './errors/sovError';
 import { TimeoutError } from './errors/timeoutError';
-import { RECEIVER_HEADER, type Signer } from './ports';
+import { RECEIVER_HEADER, SESSION_PATH, type SessionAuthenticator, type Signer } from './ports';
 import type { AgentRequest, RpcReply, WireSuccess } from './wire';
 
 /** Options of PeerClient. */
@@ -27,8 +27,24 @@ export interface PeerClientOptions {
    * @default 8388608 (8 MiB)
    */
   maxResponseBytes?: number;
+  /**
+   * Authenticates calls under sessions (see SessionAuthenticator): one
+   * handshake per receiver, signed by `signer`, then an HMAC per request. A
+   * receiver without a session route is called with per-request signatures
+   * (by `signer`) instead; one that lost the session (it restarted) is sent
+   * a new handshake and the call once more. Needs `signer`. @default none:
+   * every call is signed per request by `signer`
+   */
+  sessions?: SessionAuthenticator;
   /** Keep-alive connections kept per peer. @default 32 */
   connectionsPerPeer?: number;
+  /**
+   * Requests sent on one connection before the first answer comes back
+   * (HTTP/1.1 pipelining). More than 1 multiplexes calls over fewer
+   * connections: fewer sockets and system calls, but a slow answer holds
+   * back those behind it on its connection. @default 1
+   */
+  pipelining?: number;
   /** The clock of the deadlines. @default the system clock */
   clock?: Clock;
 }
@@ -76,7 +92,14 @@ interface Target {
   url: string;
   origin: string;
   path: string;
+  /** The peer's session handshake route. */
+  sessionUrl: string;
+  sessionPath: string;
 }
+
+/** How long a receiver that answered the handshake with ROUTE_NOT_FOUND is called with per-request signatures before it is asked again. */
+const NO_SESSIONS_RETRY_MS = 5 * 60_000;
+const SESSION_LOST = new Set(['SESSION_UNKNOWN', 'SESSION_EXPIRED']);
 
 function positiveOption(name: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new SovError('INVALID_CONFIG', `PeerClient ${name} must be a finite number > 0, got ${value}`);
@@ -114,7 +137,7 @@ class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry
   private readonly onAbort: (() => void) | undefined;
 
   constructor(
-    private readonly target: Target,
+    private readonly url: string,
     readonly deadline: number,
     private readonly timeoutMs: number,
     private readonly maxBytes: number,
@@ -127,14 +150,14 @@ class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry
     if (queue) queue.add(this);
     else this.timer = clock.setTimeout(() => this.expire(), timeoutMs);
     if (signal) {
-      this.onAbort = () => this.giveUp(abortErrorOf(signal, `POST ${target.url}`));
+      this.onAbort = () => this.giveUp(abortErrorOf(signal, `POST ${url}`));
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
   }
 
   /** The deadline passed. */
   expire(): void {
-    this.giveUp(new TimeoutError(`POST ${this.target.url}`, this.timeoutMs));
+    this.giveUp(new TimeoutError(`POST ${this.url}`, this.timeoutMs));
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -170,7 +193,7 @@ class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry
     const text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks, this.size).toString('utf8');
     let reply: WireSuccess<RpcReply>;
     try {
-      reply = replyOf(this.status, text, this.retryAfter, this.target.url);
+      reply = replyOf(this.status, text, this.retryAfter, this.url);
     } catch (e) {
       this.reject(e as Error);
       return;
@@ -181,7 +204,7 @@ class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry
   onError(error: Error): void {
     if (this.settled) return;
     this.finish();
-    this.reject(isSovError(error) ? error : new NetworkError('POST', this.target.url, { cause: error }));
+    this.reject(isSovError(error) ? error : new NetworkError('POST', this.url, { cause: error }));
   }
 
   /** Ends the call with `error` and frees its connection at once: nothing more is read. */
@@ -195,7 +218,7 @@ class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry
   }
 
   private tooLarge(what: string): SovError {
-    return new SovError('RESPONSE_TOO_LARGE', `POST ${this.target.url} answered a body larger than ${this.maxBytes} bytes (it ${what})`);
+    return new SovError('RESPONSE_TOO_LARGE', `POST ${this.url} answered a body larger than ${this.maxBytes} bytes (it ${what})`);
   }
 
   private finish(): void {
@@ -250,13 +273,23 @@ export class PeerClient {
   /** One shared deadline timer per budget: calls with the same budget end in the order they start. */
   private readonly deadlines = new Map<number, DeadlineQueue>();
   private readonly targets = new Map<string, Target>();
+  private readonly sessions: SessionAuthenticator | undefined;
+  /** Handshakes on their way, by peer: concurrent first calls share one. */
+  private readonly handshakes = new Map<string, Promise<boolean>>();
+  /** Peers that take no sessions, until when. */
+  private readonly withoutSessions = new Map<string, number>();
 
   constructor(options: PeerClientOptions = {}) {
     this.signer = options.signer;
+    this.sessions = options.signer ? options.sessions : undefined;
     this.timeoutMs = positiveOption('timeoutMs', options.timeoutMs ?? 10000);
     this.maxResponseBytes = positiveOption('maxResponseBytes', options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
     this.clock = options.clock ?? systemClock;
-    this.dispatcher = new Dispatcher({ connections: options.connectionsPerPeer ?? 32, keepAliveTimeout: 10_000 });
+    this.dispatcher = new Dispatcher({
+      connections: positiveOption('connectionsPerPeer', options.connectionsPerPeer ?? 32),
+      pipelining: positiveOption('pipelining', options.pipelining ?? 1),
+      keepAliveTimeout: 10_000,
+    });
   }
 
   /**
@@ -274,24 +307,95 @@ export class PeerClient {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.receipt) headers[RECEIPT_HEADER] = '1';
     if (options.receiver !== undefined) headers[RECEIVER_HEADER] = options.receiver;
-    if (this.signer) Object.assign(headers, await this.signer.sign({ method: 'POST', url, body, headers }));
-    if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
     const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : positiveOption('timeoutMs', options.timeoutMs);
     const maxBytes = options.maxResponseBytes === undefined ? this.maxResponseBytes : positiveOption('maxResponseBytes', options.maxResponseBytes);
-    return new Promise<WireSuccess<RpcReply>>((resolve, reject) => {
-      const handler = new PeerCallHandler(
-        target,
-        this.clock.now() + timeoutMs,
-        timeoutMs,
-        maxBytes,
-        signal,
-        this.deadlineQueue(timeoutMs),
-        this.clock,
-        resolve,
-        reject,
-      );
+    if (!this.signer) return this.send(target.origin, target.path, url, body, headers, timeoutMs, maxBytes, signal);
+    const deadline = this.clock.now() + timeoutMs;
+    const peer = this.sessions ? `${options.receiver ?? ''} ${target.origin}` : '';
+    const signed = await this.authenticate(target, peer, options.receiver, body, headers, timeoutMs, signal);
+    if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
+    try {
+      return await this.send(target.origin, target.path, url, body, signed.headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
+    } catch (e) {
+      // The receiver lost the session (it restarted, or let it expire): a new handshake, and this call once more.
+      if (!signed.session || !isSovError(e) || !SESSION_LOST.has(e.code)) throw e;
+      this.sessions!.forget(peer);
+      const again = await this.authenticate(target, peer, options.receiver, body, headers, this.remaining(deadline, timeoutMs), signal);
+      return this.send(target.origin, target.path, url, body, again.headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
+    }
+  }
+
+  /** What is left of a call's budget, never less than 1 ms (the deadline then passes at once). */
+  private remaining(deadline: number, timeoutMs: number): number {
+    return Math.max(1, Math.min(timeoutMs, deadline - this.clock.now()));
+  }
+
+  /** The request's headers with its authentication: under the session with `peer` when there is one (opened first if needed), else signed per request. */
+  private async authenticate(
+    target: Target,
+    peer: string,
+    receiver: string | undefined,
+    body: Buffer,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ headers: Record<string, string>; session: boolean }> {
+    const signable = { method: 'POST', url: target.url, body, headers };
+    if (this.sessions && !this.takesNoSessions(peer)) {
+      let session = this.sessions.sign(peer, signable);
+      if (!session && (await this.handshake(target, peer, receiver, timeoutMs, signal))) session = this.sessions.sign(peer, signable);
+      if (session) return { headers: { ...headers, ...session }, session: true };
+    }
+    return { headers: { ...headers, ...(await this.signer!.sign(signable)) }, session: false };
+  }
+
+  private takesNoSessions(peer: string): boolean {
+    const until = this.withoutSessions.get(peer);
+    if (until === undefined) return false;
+    if (until > this.clock.now()) return true;
+    this.withoutSessions.delete(peer);
+    return false;
+  }
+
+  /** Opens a session with `peer`; resolves false when the peer takes no sessions (it has no handshake route). */
+  private handshake(target: Target, peer: string, receiver: string | undefined, timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    let pending = this.handshakes.get(peer);
+    if (pending) return pending;
+    pending = (async () => {
+      const offer = this.sessions!.offer(peer, receiver);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (receiver !== undefined) headers[RECEIVER_HEADER] = receiver;
+      Object.assign(headers, await this.signer!.sign({ method: 'POST', url: target.sessionUrl, body: offer.body, headers }));
       try {
-        this.dispatcher.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body }, handler);
+        const reply = await this.send(target.origin, target.sessionPath, target.sessionUrl, offer.body, headers, timeoutMs, 64 * 1024, signal);
+        offer.complete(reply);
+        return true;
+      } catch (e) {
+        if (!isSovError(e) || e.code !== 'ROUTE_NOT_FOUND') throw e;
+        if (this.withoutSessions.size >= MAX_CACHED_TARGETS) this.withoutSessions.delete(this.withoutSessions.keys().next().value!);
+        this.withoutSessions.set(peer, this.clock.now() + NO_SESSIONS_RETRY_MS);
+        return false;
+      }
+    })().finally(() => this.handshakes.delete(peer));
+    this.handshakes.set(peer, pending);
+    return pending;
+  }
+
+  /** One POST with its deadline, body cap and the caller's signal. */
+  private send(
+    origin: string,
+    path: string,
+    url: string,
+    body: Uint8Array,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+  ): Promise<WireSuccess<RpcReply>> {
+    return new Promise<WireSuccess<RpcReply>>((resolve, reject) => {
+      const handler = new PeerCallHandler(url, this.clock.now() + timeoutMs, timeoutMs, maxBytes, signal, this.deadlineQueue(timeoutMs), this.clock, resolve, reject);
+      try {
+        this.dispatcher.dispatch({ origin, path, method: 'POST', headers, body }, handler);
       } catch (e) {
         handler.onError(e as Error);
       }
@@ -308,7 +412,14 @@ export class PeerClient {
     } catch (cause) {
       throw new SovError('INVALID_INPUT', `Peer endpoint is not a URL: ${endpoint.slice(0, 200)}`, { cause });
     }
-    target = { url, origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    const base = parsed.pathname.slice(0, -'/rpc'.length);
+    target = {
+      url,
+      origin: parsed.origin,
+      path: `${parsed.pathname}${parsed.search}`,
+      sessionUrl: `${parsed.origin}${base}${SESSION_PATH}`,
+      sessionPath: `${base}${SESSION_PATH}`,
+    };
     if (this.targets.size >= MAX_CACHED_TARGETS) this.targets.delete(this.targets.keys().next().value!);
     this.targets.set(endpoint, target);
     return target;

@@ -59,14 +59,54 @@ export interface VerifiableRequest {
 export interface VerifiedCaller {
   /** The caller's agent id. */
   id: string;
+  /** The key id the signature named: the agent id (Ed25519), or a session id (HMAC under a session). */
   keyId: string;
+  /** The session the request was authenticated under; undefined for a per-request Ed25519 signature. */
+  session?: string;
 }
 
-/** Verifies incoming requests; throws a SovError (SIGNATURE_INVALID, SIGNATURE_EXPIRED, REPLAY_DETECTED, UNAUTHORIZED) to refuse. */
+/**
+ * Verifies incoming requests; throws a SovError (SIGNATURE_INVALID,
+ * SIGNATURE_EXPIRED, REPLAY_DETECTED, WRONG_RECEIVER, UNAUTHORIZED,
+ * SESSION_UNKNOWN, SESSION_EXPIRED) to refuse.
+ */
 export interface Verifier {
   /** Whether the request carries a signature at all. */
   isSigned(request: VerifiableRequest): boolean;
   verify(request: VerifiableRequest): VerifiedCaller | Promise<VerifiedCaller>;
+  /**
+   * Opens a session for a caller (the receiver's half of session
+   * authentication): `offer` is the body of a handshake request the endpoint
+   * has already verified as signed per request by `caller` for this
+   * receiver; the answer is the reply body. A verifier without it takes no
+   * sessions, and the endpoint serves no session route.
+   */
+  acceptSession?: ((caller: VerifiedCaller, offer: unknown) => Record<string, unknown>) | undefined;
+}
+
+/** The path of an agent's session handshake route (POST, signed per request with the caller's identity key). */
+export const SESSION_PATH = '/sov/session';
+
+/** A handshake on its way: the body to POST to the receiver's SESSION_PATH, and what to do with the answer. */
+export interface SessionOffer {
+  body: Uint8Array;
+  /** Checks the receiver's answer (its signature, the receiver it names) and opens the session; throws a SovError to refuse it. */
+  complete(reply: unknown): void;
+}
+
+/**
+ * The caller's half of session authentication (filled by @sov/crypto): one
+ * Ed25519-signed key agreement per receiver, then requests authenticated
+ * with a session key (RFC 9421, HMAC-SHA256). `peer` names one receiver:
+ * its id when known, and the origin it is reached at.
+ */
+export interface SessionAuthenticator {
+  /** The headers that authenticate `request` under the session open with `peer`, or undefined when there is none fresh enough. */
+  sign(peer: string, request: SignableRequest): Record<string, string> | undefined;
+  /** Starts a handshake with `peer`; `receiverId` is the agent id the caller expects to answer, when it knows it. */
+  offer(peer: string, receiverId: string | undefined): SessionOffer;
+  /** Forgets the session with `peer` (its receiver lost it or let it expire); only the one named, when `sessionId` is given. */
+  forget(peer: string, sessionId?: string): void;
 }
 
 /** What an agent needs of its identity: an id and a way to sign. */
@@ -78,6 +118,8 @@ export interface AgentIdentity {
   registrationMetadata?(): Record<string, unknown>;
   /** A verifier for incoming calls; the agent's endpoint installs it at initialize. */
   createVerifier?(): Verifier;
+  /** The caller's half of session authentication, for agent.call; without it every call is signed per request. */
+  createSessionAuthenticator?(): SessionAuthenticator;
   /** Signs a receipt for a call this agent served (base64url signature over `receiptPayload(receipt)`). */
   signReceipt?(receipt: UnsignedReceipt): string;
   /**

@@ -8,6 +8,8 @@ import { assertKeyType, rawPublicKey } from './internal/rawKeys';
 import { encodeKeystore, readKeystore, writeKeystore, type KeystoreOptions } from './keystore';
 import { RequestSigner } from './requestSigner';
 import { RequestVerifier, type RequestVerifierOptions } from './requestVerifier';
+import { SessionInitiator, type SessionInitiatorOptions } from './sessionInitiator';
+import { SessionTable, type SessionTableOptions } from './sessionTable';
 import { createX25519Binding, type X25519Binding } from './x25519Binding';
 
 /** Options of an Identity. */
@@ -48,12 +50,16 @@ export class Identity implements AgentIdentity {
   /** The X25519 public key others seal messages to. */
   readonly x25519PublicKey: KeyObject;
   readonly #signingKey: KeyObject;
+  readonly #clock: Clock | undefined;
+  readonly #coverAuthority: boolean | undefined;
   #metadata: IdentityRegistrationMetadata | undefined;
 
   private constructor(signingKey: KeyObject, agreementKey: KeyObject, options: IdentityOptions) {
     assertKeyType(signingKey, 'ed25519', 'private', 'Identity ed25519 key');
     assertKeyType(agreementKey, 'x25519', 'private', 'Identity x25519 key');
     this.#signingKey = signingKey;
+    this.#clock = options.clock;
+    this.#coverAuthority = options.coverAuthority;
     this.publicKey = createPublicKey(signingKey);
     this.x25519PublicKey = createPublicKey(agreementKey);
     this.id = didKeyFromPublicKey(this.publicKey);
@@ -137,9 +143,33 @@ export class Identity implements AgentIdentity {
     return { x25519: { ...this.#metadata.x25519 } };
   }
 
-  /** A verifier for incoming signed requests; the Agent installs it on its endpoint. */
-  createVerifier(options: RequestVerifierOptions = {}): RequestVerifier {
-    return new RequestVerifier(options);
+  /**
+   * A verifier for incoming signed requests, holding the sessions this
+   * identity opens for its callers (see SessionTable); the Agent installs it
+   * on its endpoint. Pass `sessions: false` for one that takes per-request
+   * Ed25519 signatures only.
+   */
+  createVerifier(options: Omit<RequestVerifierOptions, 'sessions'> & { sessions?: SessionTableOptions | false } = {}): RequestVerifier {
+    const { sessions, ...rest } = options;
+    const clock = rest.clock;
+    return new RequestVerifier({
+      ...rest,
+      ...(sessions === false
+        ? {}
+        : { sessions: new SessionTable(this.id, (data) => this.sign(data), { ...(clock ? { clock } : {}), ...(sessions ?? {}) }) }),
+    });
+  }
+
+  /**
+   * The caller's half of session authentication (see SessionInitiator): the
+   * Agent signs its calls with it, opening one session per receiver.
+   */
+  createSessionAuthenticator(options: SessionInitiatorOptions = {}): SessionInitiator {
+    return new SessionInitiator(this.id, {
+      ...(this.#clock ? { clock: this.#clock } : {}),
+      ...(this.#coverAuthority === undefined ? {} : { coverAuthority: this.#coverAuthority }),
+      ...options,
+    });
   }
 
   /** Only the id: private keys are never serialised. */

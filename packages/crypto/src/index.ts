@@ -2,6 +2,8 @@ export { Identity } from './identity';
 export { RequestSigner } from './requestSigner';
 export { RequestVerifier } from './requestVerifier';
 export { NonceCache } from './nonceCache';
+export { SessionInitiator } from './sessionInitiator';
+export { SessionTable } from './sessionTable';
 export { didKeyFromPublicKey, publicKeyFromDidKey, isDidKey, verifyDidSignature } from './didKey';
 export { verifyX25519Binding } from './x25519Binding';
 export { signReceipt, verifyReceipt } from './callReceipts';
@@ -29,6 +31,8 @@ export type { KeystoreOptions } from './keystore';
 export type { RequestSignerOptions } from './requestSigner';
 export type { RequestVerifierOptions } from './requestVerifier';
 export type { NonceCacheOptions, NonceVerdict } from './nonceCache';
+export type { SessionInitiatorOptions } from './sessionInitiator';
+export type { OpenSession, SessionTableOptions } from './sessionTable';
 export type { X25519Binding } from './x25519Binding';
 export type {
   FederatedAnswer,

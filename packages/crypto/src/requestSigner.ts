@@ -1,9 +1,9 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { systemClock, type Clock, type SignableRequest, type Signer } from '@sov/core';
 import { didKeyFromPublicKey } from './didKey';
-import { contentDigest } from './internal/contentDigest';
 import { randomToken } from './internal/randomToken';
 import { assertKeyType } from './internal/rawKeys';
+import { requestBase, UrlPartsCache } from './internal/requestBase';
 import { SIGNATURE_LABEL } from './internal/signatureBase';
 
 /** Options of RequestSigner. */
@@ -40,9 +40,7 @@ export class RequestSigner implements Signer {
   readonly #privateKey: KeyObject;
   readonly #clock: Clock;
   readonly #coverAuthority: boolean;
-  readonly #components: string;
-  // Agents call the same few URLs again and again: parse each once.
-  readonly #urls = new Map<string, { authority: string; path: string; query: string }>();
+  readonly #urls = new UrlPartsCache();
 
   constructor(options: RequestSignerOptions) {
     assertKeyType(options.privateKey, 'ed25519', 'private', 'RequestSigner privateKey');
@@ -51,9 +49,6 @@ export class RequestSigner implements Signer {
     if (/["\\]/.test(this.keyId) || /[^\x20-\x7e]/.test(this.keyId)) throw new TypeError(`keyId is not a printable string without quotes: ${this.keyId}`);
     this.#clock = options.clock ?? systemClock;
     this.#coverAuthority = options.coverAuthority ?? true;
-    this.#components = this.#coverAuthority
-      ? '("@method" "@authority" "@path" "@query" "content-digest")'
-      : '("@method" "@path" "@query" "content-digest")';
   }
 
   /**
@@ -63,50 +58,14 @@ export class RequestSigner implements Signer {
    * components: whatever changes what the receiver does or signs is signed.
    */
   sign(request: SignableRequest): Record<string, string> {
-    const url = this.#parseUrl(request.url);
-    const method = request.method.toUpperCase();
-    const digest = contentDigest(request.body);
+    const url = this.#urls.parts(request.url);
     const created = Math.floor(this.#clock.now() / 1000);
-    let sovHeaders = '';
-    let components = this.#components;
-    let sov: Map<string, string> | undefined;
-    for (const name of Object.keys(request.headers)) {
-      if (name.length > 6 && name.slice(0, 6).toLowerCase() === 'x-sov-') {
-        const lower = name.toLowerCase();
-        const value = String(request.headers[name]).trim();
-        if (/[\r\n]/.test(value)) throw new TypeError(`Header ${name} holds a line break`);
-        const previous = (sov ??= new Map<string, string>()).get(lower);
-        // Two spellings of one name reach the receiver as one field, joined as HTTP joins them.
-        sov.set(lower, previous === undefined ? value : `${previous}, ${value}`);
-      }
-    }
-    if (sov) {
-      const names = [...sov.keys()].sort();
-      for (const name of names) sovHeaders += `"${name}": ${sov.get(name)!}\n`;
-      components = `${components.slice(0, -1)} ${names.map((n) => `"${n}"`).join(' ')})`;
-    }
-    const params = `${components};created=${created};keyid="${this.keyId}";nonce="${randomToken()}";alg="ed25519"`;
-    let base = `"@method": ${method}\n`;
-    if (this.#coverAuthority) base += `"@authority": ${url.authority}\n`;
-    base +=
-      `"@path": ${url.path}\n"@query": ${url.query}\n` +
-      `"content-digest": ${digest}\n${sovHeaders}"@signature-params": ${params}`;
+    const { digest, params, base } = requestBase(request, url, this.#coverAuthority, created, this.keyId, randomToken(), 'ed25519');
     const signature = sign(null, Buffer.from(base), this.#privateKey).toString('base64');
     return {
       'Content-Digest': digest,
       'Signature-Input': `${SIGNATURE_LABEL}=${params}`,
       Signature: `${SIGNATURE_LABEL}=:${signature}:`,
     };
-  }
-
-  #parseUrl(href: string): { authority: string; path: string; query: string } {
-    let parts = this.#urls.get(href);
-    if (!parts) {
-      const url = new URL(href);
-      parts = { authority: url.host.toLowerCase(), path: url.pathname || '/', query: url.search || '?' };
-      if (this.#urls.size >= 256) this.#urls.clear();
-      this.#urls.set(href, parts);
-    }
-    return parts;
   }
 }

@@ -1,7 +1,8 @@
-import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import { createHmac, timingSafeEqual, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { RECEIVER_HEADER, SovError, systemClock, type Clock, type VerifiableRequest, type VerifiedCaller, type Verifier } from '@sov/core';
 import { publicKeyFromDidKey } from './didKey';
 import { NonceCache } from './nonceCache';
+import type { SessionTable } from './sessionTable';
 import { fromBase64 } from './internal/base64url';
 import { contentDigestMatches } from './internal/contentDigest';
 import { REQUIRED_COMPONENTS, SIGNATURE_LABEL, splitTarget } from './internal/signatureBase';
@@ -32,8 +33,19 @@ export interface RequestVerifierOptions {
   requireAuthority?: boolean;
   /** @default the system clock */
   clock?: Clock;
+  /**
+   * The sessions this receiver opened (see SessionTable): requests signed
+   * under one (`alg="hmac-sha256"`, keyid = session id) are verified with its
+   * key, and `acceptSession` answers handshakes. Without it, session
+   * signatures are refused (the registry takes Ed25519 signatures only).
+   * @default none
+   */
+  sessions?: SessionTable;
 }
 
+// What our session signer sends: one sig1 member holding 32 bytes of base64.
+const SIMPLE_MAC = new RegExp(`^${SIGNATURE_LABEL}=:[A-Za-z0-9+/]{43}=:$`);
+const SEQUENCE = /^[1-9][0-9]{0,15}$/;
 // What our signer sends: one sig1 member holding 64 bytes of base64 (checked strictly below).
 const SIMPLE_SIGNATURE = new RegExp(`^${SIGNATURE_LABEL}=:[A-Za-z0-9+/]{86}==:$`);
 const NONCE = /^[A-Za-z0-9_\-+/=]{16,128}$/;
@@ -67,6 +79,7 @@ export class RequestVerifier implements Verifier {
   readonly #requireAuthority: boolean;
   readonly #clock: Clock;
   readonly #nonces: NonceCache;
+  readonly #sessions: SessionTable | undefined;
   // Component lists already found acceptable: callers use one or two.
   readonly #coverageAccepted = new Set<string>();
 
@@ -78,7 +91,18 @@ export class RequestVerifier implements Verifier {
     this.#requireAuthority = options.requireAuthority ?? false;
     this.#clock = options.clock ?? systemClock;
     this.#nonces = new NonceCache({ maxEntries: options.maxNonces ?? 100_000, clock: this.#clock });
+    const sessions = options.sessions;
+    this.#sessions = sessions;
+    // Without a session table there is no handshake to answer: the endpoint then serves no session route.
+    this.acceptSession = sessions ? (caller, offer) => sessions.accept(caller, offer) : undefined;
   }
+
+  /**
+   * Answers a caller's session handshake (see SessionTable.accept); the
+   * endpoint calls it for a request it verified as signed per request by
+   * `caller` for this receiver. Undefined when the verifier holds no sessions.
+   */
+  readonly acceptSession: ((caller: VerifiedCaller, offer: unknown) => Record<string, unknown>) | undefined;
 
   /** Whether the request carries a signature at all. */
   isSigned(request: VerifiableRequest): boolean {
@@ -96,28 +120,30 @@ export class RequestVerifier implements Verifier {
     const input = canonical?.label === SIGNATURE_LABEL ? canonical.list : parseSignatureInput(inputHeader)?.get(SIGNATURE_LABEL);
     if (!input) throw invalid(`Signature-Input is malformed or has no "${SIGNATURE_LABEL}" member`);
     const serializedParams = canonical?.label === SIGNATURE_LABEL ? canonical.serialized : serializeInnerList(input);
-    const signatureText = SIMPLE_SIGNATURE.test(signatureHeader)
+    const { keyId, created, nonce, expires, alg } = this.#readParams(input);
+    const session = alg === 'hmac-sha256';
+    const simple = session ? SIMPLE_MAC : SIMPLE_SIGNATURE;
+    const signatureText = simple.test(signatureHeader)
       ? signatureHeader.slice(SIGNATURE_LABEL.length + 2, -1)
       : parseByteSequences(signatureHeader)?.get(SIGNATURE_LABEL);
-    const signature = signatureText === undefined ? undefined : fromBase64(signatureText, 64);
-    if (!signature) throw invalid(`Signature is malformed or has no 64-byte "${SIGNATURE_LABEL}" member`);
+    const length = session ? 32 : 64;
+    const signature = signatureText === undefined ? undefined : fromBase64(signatureText, length);
+    if (!signature) throw invalid(`Signature is malformed or has no ${length}-byte "${SIGNATURE_LABEL}" member`);
 
-    const { keyId, created, nonce, expires } = this.#readParams(input);
     this.#checkCoverage(input.items);
     this.#checkSovHeaders(request, input.items);
     if (request.receiver) this.#checkReceiver(request, input.items);
     this.#checkTime(created, expires);
+    if (session) return this.#verifySession(request, input, serializedParams, keyId, nonce, signature);
 
+    if (!NONCE.test(nonce)) throw invalid('Signature-Input has no nonce of 16 to 128 characters');
     let key: KeyObject;
     try {
       key = publicKeyFromDidKey(keyId);
     } catch {
       throw invalid(`keyid ${JSON.stringify(keyId.slice(0, 80))} is not an Ed25519 did:key`);
     }
-    const digest = header(request, 'content-digest');
-    if (digest === undefined || !contentDigestMatches(digest, request.body)) {
-      throw invalid(`Content-Digest does not match the request body (${request.method} ${request.path})`);
-    }
+    this.#checkDigest(request);
     const base = this.#signatureBase(request, input, serializedParams);
     if (!verifySignature(null, Buffer.from(base), key, signature)) {
       throw invalid(`Signature does not verify for keyid ${keyId} (${request.method} ${request.path})`);
@@ -131,7 +157,34 @@ export class RequestVerifier implements Verifier {
     return { id: keyId, keyId };
   }
 
-  #readParams(input: InnerList): { keyId: string; created: number; nonce: string; expires: number | undefined } {
+  #checkDigest(request: VerifiableRequest): void {
+    const digest = header(request, 'content-digest');
+    if (digest === undefined || !contentDigestMatches(digest, request.body)) {
+      throw invalid(`Content-Digest does not match the request body (${request.method} ${request.path})`);
+    }
+  }
+
+  /** A request under a session: the session's key, its expiry, and its sequence number never used before. */
+  #verifySession(request: VerifiableRequest, input: InnerList, serializedParams: string, keyId: string, nonce: string, mac: Buffer): VerifiedCaller {
+    if (!this.#sessions) throw invalid('This receiver takes no session signatures (alg "hmac-sha256"); sign with the identity key');
+    if (!SEQUENCE.test(nonce)) throw invalid('A session signature nonce must be its sequence number (1 to 16 digits)');
+    const held = this.#sessions.get(keyId);
+    if (!held) throw new SovError('SESSION_UNKNOWN', `Session ${JSON.stringify(keyId.slice(0, 80))} is not open at this receiver; open a new one`);
+    if (this.#clock.now() >= held.expiresAt) {
+      this.#sessions.delete(keyId);
+      throw new SovError('SESSION_EXPIRED', `Session ${keyId} expired at ${new Date(held.expiresAt).toISOString()}; open a new one`);
+    }
+    this.#checkDigest(request);
+    const base = this.#signatureBase(request, input, serializedParams);
+    const expected = createHmac('sha256', held.key).update(base).digest();
+    if (!timingSafeEqual(expected, mac)) throw invalid(`Session signature does not verify for session ${keyId} (${request.method} ${request.path})`);
+    const verdict = held.replay.accept(Number(nonce));
+    if (verdict === 'replay') throw new SovError('REPLAY_DETECTED', `Sequence number ${nonce} of session ${keyId} was already used`);
+    if (verdict === 'stale') throw new SovError('SIGNATURE_EXPIRED', `Sequence number ${nonce} of session ${keyId} is too far behind the newest to be checked for replay; sign again`);
+    return { id: held.callerId, keyId, session: keyId };
+  }
+
+  #readParams(input: InnerList): { keyId: string; created: number; nonce: string; expires: number | undefined; alg: string } {
     const keyId = input.params.get('keyid');
     const created = input.params.get('created');
     const nonce = input.params.get('nonce');
@@ -139,10 +192,12 @@ export class RequestVerifier implements Verifier {
     const expires = input.params.get('expires');
     if (typeof keyId !== 'string') throw invalid('Signature-Input has no keyid string');
     if (typeof created !== 'number' || !Number.isSafeInteger(created)) throw invalid('Signature-Input has no integer created time');
-    if (typeof nonce !== 'string' || !NONCE.test(nonce)) throw invalid('Signature-Input has no nonce of 16 to 128 characters');
-    if (alg !== undefined && alg !== 'ed25519') throw invalid(`Unsupported signature alg ${JSON.stringify(alg)}; only "ed25519" is accepted`);
+    if (typeof nonce !== 'string') throw invalid('Signature-Input has no nonce string');
+    if (alg !== undefined && alg !== 'ed25519' && alg !== 'hmac-sha256') {
+      throw invalid(`Unsupported signature alg ${JSON.stringify(alg)}; "ed25519" (per request) and "hmac-sha256" (under a session) are accepted`);
+    }
     if (expires !== undefined && typeof expires !== 'number') throw invalid('Signature-Input expires is not an integer');
-    return { keyId, created, nonce, expires };
+    return { keyId, created, nonce, expires, alg: alg ?? 'ed25519' };
   }
 
   #checkCoverage(items: readonly string[]): void {

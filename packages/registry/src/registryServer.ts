@@ -10,10 +10,7 @@ import {
   SovError,
   ValidationError,
   createLogger,
-  frameworkErrorOf,
   answerExpectationsInWireFormat,
-  refuseMissingHost,
-  wireErrorServerOptions,
   MAX_AMOUNT,
   isAmount,
   jsonDepthProblem,
@@ -34,6 +31,7 @@ import {
 import { MemoryRegistryStore } from './memoryRegistryStore';
 import type { RegistryStore, StoreSearch } from './registryStore';
 import { KeyedLock } from './internal/keyedLock';
+import { frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './internal/wireErrorServer';
 import { ratedStanding } from './internal/reputation';
 import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './storedAgent';
 import { RegistryMetrics } from './internal/registryMetrics';

@@ -23,6 +23,10 @@ export const ERROR_CODES = {
   REPLAY_DETECTED: 401,
   /** A signed request addressed to another receiver (another agent id or authority). */
   WRONG_RECEIVER: 401,
+  /** A request under a session the receiver does not hold (it restarted, or never opened it): open a new session. */
+  SESSION_UNKNOWN: 401,
+  /** A request under a session past its expiry: open a new session. */
+  SESSION_EXPIRED: 401,
   FORBIDDEN: 403,
   ID_MISMATCH: 403,
   // lookups and conflicts
