@@ -9,29 +9,40 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private refusing = false;
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private readonly server: Server;
+  private port_ = 0;
+
+  private constructor(private readonly target: { host: string; port: number }) {
+    this.server = createServer((client) => this.accept(client));
+  }
+
+  /** The port the proxy listens on (loopback). */
+  get port(): number {
+    return this.port_;
+  }
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-    let proxy!: TcpProxy;
-    const server = createServer((client) => {
-      if (proxy.refusing) {
-        client.destroy();
-        return;
-      }
-      const upstream = createConnection({ host: targetHost, port: targetPort });
-      for (const s of [client, upstream]) {
-        proxy.sockets.add(s);
-        s.on('close', () => proxy.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as { port: number }).port);
+    const proxy = new TcpProxy({ host: targetHost, port: targetPort });
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    proxy.port_ = (proxy.server.address() as { port: number }).port;
     return proxy;
+  }
+
+  private accept(client: Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection(this.target);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
   }
 
   cut(): void {
