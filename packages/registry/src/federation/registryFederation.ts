@@ -279,6 +279,7 @@ export class RegistryFederation {
         throw new SovError('SIGNATURE_INVALID', `The peer at ${peer.url} answered without a peer list signed by its registry`);
       }
       if (list.registry !== peer.id) throw new SovError('ID_MISMATCH', `The registry at ${peer.url} is ${list.registry}, configured as ${peer.id}`);
+      if (!list.peers.some((p) => p.id === this.id)) throw new SovError('FORBIDDEN', `Peering is mutual: the list of ${peer.id} does not name this registry (${this.id})`);
       this.activate(peer, list);
     } catch (e) {
       const err = toSovError(e);
