@@ -1,7 +1,8 @@
 /**
  * The servers of the services benchmark, one per process, as deployed. Prints
  * the bound port on stdout. Modes:
- * - `agent`: an Agent with an identity (verifies every call) and the service router;
+ * - `agent`: an Agent with an identity (verifies every call) and the service router
+ *   (echo; the guide's process_data, and the same declared cacheable as `process_data_cached`);
  * - `bare-signed`: fastify echo that verifies an inline Ed25519 signature
  *   (method, path, body digest, time) with cached public KeyObjects;
  * - `bare`: fastify echo, unsigned.
@@ -11,13 +12,17 @@ import Fastify from 'fastify';
 import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
-import { echoService } from './echoService';
+import { echoService, processDataService } from './echoService';
 
 const mode = process.argv[2];
 
 async function agentServer(): Promise<number> {
   const agent = new Agent({ name: 'bench-server', identity: Identity.generate(), logger: createLogger({ silent: true }), port: 0 });
-  agent.use(serviceRouter()).register(echoService);
+  agent
+    .use(serviceRouter())
+    .register(echoService)
+    .register(processDataService)
+    .register({ ...processDataService, name: 'process_data_cached', cache: { ttlMs: 60_000 } });
   await agent.start();
   return Number(new URL(agent.url!).port);
 }

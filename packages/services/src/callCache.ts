@@ -12,14 +12,14 @@ import {
   type WireSuccess,
 } from '@sov/core';
 import { BoundedCache } from './internal/boundedCache';
-import { canonicalJson } from './internal/canonicalJson';
+import { paramsKey } from './internal/paramsKey';
 import type { CacheTerms } from './serviceDefinition';
 
 /** Options of callCache(). */
 export interface CallCacheOptions {
   /** Most answers kept; the least recently used goes first. @default 1000 */
   maxEntries?: number;
-  /** Most bytes kept (keys, which hold the request, and answers' JSON, UTF-8). @default 8 MiB */
+  /** Most bytes kept: keys (the callee, and 9 bytes a number and 2 a character of the request) and answers' JSON (UTF-8). @default 8 MiB */
   maxBytes?: number;
   /** The longest a callee's answer is reused, whatever TTL it asks for, in ms. @default 3600000 (one hour) */
   maxTtlMs?: number;
@@ -203,7 +203,7 @@ export function callCache(options: CallCacheOptions = {}): Capability<CallCache>
       const target = `${call.agentId}\n${call.endpoint}\n${service}`;
       let request: string;
       try {
-        request = canonicalJson(call.request);
+        request = paramsKey(call.request);
       } catch {
         return next(call);
       }
@@ -233,7 +233,7 @@ export function callCache(options: CallCacheOptions = {}): Capability<CallCache>
 }
 
 /**
- * Where an answer is kept: the callee, service and canonical request, and
+ * Where an answer is kept: the callee, service and request's key, and
  * for a caller-scoped answer the calling identity. Undefined when a
  * caller-scoped answer has no identity to be kept under.
  */

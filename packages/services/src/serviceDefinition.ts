@@ -55,7 +55,7 @@ export interface ServiceCacheOptions {
   perCaller?: boolean;
   /** Most answers the router keeps for this service; the least recently used goes first. @default 1000 */
   maxEntries?: number;
-  /** Most bytes (cache keys and answers' JSON, UTF-8) the router keeps for this service. @default 8 MiB */
+  /** Most bytes the router keeps for this service: keys (9 bytes a number and 2 a character of the params) and answers' JSON (UTF-8). @default 8 MiB */
   maxBytes?: number;
 }
 

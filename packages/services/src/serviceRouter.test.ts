@@ -1,6 +1,7 @@
 import { SovError, hasErrorCode, isValidationError, type Clock, type WireFailure } from '@sov/core';
 import { ServiceRouter } from './serviceRouter';
 import type { ServiceResponse } from './serviceRouter';
+import type { ServiceContext } from './serviceDefinition';
 
 const processData = {
   name: 'process_data',
@@ -435,7 +436,7 @@ describe('ServiceRouter: cached answers', () => {
     const router = new ServiceRouter({ clock, getStake: async () => 50 }).register({
       name: 'quote',
       inputSchema: { type: 'object', properties: { symbol: { type: 'string' }, pad: { type: 'integer' } }, required: ['symbol'] },
-      handler: async ({ symbol, pad = 0 }: { symbol: string; pad?: number }, { caller: who }) => ({ symbol, run: ++runs.n, who: who?.id ?? null, pad: 'x'.repeat(pad) }),
+      handler: async ({ symbol, pad = 0 }: { symbol: string; pad?: number }, { caller: who }: ServiceContext) => ({ symbol, run: ++runs.n, who: who?.id ?? null, pad: 'x'.repeat(pad) }),
       cache,
       ...extra,
     } as never);

@@ -20,7 +20,7 @@ import {
   type WireFailure,
 } from '@sov/core';
 import type Ajv from 'ajv';
-import { canonicalJson } from './internal/canonicalJson';
+import { paramsKey } from './internal/paramsKey';
 import { compileService, type CompiledService, type ServiceCache } from './internal/compiledService';
 import { createAjv, problemsOf } from './internal/schemaValidator';
 import { ServiceCall } from './internal/serviceCall';
@@ -545,19 +545,19 @@ function answer(wire: boolean, error: SovError | Refusal): WireFailure | SovErro
 }
 
 /**
- * The key of a call's answer: the canonical params, after the caller's id
+ * The key of a call's answer: the params' key, after the caller's id
  * for a per-caller service. Undefined (not cached) for an anonymous caller
  * of a per-caller service, and for params that have no JSON form.
  */
 function cacheKeyOf(cache: ServiceCache, params: unknown, caller: VerifiedCaller | undefined): string | undefined {
   if (cache.perCaller && caller === undefined) return undefined;
-  let canonical: string;
+  let key: string;
   try {
-    canonical = canonicalJson(params);
+    key = paramsKey(params);
   } catch {
     return undefined;
   }
-  return cache.perCaller ? `${caller!.id}\n${canonical}` : canonical;
+  return cache.perCaller ? `${caller!.id}\n${key}` : key;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

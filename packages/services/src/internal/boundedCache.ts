@@ -4,7 +4,7 @@ export interface CachedAnswer {
   readonly json: string;
   /** Clock time at which the answer is no longer fresh. */
   readonly expiresAt: number;
-  /** What the entry counts against the byte bound: key and JSON, in UTF-8 bytes. */
+  /** What the entry counts against the byte bound: the key's length (one byte a character) and the JSON's UTF-8 bytes. */
   readonly bytes: number;
 }
 
@@ -53,7 +53,7 @@ export class BoundedCache {
    */
   set(key: string, json: string, expiresAt: number): number {
     this.delete(key);
-    const bytes = Buffer.byteLength(key) + Buffer.byteLength(json);
+    const bytes = key.length + Buffer.byteLength(json);
     if (bytes > this.maxBytes) return 0;
     let evicted = 0;
     while (this.entries.size >= this.maxEntries || this.usedBytes + bytes > this.maxBytes) {
