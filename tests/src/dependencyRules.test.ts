@@ -16,7 +16,9 @@ const ALLOWED: Record<string, string[]> = {
   events: ['core', 'state'],
   // Route receipts and signed peer lists are @sov/crypto's (the registry checks them too).
   federation: ['core', 'crypto'],
-  registry: ['core', 'state', 'crypto'],
+  // sov-registry --store postgres loads @sov/registry-postgres on demand; it is never declared (the embedded registry needs no pg).
+  registry: ['core', 'state', 'crypto', 'registry-postgres'],
+  'registry-postgres': ['core', 'registry'],
   cli: ['core', 'crypto'],
   a2a: ['core'],
   testing: ['core', 'crypto', 'state', 'resilience', 'services', 'events', 'federation', 'registry'],

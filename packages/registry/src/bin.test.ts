@@ -10,6 +10,11 @@ describe('sov-registry bin', () => {
     [['--port', '70000'], /--port must be an integer/],
     [['--default-ttl', '0'], /--default-ttl must be a positive integer/],
     [['--colour', 'red'], /Unknown option '--colour'/],
+    [['--store', 'mongo'], /--store must be embedded, memory or postgres \(got "mongo"\)/],
+    [['--store', 'postgres'], /--store postgres needs --database-url <postgres:\/\/\.\.\.> \(or SOV_REGISTRY_DATABASE_URL\)/],
+    [['--store', 'embedded', '--memory'], /--memory and --store embedded contradict each other/],
+    // The registry package does not depend on pg: a project without @sov/registry-postgres is told what to install.
+    [['--store', 'postgres', '--database-url', 'postgres://127.0.0.1:1/none'], /--store postgres needs the package @sov\/registry-postgres, which is not installed: npm install @sov\/registry-postgres/],
   ])('refuses %j with exit code 2 and a message', (args, message) => {
     const out = run(...args);
     expect(out.status).toBe(2);
