@@ -5,9 +5,9 @@ import { serviceRouter, type ServiceRouter } from './serviceRouter';
 
 const quiet = createLogger({ silent: true });
 
-/** The callers' cache clock: real timers, a time the test moves. */
+/** The callers' cache clock: real timers, a time that only the test moves. */
 const skew = { ms: 0 };
-const clock: Clock = { ...systemClock, now: () => systemClock.now() + skew.ms };
+const clock: Clock = { ...systemClock, now: () => 1_000_000 + skew.ms };
 
 describe('callCache on real agents (port 0, signed calls)', () => {
   let server: Agent;

@@ -200,7 +200,8 @@ export function callCache(options: CallCacheOptions = {}): Capability<CallCache>
     context.wrapPeerCalls((next) => (call) => {
       const service = call.request.service;
       if (typeof service !== 'string') return next(call);
-      const target = `${call.agentId}\n${call.endpoint}\n${service}`;
+      // JSON, not a separator: no agent id, endpoint or service name can pass for another's.
+      const target = JSON.stringify([call.agentId, call.endpoint, service]);
       let request: string;
       try {
         request = paramsKey(call.request);
