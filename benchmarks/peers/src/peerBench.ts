@@ -30,8 +30,8 @@ import { expectedValue, invalidParams, validParams, type ProcessResult } from '.
 import { printTopSelfTime } from './profileSummary';
 import { startProfile } from './serverProfiling';
 
-const ROUNDS = 5;
-const ROUND_MS = 800;
+const ROUNDS = 7;
+const ROUND_MS = 700;
 
 interface Server {
   ready: { url?: string; id?: string; nodeID?: string; pid: number };
@@ -117,14 +117,9 @@ async function setUp(): Promise<Setup> {
   const namespace = `peer-bench-${process.pid}`;
   const [agent, anonymous, moleculer] = await Promise.all([serve('agent'), serve('agent-anonymous'), serve('moleculer', namespace)]);
   const silent = createLogger({ silent: true });
-  // The default: once sessions land, an agent with an identity authenticates a session and signs requests with its key.
+  // The default for an agent with an identity: an Ed25519-signed session handshake per receiver, then HMAC-signed requests.
   const session = new Agent({ name: 'peer-bench-session', identity: Identity.generate(), logger: silent });
-  const perRequest = new Agent({
-    name: 'peer-bench-per-request',
-    identity: Identity.generate(),
-    logger: silent,
-    // TODO(#15, lead): callAuthentication: 'per-request' once AgentOptions has it; until then this is today's default, per-request Ed25519.
-  });
+  const perRequest = new Agent({ name: 'peer-bench-per-request', identity: Identity.generate(), logger: silent, callAuthentication: 'per-request' });
   const unsigned = new Agent({ name: 'peer-bench-unsigned', logger: silent });
   // A request timeout so that a NATS server gone mid-run fails the bench instead of leaving calls waiting for ever.
   const broker = new ServiceBroker({ nodeID: 'peer-bench-client', namespace, transporter: NATS_URL, logger: false, requestTimeout: 10_000 });
