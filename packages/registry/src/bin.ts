@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     console.error(`sov-registry: cannot start on ${values.host}:${port}: ${toSovError(e).message}`);
     process.exit(1);
   }
+  if (identity) logger.info('registry federation identity', { id: identity.id, peers: peers.length });
   const stop = (signal: string) => {
     logger.info('stopping', { signal });
     server.close().then(
