@@ -59,7 +59,8 @@ export interface CallCacheStats {
 export interface CallCache {
   /**
    * Runs `fn` with the cache skipped for every call it makes (the per-call
-   * opt-out): they go to the callee, and their fresh answers replace the kept ones.
+   * opt-out): they go to the callee, ask its router for a fresh answer too
+   * (`cache: 'bypass'` in the request), and their answers replace the kept ones.
    *
    * @example
    * const latest = await cache.bypass(() => agent.call(peerId, 'quote', { symbol: 'ACME' }));
@@ -85,6 +86,8 @@ interface InFlight {
   readonly timeoutMs: number | undefined;
 }
 
+/** What a request carries to ask the callee's router for a fresh answer (see ServiceRouter). */
+const BYPASS = 'bypass';
 const DEFAULT_MAX_ENTRIES = 1000;
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 const DEFAULT_MAX_TTL_MS = 3_600_000;
@@ -209,8 +212,11 @@ export function callCache(options: CallCacheOptions = {}): Capability<CallCache>
         return next(call);
       }
       // A receipt proves a real call: never answered from memory.
-      const skipped = call.receipt === true || skipping.getStore() === true;
+      const bypassed = skipping.getStore() === true;
+      const skipped = call.receipt === true || bypassed;
       const scope = scopes.get(target);
+      // The opt-out reaches the callee too (the request's `cache: 'bypass'`): its router runs the handler instead of answering from its own cache.
+      if (bypassed) return send(next, { ...call, request: { ...call.request, cache: BYPASS } }, target, request, true);
       // Not known to be cacheable (yet): the reply's terms decide whether it is kept.
       if (scope === undefined || skipped) return send(next, call, target, request, skipped);
       const key = keyOf(scope, target, callerId, request);

@@ -461,6 +461,16 @@ describe('ServiceRouter: cached answers', () => {
     expect(router.metrics.snapshot('quote')).toMatchObject({ requests: 3, successes: 3, cache: { hits: 1, misses: 2, evictions: 0 } });
   });
 
+  it("runs the handler for a request that says cache: 'bypass' (callCache's opt-out) and keeps its answer for the next calls", async () => {
+    const { router, runs } = counted({ ttlMs: 1000 });
+    await router.handleRequest(quote({ symbol: 'ACME' }));
+    const fresh = await router.handleRequest({ ...quote({ symbol: 'ACME' }), cache: 'bypass' });
+    expect(fresh).toMatchObject({ success: true, result: { run: 2 }, cache: { ttlMs: 1000, scope: 'shared' } });
+    expect(resultOf(await router.handleRequest(quote({ symbol: 'ACME' }))).run).toBe(2);
+    expect(runs.n).toBe(2);
+    expect(router.metrics.snapshot('quote')?.cache).toEqual({ hits: 1, misses: 2, evictions: 0 });
+  });
+
   it('gives each reader its own copy: changing an answer does not change the cached one', async () => {
     const { router } = counted({ ttlMs: 1000 });
     const first = resultOf(await router.handleRequest(quote({ symbol: 'ACME' })));

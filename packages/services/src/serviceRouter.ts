@@ -300,9 +300,10 @@ export class ServiceRouter {
       const cache = service.cache;
       if (error === undefined && cache !== undefined) {
         cacheKey = cacheKeyOf(cache, params, context?.caller);
+        // `cache: 'bypass'` (callCache's opt-out): run the handler, and keep its answer for the next callers.
         if (cacheKey !== undefined) {
           const now = this.clock.now();
-          const hit = cache.answers.get(cacheKey, now);
+          const hit = request.cache === 'bypass' ? undefined : cache.answers.get(cacheKey, now);
           if (hit === undefined) {
             stats.cache!.misses++;
           } else {
