@@ -192,6 +192,13 @@ function timeOf(fn: () => unknown): number {
 /** The guide's process_data payload: 100 readings and an algorithm. */
 const readings100 = { data: Array.from({ length: 100 }, (_, i) => ((i * 7) % 13) + i / 1000), algorithm: 'mean' as const };
 
+/** Measures `subject` beside `baseline` and prints the line. */
+async function versus(name: string, subject: () => unknown, baselineName: string, baseline: () => unknown, http: boolean): Promise<void> {
+  const options = http ? { concurrency: CONCURRENCY, rounds: 4, roundMs: 800 } : { rounds: 5, roundMs: 500 };
+  const r = await compareThroughput(subject, baseline, options);
+  report({ name, unit: http ? 'calls/s' : 'req/s', value: r.subject.opsPerSec, baselineName, baseline: r.baseline.opsPerSec, ratio: r.ratio });
+}
+
 async function cached(): Promise<void> {
   const server = await serve('agent');
   const target = `http://127.0.0.1:${server.port}`;
@@ -201,52 +208,24 @@ async function cached(): Promise<void> {
   await withCache.initialize();
   const plain = new Agent({ name: 'bench-plain', identity: Identity.generate(), logger });
   await plain.initialize();
+  const uncached = () => plain.call(target, 'process_data', readings100);
   console.log(`@sov/services: cached calls, process_data with 100 readings, two processes on loopback (${CONCURRENCY} concurrent)`);
-  const callerSide = await compareThroughput(
-    () => withCache.call(target, 'process_data_cached', readings100),
-    () => plain.call(target, 'process_data', readings100),
-    { concurrency: CONCURRENCY, rounds: 4, roundMs: 800 },
-  );
-  report({
-    name: 'agent.call + callCache, fresh answer (no round trip)',
-    unit: 'calls/s',
-    value: callerSide.subject.opsPerSec,
-    baselineName: 'agent.call, uncached service',
-    baseline: callerSide.baseline.opsPerSec,
-    ratio: callerSide.ratio,
-  });
+  await versus('agent.call + callCache, fresh answer (no round trip)', () => withCache.call(target, 'process_data_cached', readings100), 'agent.call, uncached service', uncached, true);
   const { hits, misses } = cache.stats();
   reportPlain('  calls answered from the call cache', (100 * hits) / (hits + misses), '%');
-  const calleeSide = await compareThroughput(
-    () => plain.call(target, 'process_data_cached', readings100),
-    () => plain.call(target, 'process_data', readings100),
-    { concurrency: CONCURRENCY, rounds: 4, roundMs: 800 },
-  );
-  report({
-    name: "agent.call, answered from the callee's cache",
-    unit: 'calls/s',
-    value: calleeSide.subject.opsPerSec,
-    baselineName: 'agent.call, uncached service',
-    baseline: calleeSide.baseline.opsPerSec,
-    ratio: calleeSide.ratio,
-  });
+  await versus("agent.call, answered from the callee's cache", () => plain.call(target, 'process_data_cached', readings100), 'agent.call, uncached service', uncached, true);
   server.stop();
 
+  // In process the key (every reading) costs about what validating and summing the readings does: a cache pays for handlers that cost more than reading their params.
   const params = { data: readings100.data.concat(readings100.data).concat(readings100.data), algorithm: 'mean' as const };
   const router = new ServiceRouter().register(processDataService).register({ ...processDataService, name: 'process_data_cached', cache: { ttlMs: 60_000 } });
-  const inProc = await compareThroughput(
+  await versus(
+    'handleRequest from the router cache, process_data 300 readings',
     () => router.handleRequest({ service: 'process_data_cached', params }),
+    'handleRequest running the handler',
     () => router.handleRequest({ service: 'process_data', params }),
-    { rounds: 5, roundMs: 500 },
+    false,
   );
-  report({
-    name: 'handleRequest from the router cache, process_data 300 readings',
-    unit: 'req/s',
-    value: inProc.subject.opsPerSec,
-    baselineName: 'handleRequest running the handler',
-    baseline: inProc.baseline.opsPerSec,
-    ratio: inProc.ratio,
-  });
 }
 
 async function main(): Promise<void> {
