@@ -18,6 +18,8 @@ export interface IdentityOptions {
   clock?: Clock;
   /** Whether the signer covers `@authority` (see RequestSignerOptions). @default true */
   coverAuthority?: boolean;
+  /** The sessions this identity's verifier opens for callers: lifetime, bounds, clock (see SessionTableOptions). @default SessionTable's defaults */
+  sessions?: SessionTableOptions;
 }
 
 /** Options of Identity.load, loadOrCreate and save. */
@@ -52,6 +54,7 @@ export class Identity implements AgentIdentity {
   readonly #signingKey: KeyObject;
   readonly #clock: Clock | undefined;
   readonly #coverAuthority: boolean | undefined;
+  readonly #sessionOptions: SessionTableOptions | undefined;
   #metadata: IdentityRegistrationMetadata | undefined;
 
   private constructor(signingKey: KeyObject, agreementKey: KeyObject, options: IdentityOptions) {
@@ -60,6 +63,7 @@ export class Identity implements AgentIdentity {
     this.#signingKey = signingKey;
     this.#clock = options.clock;
     this.#coverAuthority = options.coverAuthority;
+    this.#sessionOptions = options.sessions;
     this.publicKey = createPublicKey(signingKey);
     this.x25519PublicKey = createPublicKey(agreementKey);
     this.id = didKeyFromPublicKey(this.publicKey);
@@ -156,7 +160,7 @@ export class Identity implements AgentIdentity {
       ...rest,
       ...(sessions === false
         ? {}
-        : { sessions: new SessionTable(this.id, (data) => this.sign(data), { ...(clock ? { clock } : {}), ...(sessions ?? {}) }) }),
+        : { sessions: new SessionTable(this.id, (data) => this.sign(data), { ...(clock ? { clock } : {}), ...this.#sessionOptions, ...(sessions ?? {}) }) }),
     });
   }
 

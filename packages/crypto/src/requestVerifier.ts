@@ -170,7 +170,7 @@ export class RequestVerifier implements Verifier {
     if (!SEQUENCE.test(nonce)) throw invalid('A session signature nonce must be its sequence number (1 to 16 digits)');
     const held = this.#sessions.get(keyId);
     if (!held) throw new SovError('SESSION_UNKNOWN', `Session ${JSON.stringify(keyId.slice(0, 80))} is not open at this receiver; open a new one`);
-    if (this.#clock.now() >= held.expiresAt) {
+    if (this.#sessions.expired(held)) {
       this.#sessions.delete(keyId);
       throw new SovError('SESSION_EXPIRED', `Session ${keyId} expired at ${new Date(held.expiresAt).toISOString()}; open a new one`);
     }

@@ -130,6 +130,11 @@ export class SessionTable {
     return this.#sessions.get(id);
   }
 
+  /** Whether `session` has passed its expiry (by this table's clock). */
+  expired(session: OpenSession): boolean {
+    return this.#clock.now() >= session.expiresAt;
+  }
+
   /** Drops one session (its caller's next request gets SESSION_UNKNOWN). */
   delete(id: string): void {
     const session = this.#sessions.get(id);

@@ -12,7 +12,7 @@ interface ParamRoute<T> {
   entry: T;
 }
 
-const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_PARAMS: Record<string, string> = Object.freeze({});
 
 /**
  * The endpoint's router: static paths in one map (`METHOD path`), paths
