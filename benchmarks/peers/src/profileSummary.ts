@@ -84,8 +84,12 @@ function packageOf(url: string, functionName: string): string {
 /** The file a frame's url names; tsx's CommonJS wrapper is a data: URL naming the file in `__filename`. */
 function sourceOf(url: string): string {
   if (!url.startsWith('data:')) return url;
-  const named = /__filename="([^"]+)"/.exec(decodeURIComponent(url.slice(0, 2000)));
-  return named?.[1] ?? 'data:';
+  const named = /__filename(?:=|%3D)(?:"|%22)(.*?)(?:"|%22)/.exec(url.slice(0, 2000));
+  try {
+    return named ? decodeURIComponent(named[1]!) : 'data:';
+  } catch {
+    return 'data:';
+  }
 }
 
 function shorten(url: string): string {
