@@ -35,8 +35,8 @@ function startReplica(schema: string): Promise<Replica> {
         resolve({ url: m[1]!, child });
       }
     };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`replica exited early with ${code}: ${out}`));

@@ -1,0 +1,61 @@
+/**
+ * A registry process for the PostgreSQL benchmark, printing its port on
+ * stdout and running until killed:
+ * - `search <postgres|embedded> <schema> <dir>`: 100k agents in the store
+ *   (put() one by one, 64 at a time), the answer cache off, so every query
+ *   reaches the store;
+ * - `replica <postgres|embedded> <schema> <dir>`: an empty signed registry.
+ */
+import { createLogger } from '@sov/core';
+import { RequestVerifier } from '@sov/crypto';
+import { EmbeddedRegistryStore, RegistryServer, type RegistryStore, type StoredAgent } from '@sov/registry';
+import { PostgresRegistryStore } from '@sov/registry-postgres';
+
+import { AGENTS, CAPABILITIES, DATABASE_URL } from './benchConfig';
+
+function agent(i: number, now: number): StoredAgent {
+  const capabilities = [...new Set([`cap-${i % CAPABILITIES}`, `cap-${(i * 7) % CAPABILITIES}`, `cap-${(i * 13) % CAPABILITIES}`])];
+  return {
+    id: `did:key:z6MkPgBench${String(i).padStart(7, '0')}`,
+    name: `agent-${i}`,
+    endpoint: `http://127.0.0.1:${8000 + (i % 1000)}/a${i}`,
+    capabilities,
+    services: [{ name: 'work', price: i % 10 }],
+    metadata: {},
+    ttl: 3600,
+    registeredAt: new Date(now).toISOString(),
+    lastHeartbeat: new Date(now).toISOString(),
+    expiresAt: new Date(now + 3_600_000).toISOString(),
+    reputation: (i % 100) / 100,
+    expiresAtMs: now + 3_600_000,
+    firstSeenMs: now,
+    lastBeatMs: now,
+    liveMs: 0,
+  };
+}
+
+async function main(): Promise<void> {
+  const [mode, kind, schema, dir] = process.argv.slice(2);
+  const logger = createLogger({ silent: true });
+  const store: RegistryStore =
+    kind === 'postgres' ? new PostgresRegistryStore({ connectionString: DATABASE_URL, schema: schema!, logger, poolSize: 16 }) : new EmbeddedRegistryStore({ dir: dir!, logger });
+  await store.open();
+  if (mode === 'search' && (await store.count()) < AGENTS) {
+    const now = Date.now();
+    for (let i = 0; i < AGENTS; i += 64) await Promise.all(Array.from({ length: Math.min(64, AGENTS - i) }, (_, k) => store.put(agent(i + k, now))));
+  }
+  const server = await RegistryServer.start({
+    store,
+    logger,
+    rateLimit: false,
+    searchCacheMs: 0,
+    sweepIntervalMs: 60_000,
+    ...(mode === 'search' ? { insecure: true } : { verifier: new RequestVerifier() }),
+  });
+  console.log(new URL(server.url).port);
+}
+
+void main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
