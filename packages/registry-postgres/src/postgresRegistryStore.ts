@@ -27,6 +27,12 @@ export interface PostgresRegistryStoreOptions {
    * its cached searches) while LISTEN/NOTIFY is down. @default 1000
    */
   pollIntervalMs?: number;
+  /**
+   * Hear appends at once with LISTEN/NOTIFY. Turn it off behind a pooler that
+   * cannot hold a LISTEN (PgBouncer in transaction mode): events then reach
+   * this replica by the poll alone, within pollIntervalMs. @default true
+   */
+  listen?: boolean;
   /** How often health() checks the database, in ms. @default 1000 */
   healthIntervalMs?: number;
   /** Longest wait for a connection, in ms. @default 5000 */
@@ -128,6 +134,7 @@ export class PostgresRegistryStore implements RegistryStore {
       poolSize: options.poolSize ?? 10,
       eventRetention: options.eventRetention ?? 10_000,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
+      listen: options.listen ?? true,
       healthIntervalMs: options.healthIntervalMs ?? 1000,
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
       statementTimeoutMs: options.statementTimeoutMs ?? 10_000,
@@ -175,7 +182,7 @@ export class PostgresRegistryStore implements RegistryStore {
         latest: async () => Number(await this.latestEventId()),
       },
       connection: this.connection,
-      channel: this.channel,
+      channel: this.opts.listen ? this.channel : undefined,
       pollIntervalMs: this.opts.pollIntervalMs,
       clock: this.clock,
       logger: this.logger,

@@ -134,6 +134,23 @@ describe('three registry replicas on one PostgreSQL', () => {
     stream.close();
   });
 
+  it('streams every replica\'s events in id order by polling alone when notifications are off (listen: false)', async () => {
+    const polled = new PostgresRegistryStore({ connectionString: DATABASE_URL, schema, logger, poolSize: 2, pollIntervalMs: 150, listen: false });
+    const quiet = await RegistryServer.start({ store: polled, logger, insecure: true, rateLimit: false });
+    try {
+      const stream = await EventStream.open(quiet.url);
+      await stream.until((es) => es.some((e) => e.type === 'stream_position'));
+      const start = Number(stream.events[0]!.id);
+      await Promise.all(Array.from({ length: 12 }, (_, i) => operator(replicas[i % 3]!.url, '/v1/stakes/polled/credit', 1)));
+      await stream.until((es) => es.filter((e) => e.type === 'stake_changed' && e.data.peer_id === 'polled').length === 12, 3000);
+      const ids = stream.events.slice(1).map((e) => Number(e.id));
+      expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => start + 1 + i));
+      stream.close();
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it('loses no rating when raters go through different replicas at once (the cross-replica agent lock)', async () => {
     const callee = Identity.generate();
     await new HttpRegistryClient({ baseUrl: replicas[0]!.url, signer: callee.signer }).register(registration(callee.id, 'replica.rated'));

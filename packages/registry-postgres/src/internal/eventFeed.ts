@@ -13,8 +13,8 @@ export interface EventFeedOptions {
   source: EventFeedSource;
   /** Connection settings for the LISTEN connection (one per feed, outside the pool). */
   connection: pg.ClientConfig;
-  /** The NOTIFY channel appends signal on. */
-  channel: string;
+  /** The NOTIFY channel appends signal on; undefined to poll only. */
+  channel: string | undefined;
   pollIntervalMs: number;
   clock: Clock;
   logger: Logger;
@@ -106,7 +106,7 @@ export class EventFeed {
   }
 
   private async listen(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.options.channel === undefined) return;
     const client = new pg.Client(this.options.connection);
     client.on('notification', () => void this.pull());
     client.on('error', (e) => this.lost(client, e));
