@@ -13,6 +13,13 @@ export function processCpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSec;
 }
 
+/** Read and write system calls a process has made so far (syscr + syscw of /proc/<pid>/io: reads, writes, writevs, sends, receives). */
+export function processSyscalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+  return field('syscr') + field('syscw');
+}
+
 function selfCpuMicros(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -21,12 +28,14 @@ function selfCpuMicros(): number {
 /** What one side used per call. */
 export interface CpuPerCall {
   calls: number;
-  /** µs per call, by process name, and `total`. */
+  /** CPU µs per call, by process name, and `total`. */
   micros: Record<string, number>;
+  /** Read and write system calls per call, by process name, and `total` (each write to a socket is a trip into the kernel). */
+  syscalls: Record<string, number>;
 }
 
 /**
- * Splits the CPU time of the bench process and of the servers between two
+ * Splits the CPU time (and the read/write system calls) of the bench process and of the servers between two
  * sides measured in alternating rounds: work wrapped with `wrap(side, …)`
  * charges to that side everything every watched process used since the
  * other side's last call (compareThroughput awaits one side's round to its
@@ -34,27 +43,33 @@ export interface CpuPerCall {
  */
 export class CpuMeter<Side extends string> {
   private current: Side | undefined;
-  private last: Record<string, number> = {};
-  private readonly used = new Map<Side, { calls: number; micros: Record<string, number> }>();
+  private last: { micros: Record<string, number>; syscalls: Record<string, number> } = { micros: {}, syscalls: {} };
+  private readonly used = new Map<Side, { calls: number; micros: Record<string, number>; syscalls: Record<string, number> }>();
 
   /** `processes`: name -> pid of the other processes to watch; the bench process itself is `client`. */
   constructor(private readonly processes: Record<string, number>) {}
 
-  private snapshot(): Record<string, number> {
-    const now: Record<string, number> = { client: selfCpuMicros() };
-    for (const [name, pid] of Object.entries(this.processes)) now[name] = processCpuMicros(pid);
-    return now;
+  private snapshot(): { micros: Record<string, number>; syscalls: Record<string, number> } {
+    const micros: Record<string, number> = { client: selfCpuMicros() };
+    const syscalls: Record<string, number> = { client: processSyscalls(process.pid) };
+    for (const [name, pid] of Object.entries(this.processes)) {
+      micros[name] = processCpuMicros(pid);
+      syscalls[name] = processSyscalls(pid);
+    }
+    return { micros, syscalls };
   }
 
   private switchTo(side: Side | undefined): void {
     const now = this.snapshot();
     if (this.current !== undefined) {
       const acc = this.used.get(this.current)!;
-      for (const [name, v] of Object.entries(now)) acc.micros[name] = (acc.micros[name] ?? 0) + v - (this.last[name] ?? v);
+      for (const kind of ['micros', 'syscalls'] as const) {
+        for (const [name, v] of Object.entries(now[kind])) acc[kind][name] = (acc[kind][name] ?? 0) + v - (this.last[kind][name] ?? v);
+      }
     }
     this.last = now;
     this.current = side;
-    if (side !== undefined && !this.used.has(side)) this.used.set(side, { calls: 0, micros: {} });
+    if (side !== undefined && !this.used.has(side)) this.used.set(side, { calls: 0, micros: {}, syscalls: {} });
   }
 
   /** `work`, charging its calls (and the CPU between them) to `side`. */
@@ -70,16 +85,17 @@ export class CpuMeter<Side extends string> {
   finish(): Map<Side, CpuPerCall> {
     this.switchTo(undefined);
     const out = new Map<Side, CpuPerCall>();
-    for (const [side, { calls, micros }] of this.used) {
-      const perCall: Record<string, number> = {};
+    const perCall = (used: Record<string, number>, calls: number) => {
+      const out: Record<string, number> = {};
       let total = 0;
-      for (const [name, v] of Object.entries(micros)) {
-        perCall[name] = v / calls;
+      for (const [name, v] of Object.entries(used)) {
+        out[name] = v / calls;
         total += v;
       }
-      perCall.total = total / calls;
-      out.set(side, { calls, micros: perCall });
-    }
+      out.total = total / calls;
+      return out;
+    };
+    for (const [side, { calls, micros, syscalls }] of this.used) out.set(side, { calls, micros: perCall(micros, calls), syscalls: perCall(syscalls, calls) });
     return out;
   }
 }

@@ -134,10 +134,11 @@ async function setUp(): Promise<Setup> {
 
 const us = (n: number) => `${n.toFixed(0)} µs`;
 
-function describeCpu(c: CpuPerCall | undefined, processes: string[]): string {
+function describe(c: CpuPerCall | undefined, kind: 'micros' | 'syscalls', processes: string[]): string {
   if (!c) return 'n/a';
-  const parts = processes.filter((p) => c.micros[p] !== undefined).map((p) => `${p} ${us(c.micros[p]!)}`);
-  return `${us(c.micros.total!)} (${parts.join(' + ')})`;
+  const show = kind === 'micros' ? us : (n: number) => n.toFixed(1);
+  const parts = processes.filter((p) => c[kind][p] !== undefined).map((p) => `${p} ${show(c[kind][p]!)}`);
+  return `${show(c[kind].total!)} (${parts.join(' + ')})`;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -215,7 +216,10 @@ async function compare(setup: Setup, c: Comparison): Promise<string[]> {
   );
   const ours = cpu.get('ours');
   const mol = cpu.get('moleculer');
-  console.log(`  CPU per call: ours ${describeCpu(ours, ['client', c.ourServer])}  |  moleculer ${describeCpu(mol, ['client', 'moleculer', 'nats'])}${ours && mol ? `  |  ratio ${(ours.micros.total! / mol.micros.total!).toFixed(3)}x` : ''}`);
+  for (const [label, kind] of [['CPU per call', 'micros'], ['read/write syscalls per call', 'syscalls']] as const) {
+    const ratio = ours && mol ? `  |  ratio ${(ours[kind].total! / mol[kind].total!).toFixed(3)}x` : '';
+    console.log(`  ${label}: ours ${describe(ours, kind, ['client', c.ourServer])}  |  moleculer ${describe(mol, kind, ['client', 'moleculer', 'nats'])}${ratio}`);
+  }
   return missed;
 }
 
