@@ -544,6 +544,8 @@ describe('ServiceRouter: cached answers', () => {
     expect(ok).toMatchObject({ success: true, result: { ok: 4 }, cache: { ttlMs: 60_000, scope: 'shared' } });
     expect(await call()).toMatchObject({ success: true, result: { ok: 4 } });
     expect(runs).toBe(4);
+    // Misses are handler runs for the cache: bad input never reached it.
+    expect(router.metrics.snapshot('flaky')?.cache).toEqual({ hits: 1, misses: 4, evictions: 0 });
     // A failure carries no cache terms.
     mode = 'throw';
     const fresh = await router.handleRequest({ service: 'flaky', params: { n: 2 } });

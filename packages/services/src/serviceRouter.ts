@@ -292,11 +292,9 @@ export class ServiceRouter {
     try {
       if (service.requiresStake) error = await this.checkStake(service, context?.caller);
       const params = request.params === undefined ? {} : request.params;
-      const validateInput = service.validateInput;
-      if (error === undefined && validateInput !== undefined && !validateInput(params)) {
-        error = invalidInput(name, problemsOf(validateInput.errors));
-      }
-      // After the stake and input checks: a cached answer is only for a caller who may call, with valid params.
+      // After the stake check: a cached answer is only for a caller who may call. Before input
+      // validation: only valid params are ever kept, and a key names params with the same JSON,
+      // which validate alike (the router's Ajv neither coerces nor fills in defaults).
       const cache = service.cache;
       if (error === undefined && cache !== undefined) {
         cacheKey = cacheKeyOf(cache, params, context?.caller);
@@ -304,16 +302,20 @@ export class ServiceRouter {
         if (cacheKey !== undefined) {
           const now = this.clock.now();
           const hit = request.cache === 'bypass' ? undefined : cache.answers.get(cacheKey, now);
-          if (hit === undefined) {
-            stats.cache!.misses++;
-          } else {
+          if (hit !== undefined) {
             stats.cache!.hits++;
             result = JSON.parse(hit.json);
             terms = { ttlMs: hit.expiresAt - now, scope: cache.perCaller ? 'caller' : 'shared' };
           }
         }
       }
+      const validateInput = service.validateInput;
+      if (error === undefined && terms === undefined && validateInput !== undefined && !validateInput(params)) {
+        error = invalidInput(name, problemsOf(validateInput.errors));
+        cacheKey = undefined;
+      }
       if (error === undefined && terms === undefined) {
+        if (cacheKey !== undefined) stats.cache!.misses++;
         const call = new ServiceCall(service.name, service.timeoutMs, context, this.logger);
         try {
           result = service.timeoutMs === Infinity ? await service.handler(params, call) : await this.bounded(service, params, call);
