@@ -10,8 +10,10 @@
  *   per-request Ed25519 for the record;
  * - at 1 in flight: session-authenticated p50 <= Moleculer's;
  * - the invalid-input path (both sides refuse the payload);
- * - CPU per call of each side: the bench process (client) and the server
- *   processes (and the NATS server for Moleculer), from /proc.
+ * - CPU and read/write system calls per call of each side: the bench
+ *   process (client) and the server processes (and the NATS server for
+ *   Moleculer), from /proc.
+ * PEER_BENCH_CONNECTIONS / PEER_BENCH_PIPELINING set our clients' pool.
  *
  * `--profile <session|per-request|unsigned|moleculer> [seconds]` instead
  * profiles that side at 64 in flight (client and server, node:inspector) and
@@ -112,15 +114,41 @@ interface Setup {
   close: () => Promise<void>;
 }
 
+/**
+ * The client agents' connection pool: the agent's default, or what
+ * PEER_BENCH_CONNECTIONS (keep-alive connections per peer) and
+ * PEER_BENCH_PIPELINING (requests in flight per connection) say, to compare
+ * pool shapes with the same bench.
+ */
+function peerConnections(): { peerConnections?: { connectionsPerPeer?: number; pipelining?: number } } {
+  const read = (name: string) => {
+    const v = process.env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number >= 1 (got ${JSON.stringify(v)})`);
+    return n;
+  };
+  const connectionsPerPeer = read('PEER_BENCH_CONNECTIONS');
+  const pipelining = read('PEER_BENCH_PIPELINING');
+  if (connectionsPerPeer === undefined && pipelining === undefined) return {};
+  return {
+    peerConnections: {
+      ...(connectionsPerPeer !== undefined ? { connectionsPerPeer } : {}),
+      ...(pipelining !== undefined ? { pipelining } : {}),
+    },
+  };
+}
+
 async function setUp(): Promise<Setup> {
   await ensureNats();
   const namespace = `peer-bench-${process.pid}`;
   const [agent, anonymous, moleculer] = await Promise.all([serve('agent'), serve('agent-anonymous'), serve('moleculer', namespace)]);
   const silent = createLogger({ silent: true });
+  const pool = peerConnections();
   // The default for an agent with an identity: an Ed25519-signed session handshake per receiver, then HMAC-signed requests.
-  const session = new Agent({ name: 'peer-bench-session', identity: Identity.generate(), logger: silent });
-  const perRequest = new Agent({ name: 'peer-bench-per-request', identity: Identity.generate(), logger: silent, callAuthentication: 'per-request' });
-  const unsigned = new Agent({ name: 'peer-bench-unsigned', logger: silent });
+  const session = new Agent({ name: 'peer-bench-session', identity: Identity.generate(), logger: silent, ...pool });
+  const perRequest = new Agent({ name: 'peer-bench-per-request', identity: Identity.generate(), logger: silent, callAuthentication: 'per-request', ...pool });
+  const unsigned = new Agent({ name: 'peer-bench-unsigned', logger: silent, ...pool });
   // A request timeout so that a NATS server gone mid-run fails the bench instead of leaving calls waiting for ever.
   const broker = new ServiceBroker({ nodeID: 'peer-bench-client', namespace, transporter: NATS_URL, logger: false, requestTimeout: 10_000 });
   await Promise.all([session.initialize(), perRequest.initialize(), unsigned.initialize(), broker.start()]);
@@ -230,6 +258,8 @@ async function bench(): Promise<void> {
   const anonymousUrl = setup.servers.anonymous.ready.url!;
   console.log(`peer benchmark: our agent call vs Moleculer 0.14 over NATS (${NATS_URL}); payload: 100 numbers + algorithm, schema-validated on both sides`);
   console.log(`${ROUNDS} paired rounds of ${ROUND_MS} ms per figure (compareThroughput, alternating which side goes first); each figure is the median over the rounds, each ratio the median of the per-round ratios`);
+  const pool = peerConnections().peerConnections;
+  console.log(`our client agents' pool: ${pool ? JSON.stringify(pool) : "the agent's default"} (PEER_BENCH_CONNECTIONS, PEER_BENCH_PIPELINING)`);
   if (setup.natsPid === undefined) console.log('(no local nats-server process found in /proc: Moleculer CPU per call leaves out the NATS server)');
   const mol = moleculerCall(moleculer);
   const comparisons: Comparison[] = [
