@@ -19,7 +19,8 @@ interface Replica {
 function startReplica(schema: string): Promise<Replica> {
   const child = spawn(process.execPath, [bin, '--store', 'postgres', '--database-schema', schema, '--port', '0', '--insecure', '--default-ttl', '60'], {
     cwd: projectDir,
-    env: { ...process.env, SOV_REGISTRY_DATABASE_URL: DATABASE_URL },
+    // No NODE_PATH (the test runner's reaches every workspace package): the bin finds the store as a project's install would.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_PATH')), SOV_REGISTRY_DATABASE_URL: DATABASE_URL },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const bin = join(__dirname, 'bin.ts');
 const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -13,13 +15,25 @@ describe('sov-registry bin', () => {
     [['--store', 'mongo'], /--store must be embedded, memory or postgres \(got "mongo"\)/],
     [['--store', 'postgres'], /--store postgres needs --database-url <postgres:\/\/\.\.\.> \(or SOV_REGISTRY_DATABASE_URL\)/],
     [['--store', 'embedded', '--memory'], /--memory and --store embedded contradict each other/],
-    // The registry package does not depend on pg: a project without @sov/registry-postgres is told what to install.
-    [['--store', 'postgres', '--database-url', 'postgres://127.0.0.1:1/none'], /--store postgres needs the package @sov\/registry-postgres, which is not installed: npm install @sov\/registry-postgres/],
   ])('refuses %j with exit code 2 and a message', (args, message) => {
     const out = run(...args);
     expect(out.status).toBe(2);
     expect(out.stderr).toMatch(message);
     expect(out.stderr).toContain('Usage: sov-registry');
+  });
+
+  it('tells a project without @sov/registry-postgres which package --store postgres needs (the registry does not depend on pg)', () => {
+    // A project directory outside this workspace, and no NODE_PATH (the test runner's would reach the workspace's packages).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_PATH'));
+    const tsx = pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
+    const out = spawnSync(process.execPath, ['--import', tsx, bin, '--store', 'postgres', '--database-url', 'postgres://127.0.0.1:1/none'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      cwd: tmpdir(),
+      env,
+    });
+    expect(out.stderr).toMatch(/--store postgres needs the package @sov\/registry-postgres, which is not installed: npm install @sov\/registry-postgres/);
+    expect(out.status).toBe(2);
   });
 
   it('serves on the given port and stops cleanly on SIGTERM', async () => {
