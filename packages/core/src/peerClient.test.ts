@@ -250,3 +250,57 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
     await client.close();
   });
 });
+
+describe('PeerClient connection pool', () => {
+  let peer: Peer;
+  beforeEach(async () => {
+    peer = await Peer.start();
+  });
+  afterEach(async () => {
+    await peer.stop();
+  });
+
+  const signer = { keyId: 'k', sign: () => ({ signature: 'sig1=:x:' }) };
+
+  /** Holds every answer until `wanted` requests are in at once (or `waitMs` passed); returns how to read the most seen at once. */
+  function holdAnswers(wanted: number, waitMs: number): () => number {
+    const waiting: ServerResponse[] = [];
+    let most = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const release = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      for (const res of waiting.splice(0)) res.end(JSON.stringify({ success: true, result: 'ok' }));
+    };
+    peer.behaviour = (_req, res) => {
+      waiting.push(res);
+      most = Math.max(most, waiting.length);
+      if (waiting.length >= wanted) release();
+      else timer ??= setTimeout(release, waitMs);
+    };
+    return () => most;
+  }
+
+  it('pipelines signed calls over the connections it is given: more requests in at once than connections', async () => {
+    const client = new PeerClient({ signer, connectionsPerPeer: 2, pipelining: 12 });
+    const most = holdAnswers(6, 2000);
+    const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => client.call(peer.url, { service: 'x', params: i })));
+    expect(replies.every((r) => r.result === 'ok')).toBe(true);
+    expect(most()).toBeGreaterThanOrEqual(6);
+    expect(peer.sockets.size).toBeLessThanOrEqual(2);
+    await client.close();
+  });
+
+  it('never pipelines unsigned calls (a resend on a new connection could run them twice)', async () => {
+    const client = new PeerClient({ connectionsPerPeer: 1, pipelining: 8 });
+    const most = holdAnswers(2, 100);
+    await Promise.all(Array.from({ length: 3 }, () => client.call(peer.url, { service: 'x' })));
+    expect(most()).toBe(1);
+    await client.close();
+  });
+
+  it('refuses a pool size or a pipelining depth that is not a number > 0', () => {
+    expect(() => new PeerClient({ connectionsPerPeer: 0 })).toThrow(/connectionsPerPeer must be a finite number > 0, got 0/);
+    expect(() => new PeerClient({ pipelining: -2 })).toThrow(/pipelining must be a finite number > 0, got -2/);
+  });
+});

@@ -42,7 +42,10 @@ export interface PeerClientOptions {
    * Requests sent on one connection before the first answer comes back
    * (HTTP/1.1 pipelining). More than 1 multiplexes calls over fewer
    * connections: fewer sockets and system calls, but a slow answer holds
-   * back those behind it on its connection. @default 1
+   * back those behind it on its connection. Only signed calls are pipelined:
+   * undici sends a pipelined request again on a new connection when its
+   * connection drops before the answer, and only a signed request is refused
+   * by its receiver as a replay if it had already arrived. @default 1
    */
   pipelining?: number;
   /** The clock of the deadlines. @default the system clock */
@@ -278,10 +281,13 @@ export class PeerClient {
   private readonly handshakes = new Map<string, Promise<boolean>>();
   /** Peers that take no sessions, until when. */
   private readonly withoutSessions = new Map<string, number>();
+  /** Whether signed requests may share a connection with others in flight (see PeerClientOptions.pipelining). */
+  private readonly pipelined: boolean;
 
   constructor(options: PeerClientOptions = {}) {
     this.signer = options.signer;
     this.sessions = options.signer ? options.sessions : undefined;
+    this.pipelined = (options.pipelining ?? 1) > 1 && options.signer !== undefined;
     this.timeoutMs = positiveOption('timeoutMs', options.timeoutMs ?? 10000);
     this.maxResponseBytes = positiveOption('maxResponseBytes', options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
     this.clock = options.clock ?? systemClock;
@@ -310,19 +316,39 @@ export class PeerClient {
     const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : positiveOption('timeoutMs', options.timeoutMs);
     const maxBytes = options.maxResponseBytes === undefined ? this.maxResponseBytes : positiveOption('maxResponseBytes', options.maxResponseBytes);
     if (!this.signer) return this.send(target.origin, target.path, url, body, headers, timeoutMs, maxBytes, signal);
-    const deadline = this.clock.now() + timeoutMs;
     const peer = this.sessions ? `${options.receiver ?? ''} ${target.origin}` : '';
+    // The common case, a session already open: signed at once, no wait.
+    const session = this.sessions && !this.takesNoSessions(peer) ? this.sessions.sign(peer, { method: 'POST', url, body, headers }) : undefined;
+    if (session) {
+      Object.assign(headers, session);
+      return this.send(target.origin, target.path, url, body, headers, timeoutMs, maxBytes, signal).catch((e: unknown) =>
+        this.afterSessionLost(e, target, peer, options.receiver, body, headers, this.clock.now() + timeoutMs, timeoutMs, maxBytes, signal),
+      );
+    }
+    const deadline = this.clock.now() + timeoutMs;
     const signed = await this.authenticate(target, peer, options.receiver, body, headers, timeoutMs, signal);
     if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
-    try {
-      return await this.send(target.origin, target.path, url, body, signed.headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
-    } catch (e) {
-      // The receiver lost the session (it restarted, or let it expire): a new handshake, and this call once more.
-      if (!signed.session || !isSovError(e) || !SESSION_LOST.has(e.code)) throw e;
-      this.sessions!.forget(peer);
-      const again = await this.authenticate(target, peer, options.receiver, body, headers, this.remaining(deadline, timeoutMs), signal);
-      return this.send(target.origin, target.path, url, body, again.headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
-    }
+    const sent = this.send(target.origin, target.path, url, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
+    return signed ? sent.catch((e: unknown) => this.afterSessionLost(e, target, peer, options.receiver, body, headers, deadline, timeoutMs, maxBytes, signal)) : sent;
+  }
+
+  /** The receiver lost the session (it restarted, or let it expire): a new handshake, and the call once more; any other error stands. */
+  private async afterSessionLost(
+    e: unknown,
+    target: Target,
+    peer: string,
+    receiver: string | undefined,
+    body: Buffer,
+    headers: Record<string, string>,
+    deadline: number,
+    timeoutMs: number,
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+  ): Promise<WireSuccess<RpcReply>> {
+    if (!isSovError(e) || !SESSION_LOST.has(e.code)) throw e;
+    this.sessions!.forget(peer);
+    await this.authenticate(target, peer, receiver, body, headers, this.remaining(deadline, timeoutMs), signal);
+    return this.send(target.origin, target.path, target.url, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
   }
 
   /** What is left of a call's budget, never less than 1 ms (the deadline then passes at once). */
@@ -330,7 +356,11 @@ export class PeerClient {
     return Math.max(1, Math.min(timeoutMs, deadline - this.clock.now()));
   }
 
-  /** The request's headers with its authentication: under the session with `peer` when there is one (opened first if needed), else signed per request. */
+  /**
+   * Adds the request's authentication to `headers`: under the session with
+   * `peer` (opened first when there is none), else a per-request signature.
+   * Resolves whether a session signed it.
+   */
   private async authenticate(
     target: Target,
     peer: string,
@@ -339,14 +369,18 @@ export class PeerClient {
     headers: Record<string, string>,
     timeoutMs: number,
     signal: AbortSignal | undefined,
-  ): Promise<{ headers: Record<string, string>; session: boolean }> {
+  ): Promise<boolean> {
     const signable = { method: 'POST', url: target.url, body, headers };
     if (this.sessions && !this.takesNoSessions(peer)) {
       let session = this.sessions.sign(peer, signable);
       if (!session && (await this.handshake(target, peer, receiver, timeoutMs, signal))) session = this.sessions.sign(peer, signable);
-      if (session) return { headers: { ...headers, ...session }, session: true };
+      if (session) {
+        Object.assign(headers, session);
+        return true;
+      }
     }
-    return { headers: { ...headers, ...(await this.signer!.sign(signable)) }, session: false };
+    Object.assign(headers, await this.signer!.sign(signable));
+    return false;
   }
 
   private takesNoSessions(peer: string): boolean {
@@ -395,7 +429,7 @@ export class PeerClient {
     return new Promise<WireSuccess<RpcReply>>((resolve, reject) => {
       const handler = new PeerCallHandler(url, this.clock.now() + timeoutMs, timeoutMs, maxBytes, signal, this.deadlineQueue(timeoutMs), this.clock, resolve, reject);
       try {
-        this.dispatcher.dispatch({ origin, path, method: 'POST', headers, body }, handler);
+        this.dispatcher.dispatch({ origin, path, method: 'POST', headers, body, idempotent: this.pipelined }, handler);
       } catch (e) {
         handler.onError(e as Error);
       }
