@@ -10,28 +10,19 @@ import { createLogger } from '@sov/core';
 import { RequestVerifier } from '@sov/crypto';
 import { EmbeddedRegistryStore, RegistryServer, type RegistryStore, type StoredAgent } from '@sov/registry';
 import { PostgresRegistryStore } from '@sov/registry-postgres';
+import { storedAgent } from '@sov/testing';
 
 import { AGENTS, CAPABILITIES, DATABASE_URL } from './benchConfig';
 
 function agent(i: number, now: number): StoredAgent {
-  const capabilities = [...new Set([`cap-${i % CAPABILITIES}`, `cap-${(i * 7) % CAPABILITIES}`, `cap-${(i * 13) % CAPABILITIES}`])];
-  return {
-    id: `did:key:z6MkPgBench${String(i).padStart(7, '0')}`,
-    name: `agent-${i}`,
-    endpoint: `http://127.0.0.1:${8000 + (i % 1000)}/a${i}`,
-    capabilities,
+  return storedAgent(`did:key:z6MkPgBench${String(i).padStart(7, '0')}`, {
+    capabilities: [...new Set([`cap-${i % CAPABILITIES}`, `cap-${(i * 7) % CAPABILITIES}`, `cap-${(i * 13) % CAPABILITIES}`])],
     services: [{ name: 'work', price: i % 10 }],
-    metadata: {},
     ttl: 3600,
-    registeredAt: new Date(now).toISOString(),
-    lastHeartbeat: new Date(now).toISOString(),
     expiresAt: new Date(now + 3_600_000).toISOString(),
-    reputation: (i % 100) / 100,
     expiresAtMs: now + 3_600_000,
-    firstSeenMs: now,
-    lastBeatMs: now,
-    liveMs: 0,
-  };
+    reputation: (i % 100) / 100,
+  });
 }
 
 async function main(): Promise<void> {
