@@ -26,6 +26,11 @@ describe('paramsKey', () => {
     [['\ud800'], ['\udbff']],
     [['é'], ['e\u0301']],
     [{ a: { b: 1 } }, { a: { b: 1 }, c: null }],
+    // Arrays of 8 or more numbers take the one-copy path; they still differ from their neighbours.
+    [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 9]],
+    [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, '8']],
+    [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8, 9]],
+    [[[1, 2, 3, 4, 5, 6, 7, 8], [9]], [[1, 2, 3, 4, 5, 6, 7], [8, 9]]],
   ])('differs for %j and %j, whose JSON differs', (a, b) => {
     expect(paramsKey(a)).not.toBe(paramsKey(b));
   });
