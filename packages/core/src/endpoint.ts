@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { RequestMetrics } from './requestMetrics';
-import { SovError, toSovError } from './errors/sovError';
+import { SovError, isSovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
 import { receiverAuthorities } from './receiverAuthorities';
 import { SESSION_PATH, type ReceiverBinding, type UnsignedReceipt, type VerifiedCaller, type Verifier } from './ports';
@@ -662,9 +662,13 @@ export class AgentEndpoint implements EndpointRegistrar {
       else if (isReadable(out.body)) stream(res, status, out.contentType ?? 'application/octet-stream', out.body, out.headers, requestId);
       else send(res, status, out.contentType ?? JSON_UTF8, JSON.stringify(out.body ?? {}), out.headers, requestId);
     } catch (e) {
-      const err = toSovError(e);
+      let err = toSovError(e);
+      if (err.code === 'INTERNAL') {
+        this.options.logger.error('request failed', { requestId, error: err.message, ...(e instanceof Error && !isSovError(e) ? { stack: e.stack } : {}) });
+        // What a bug says stays in the log: the caller learns only that it happened.
+        if (!isSovError(e)) err = new SovError('INTERNAL', 'Internal error');
+      }
       outcome = err.code;
-      if (err.code === 'INTERNAL') this.options.logger.error('request failed', { requestId, error: err.message });
       // A body left unread (too large) is not drained: the connection closes after the answer.
       sendError(res, err, requestId, err.code === 'PAYLOAD_TOO_LARGE');
     } finally {
