@@ -398,8 +398,8 @@ export class PostgresRegistryStore implements RegistryStore {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [this.lockKey, agentId]);
+      // One round trip: both keys are integers computed here, nothing of the id reaches the SQL text.
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.lockKey}, ${fnv1a(agentId)})`);
       const result = await this.tx.run(client, section);
       await client.query('COMMIT');
       return result;
