@@ -186,14 +186,17 @@ export function signAnswerHop(
 /**
  * Checks the origin's signature and the going signatures `hops` (a prefix of
  * the path, in order): each by the registry the signed path names at its
- * index. Never throws.
+ * index. `from` skips what the caller already checked: the origin's
+ * signature and hops before `from` (a registry checking what came back
+ * after the hops it saw going out). Never throws.
  */
-export function verifyRequestHops(request: FederatedRequest, hops: readonly RouteHop[]): RouteVerdict {
+export function verifyRequestHops(request: FederatedRequest, hops: readonly RouteHop[], options: { from?: number } = {}): RouteVerdict {
   try {
-    if (!verifyFederatedRequest(request)) return { valid: false, reason: `the request is not signed by its origin ${request.origin} as it reads now` };
+    const from = options.from ?? 0;
+    if (from === 0 && !verifyFederatedRequest(request)) return { valid: false, reason: `the request is not signed by its origin ${request.origin} as it reads now` };
     if (hops.length > request.path.length) return { valid: false, reason: `${hops.length} hop signatures for a path of ${request.path.length}` };
     const digest = federatedRequestDigest(request);
-    for (let i = 0; i < hops.length; i++) {
+    for (let i = from; i < hops.length; i++) {
       const hop = hops[i]!;
       const expected = request.path[i]!;
       if (hop.registry !== expected) return { valid: false, hop: i, reason: `hop ${i} is signed by ${hop.registry}, the path names ${expected}` };

@@ -38,6 +38,8 @@ export interface FederationOptions {
   connectTimeoutMs?: number;
   /** Time budget of one cross-registry transaction in ms. @default 15000 */
   transactionTimeoutMs?: number;
+  /** How long a path from the primary is reused, in ms (dropped when a transaction along it fails on the way); 0 asks every time. @default 30000 */
+  pathTtlMs?: number;
 }
 
 /** What a search asks of the agents, besides the capability. */
@@ -130,7 +132,7 @@ export interface FederationApi {
   ): Promise<CrossRegistryResult<T>>;
   /** How each registry link stands. */
   registries(): RegistryLinkStatus[];
-  /** Forgets every cached answer. */
+  /** Forgets every cached search answer and path. */
   clearCache(): void;
 }
 
@@ -169,6 +171,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   const defaultMaxPrice = positive('defaultMaxPrice', options.defaultMaxPrice, 1000);
   const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 2000);
   const transactionTimeoutMs = positive('transactionTimeoutMs', options.transactionTimeoutMs, 15_000);
+  const pathTtlMs = options.pathTtlMs === 0 ? 0 : positive('pathTtlMs', options.pathTtlMs, 30_000);
   const weights: ScoreWeights = { ...DEFAULT_SCORE_WEIGHTS, ...options.weights };
   for (const [k, v] of Object.entries(weights)) {
     if (!(Number.isFinite(v) && v >= 0)) throw new SovError('INVALID_CONFIG', `federation weights.${k} must be a number >= 0 (got ${v})`);
@@ -183,6 +186,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   let logger: Logger | undefined;
   let clock: Clock | undefined;
   const cache = new Map<string, CacheEntry>();
+  const paths = new Map<string, { hops: RegistryHop[]; until: number }>();
 
   const dropAgent = (agentId: string) => {
     for (const [key, entry] of cache) if (entry.agents.has(agentId)) cache.delete(key);
@@ -191,7 +195,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   async function searchOne(link: RegistryLink, query: SearchQuery): Promise<{ agents: AgentRecord[]; outcome: RegistrySearchOutcome }> {
     const started = clock!.now();
     try {
-      const page = await link.client.search(query);
+      const page = await link.searches.search(query);
       link.markUp();
       return { agents: page.agents, outcome: { url: link.url, ok: true, count: page.agents.length, ms: clock!.now() - started } };
     } catch (e) {
@@ -249,10 +253,14 @@ export function federation(options: FederationOptions = {}): Capability<Federati
 
   async function path(targetRegistry: string): Promise<RegistryHop[]> {
     if (!primary) throw new SovError('LIFECYCLE', 'federation has no primary registry until the agent initialized');
-    const body = await fetchRegistryJson<{ path: RegistryHop[] }>(
-      `${primary.url}/v1/federation/path?to=${encodeURIComponent(targetRegistry.replace(/\/+$/, ''))}`,
-      searchTimeoutMs,
-    );
+    const target = targetRegistry.replace(/\/+$/, '');
+    const known = paths.get(target);
+    if (known && known.until > clock!.now()) return known.hops;
+    const body = await fetchRegistryJson<{ path: RegistryHop[] }>(`${primary.url}/v1/federation/path?to=${encodeURIComponent(target)}`, searchTimeoutMs);
+    if (pathTtlMs > 0) {
+      if (paths.size >= maxCacheEntries) paths.delete(paths.keys().next().value!);
+      paths.set(target, { hops: body.path, until: clock!.now() + pathTtlMs });
+    }
     return body.path;
   }
 
@@ -282,11 +290,18 @@ export function federation(options: FederationOptions = {}): Capability<Federati
       (d) => identity.sign!(d),
     );
     const peers: PeerClient = ctx.agent.peers;
-    const reply = await peers.call(
-      `${primary.url}/v1/federation`,
-      { service: 'route', params: { request, hops: [] } },
-      { receiver: ids[0]!, timeoutMs: txOptions.timeoutMs ?? transactionTimeoutMs, ...(txOptions.signal ? { signal: txOptions.signal } : {}) },
-    );
+    let reply: Awaited<ReturnType<PeerClient['call']>>;
+    try {
+      reply = await peers.call(
+        `${primary.url}/v1/federation`,
+        { service: 'route', params: { request, hops: [] } },
+        { receiver: ids[0]!, timeoutMs: txOptions.timeoutMs ?? transactionTimeoutMs, ...(txOptions.signal ? { signal: txOptions.signal } : {}) },
+      );
+    } catch (e) {
+      // The federation may have changed under the cached path: ask again next time.
+      paths.delete(targetRegistry.replace(/\/+$/, ''));
+      throw e;
+    }
     const receipt = { request, ...(reply.result as Omit<RouteReceipt, 'request'>) };
     const verdict = verifyRouteReceipt(receipt);
     if (!verdict.valid) throw new SovError('ROUTE_TAMPERED', `The route receipt of ${request.id} does not verify: ${verdict.reason}`, { details: { hop: verdict.hop } });
@@ -304,7 +319,10 @@ export function federation(options: FederationOptions = {}): Capability<Federati
     path,
     executeCrossRegistryTransaction,
     registries: () => links.map((l) => l.status()),
-    clearCache: () => cache.clear(),
+    clearCache: () => {
+      cache.clear();
+      paths.clear();
+    },
   };
 
   const resolver = async (query: CallQuery, service: string, limit: number): Promise<CallTarget[] | undefined> => {
@@ -335,7 +353,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
       const seen = new Set<string>();
       links = [];
       for (const [i, url] of [primaryUrl, ...(options.registries ?? [])].entries()) {
-        const link = new RegistryLink(url, i === 0, searchTimeoutMs);
+        const link = new RegistryLink(url, i === 0, searchTimeoutMs, context.clock);
         if (seen.has(link.url)) continue;
         seen.add(link.url);
         links.push(link);
@@ -349,6 +367,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
     async shutdown() {
       await Promise.all(links.map((l) => l.close()));
       cache.clear();
+      paths.clear();
     },
   };
 }

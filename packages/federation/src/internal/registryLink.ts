@@ -1,3 +1,4 @@
+import { SearchClient } from './searchClient';
 import { HttpRegistryClient, toSovError, type Clock, type Logger, type RegistryEvent, type RegistryEventStream } from '@sov/core';
 
 /** How the agent's connection to one registry stands. */
@@ -18,15 +19,19 @@ export interface RegistryLinkStatus {
 export class RegistryLink {
   readonly url: string;
   readonly primary: boolean;
+  /** For its event stream. */
   readonly client: HttpRegistryClient;
+  /** For searches: the lighter client every federated search uses once per registry. */
+  readonly searches: SearchClient;
   private stream: RegistryEventStream | undefined;
   private upNow = false;
   private lastError: { code: string; message: string } | undefined;
 
-  constructor(url: string, primary: boolean, timeoutMs: number) {
+  constructor(url: string, primary: boolean, timeoutMs: number, clock: Clock) {
     this.url = url.replace(/\/+$/, '');
     this.primary = primary;
     this.client = new HttpRegistryClient({ baseUrl: this.url, timeoutMs });
+    this.searches = new SearchClient(this.url, timeoutMs, clock);
   }
 
   get up(): boolean {
@@ -77,5 +82,6 @@ export class RegistryLink {
 
   async close(): Promise<void> {
     await this.stream?.close();
+    await this.searches.close();
   }
 }

@@ -397,7 +397,8 @@ export class RegistryFederation {
     const downstream = reply.result as { hops: RouteHop[]; answer: FederatedAnswer; returns: RouteHop[] };
     if (!this.validate.reply(downstream)) throw new SovError('ROUTE_TAMPERED', `The answer from ${nextPeer.id} is malformed`);
     const prefixKept = sent.every((h, i) => downstream.hops[i]?.signature === h.signature && downstream.hops[i]?.registry === h.registry);
-    const all = prefixKept ? verifyRequestHops(request, downstream.hops) : { valid: false as const, reason: 'it changed the signatures sent to it' };
+    // What went out was checked on the way in: only the hops after this one are new.
+    const all = prefixKept ? verifyRequestHops(request, downstream.hops, { from: sent.length }) : { valid: false as const, reason: 'it changed the signatures sent to it' };
     const back = all.valid ? verifyAnswerHops(request, downstream.hops, downstream.answer, downstream.returns) : all;
     if (!back.valid || downstream.returns.length !== path.length - index - 1) {
       throw new SovError('ROUTE_TAMPERED', `The answer to ${request.id} from ${nextPeer.id} does not verify: ${back.valid ? 'returning signatures are missing' : back.reason}`);

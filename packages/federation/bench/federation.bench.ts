@@ -1,0 +1,188 @@
+/**
+ * Federation benchmark, every registry in its own process on loopback:
+ * - federated search over 4 registries (searchAll: 4 parallel searches,
+ *   merge, dedupe, score; the answer cache off) vs one registry's search
+ *   (the same searchAll over the primary alone, so the same client and
+ *   code), and beside core's HttpRegistryClient.search of one registry.
+ *   Target: p50 <= 1.5x.
+ * - a 2-hop cross-registry transaction (origin -> A -> B -> C -> agent and
+ *   back, every hop verified and countersigned, the route receipt checked)
+ *   vs a direct signed call of the same agent (agent.call by URL, Ed25519
+ *   per request) and vs the agent's default session-authenticated call.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, HttpRegistryClient, createLogger } from '@sov/core';
+import { Identity } from '@sov/crypto';
+import { federation } from '@sov/federation';
+import { serviceRouter } from '@sov/services';
+import { compareThroughput, report } from '@sov/tooling/bench';
+
+const quiet = createLogger({ silent: true });
+const AGENTS_PER_REGISTRY = 10;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts registries in a child process; resolves when all listen. */
+function startRegistries(configs: object[]): Promise<{ stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'registryProcess.ts'), JSON.stringify(configs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`registry process exited with ${code}`)));
+    child.stdout.once('data', () => resolve({ stop: () => child.kill('SIGTERM') }));
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sov-federation-bench-'));
+  const names = ['A', 'B', 'C', 'D'];
+  const ids = names.map(() => Identity.generate());
+  const ports = await Promise.all(names.map(() => freePort()));
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  // A line A - B - C - D: a 2-hop path A -> C, and four registries to search.
+  const peersOf = (i: number) => [i - 1, i + 1].filter((j) => j >= 0 && j < names.length).map((j) => ({ url: urls[j]!, id: ids[j]!.id }));
+  await Promise.all(ids.map((id, i) => id.save(join(dir, `${names[i]}.json`))));
+  const configs = names.map((n, i) => ({ port: ports[i], keyFile: join(dir, `${n}.json`), peers: peersOf(i) }));
+  // A process per registry where the machine has a core for each (and one for this client); else all four
+  // share one process, so that the fan-out is not measured as the scheduler's wake-up latency of five processes.
+  // SOV_BENCH_REGISTRIES=each|shared overrides the choice.
+  const mode = process.env.SOV_BENCH_REGISTRIES ?? (availableParallelism() >= names.length + 1 ? 'each' : 'shared');
+  const perProcess = mode === 'each';
+  const registries = await Promise.all(perProcess ? configs.map((c) => startRegistries([c])) : [startRegistries(configs)]);
+  const agents: Agent[] = [];
+  try {
+    await waitFor('peering', async () => {
+      for (const url of urls) {
+        const body = (await (await fetch(`${url}/v1/federation/peers`)).json()) as { peers: Array<{ status: string }> };
+        if (body.peers.some((p) => p.status !== 'active')) return false;
+      }
+      return true;
+    });
+    // Listings to search: the same number in each registry.
+    await Promise.all(
+      urls.flatMap((url, r) =>
+        Array.from({ length: AGENTS_PER_REGISTRY }, async (_, i) => {
+          const who = Identity.generate();
+          await new HttpRegistryClient({ baseUrl: url, signer: who.signer }).register({
+            id: who.id,
+            name: `quote-${names[r]}-${i}`,
+            endpoint: `http://127.0.0.1:9/${r}/${i}`,
+            capabilities: ['quote'],
+            services: [{ name: 'quote', price: 1 + ((i * 7) % 50) }],
+            ttl: 3600,
+          });
+        }),
+      ),
+    );
+    // The transaction's target, registered at C; the origin at A.
+    const target = new Agent({ name: 'echo', registryUrl: urls[2]!, identity: Identity.generate(), logger: quiet });
+    target.use(serviceRouter()).register({ name: 'echo', handler: (p: unknown) => Promise.resolve(p) });
+    await target.start();
+    agents.push(target);
+    const origin = new Agent({ name: 'origin', registryUrl: urls[0]!, identity: Identity.generate(), logger: quiet, callAuthentication: 'per-request' });
+    const fed = origin.use(federation({ registries: urls.slice(1), cacheTtlMs: 1, searchTimeoutMs: 2000 }));
+    await origin.start();
+    agents.push(origin);
+    const lone = new Agent({ name: 'lone', registryUrl: urls[0]!, identity: Identity.generate(), logger: quiet });
+    const fedOne = lone.use(federation({ cacheTtlMs: 1, searchTimeoutMs: 2000 }));
+    await lone.start();
+    agents.push(lone);
+    const sessionCaller = new Agent({ name: 'session-caller', identity: Identity.generate(), logger: quiet });
+    await sessionCaller.start();
+    agents.push(sessionCaller);
+
+    const one = new HttpRegistryClient({ baseUrl: urls[0]!, timeoutMs: 2000 });
+    const search = async () => {
+      fed.clearCache();
+      const page = await fed.searchAll('quote', { maxPrice: 100 });
+      if (page.results.length !== 4 * AGENTS_PER_REGISTRY) throw new Error(`federated search found ${page.results.length}`);
+    };
+    const single = async () => {
+      fedOne.clearCache();
+      const page = await fedOne.searchAll('quote', { maxPrice: 100 });
+      if (page.results.length !== AGENTS_PER_REGISTRY) throw new Error(`search found ${page.results.length}`);
+    };
+    const kySingle = async () => {
+      const page = await one.search({ capabilities: ['quote'], maxPrice: 100, limit: 50 });
+      if (page.agents.length !== AGENTS_PER_REGISTRY) throw new Error(`search found ${page.agents.length}`);
+    };
+    console.log(
+      `@sov/federation: 4 registries on loopback (${perProcess ? 'a process each' : `one process for the four: ${availableParallelism()} cores`}), ${AGENTS_PER_REGISTRY} listings each, one call at a time`,
+    );
+    const s = await compareThroughput(search, single, { rounds: 6, roundMs: 1500 });
+    const searchOk = report({
+      name: 'federated search over 4 registries, p50',
+      unit: 'ms',
+      value: s.subject.p50Ms,
+      baselineName: "one registry's search (the same searchAll, primary only), p50",
+      baseline: s.baseline.p50Ms,
+      target: { better: 'lower', ratio: 1.5 },
+    });
+    console.log(`  (p99 ${s.subject.p99Ms.toFixed(2)} ms vs ${s.baseline.p99Ms.toFixed(2)} ms; throughput ratio ${s.ratio.toFixed(3)}x, paired rounds)`);
+    const k = await compareThroughput(search, kySingle, { rounds: 4, roundMs: 1000 });
+    report({
+      name: 'federated search over 4 registries, p50',
+      unit: 'ms',
+      value: k.subject.p50Ms,
+      baselineName: "one registry's search with core's HttpRegistryClient, p50",
+      baseline: k.baseline.p50Ms,
+    });
+
+    const params = { text: 'hello across registries' };
+    const transact = async () => {
+      const out = await fed.executeCrossRegistryTransaction<typeof params>(target.id, ids[2]!.id, { service: 'echo', params });
+      if (out.receipt.hops.length !== 3 || out.result.text !== params.text) throw new Error('bad transaction');
+    };
+    const direct = async () => {
+      const out = await origin.call<typeof params>(target.url!, 'echo', params);
+      if (out.text !== params.text) throw new Error('bad direct call');
+    };
+    const sessionDirect = async () => {
+      const out = await sessionCaller.call<typeof params>(target.url!, 'echo', params);
+      if (out.text !== params.text) throw new Error('bad session call');
+    };
+    const t = await compareThroughput(transact, direct, { rounds: 6, roundMs: 1500 });
+    report({
+      name: '2-hop cross-registry transaction (A -> B -> C -> agent, receipt checked), p50',
+      unit: 'ms',
+      value: t.subject.p50Ms,
+      baselineName: 'direct signed call (Ed25519 per request), p50',
+      baseline: t.baseline.p50Ms,
+    });
+    const u = await compareThroughput(transact, sessionDirect, { rounds: 4, roundMs: 1000 });
+    report({
+      name: '2-hop cross-registry transaction, p50',
+      unit: 'ms',
+      value: u.subject.p50Ms,
+      baselineName: 'direct session-authenticated call (the default), p50',
+      baseline: u.baseline.p50Ms,
+    });
+    if (!searchOk) console.log('  the search target was missed in this run');
+  } finally {
+    await Promise.all(agents.map((a) => a.shutdown()));
+    for (const r of registries) r.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,75 @@
+import { Pool } from 'undici';
+import { NetworkError, RemoteError, SovError, TimeoutError, isSovError, isWireFailure, type Clock, type SearchPage, type SearchQuery } from '@sov/core';
+
+const MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Searches one registry (`GET /v1/agents`) over a keep-alive undici pool.
+ * A federated search sends one of these to every registry at once, so each
+ * costs as little client time as it can: no fetch Request/Response objects
+ * per call, one deadline timer from the clock. Failures are SovErrors: the
+ * registry's code, TIMEOUT, NETWORK_ERROR, RESPONSE_TOO_LARGE.
+ */
+export class SearchClient {
+  private readonly pool: Pool;
+  private readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly timeoutMs: number,
+    private readonly clock: Clock,
+  ) {
+    this.baseUrl = baseUrl;
+    this.pool = new Pool(baseUrl, { connections: 8, keepAliveTimeout: 10_000 });
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const params = new URLSearchParams();
+    for (const c of query.capabilities ?? []) params.append('capability', c);
+    if (query.minReputation !== undefined) params.set('minReputation', String(query.minReputation));
+    if (query.maxPrice !== undefined) params.set('maxPrice', String(query.maxPrice));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    const path = `/v1/agents?${params.toString()}`;
+    const url = `${this.baseUrl}${path}`;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = this.clock.setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    try {
+      const res = await this.pool.request({ method: 'GET', path, signal: controller.signal });
+      let text = '';
+      for await (const chunk of res.body) {
+        text += (chunk as Buffer).toString('utf8');
+        if (text.length > MAX_BYTES) {
+          controller.abort();
+          throw new SovError('RESPONSE_TOO_LARGE', `GET ${url} answered more than ${MAX_BYTES} bytes`);
+        }
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (cause) {
+        throw new RemoteError({ code: 'REMOTE_ERROR', message: `not a JSON answer: ${text.slice(0, 120)}`, status: res.statusCode, method: 'GET', url }, { cause });
+      }
+      if (isWireFailure(body)) throw new RemoteError({ code: body.error.code, message: body.error.message, status: res.statusCode, method: 'GET', url });
+      const page = body as Partial<SearchPage> & { success?: unknown };
+      if (page.success !== true || !Array.isArray(page.agents)) {
+        throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a search page', status: res.statusCode, method: 'GET', url });
+      }
+      return { agents: page.agents, total: page.total ?? page.agents.length, nextCursor: page.nextCursor ?? null };
+    } catch (e) {
+      if (timedOut) throw new TimeoutError(`GET ${url}`, this.timeoutMs, { cause: e });
+      if (isSovError(e)) throw e;
+      throw new NetworkError('GET', url, { cause: e });
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
