@@ -26,6 +26,14 @@ describe('pnpm demo', () => {
     expect(out).toContain('added "count_words" while running; the client found it by search and counted 3 words');
     expect(out).toContain('journaled 2 served calls');
     expect(out).toContain('The official A2A SDK client read the uppercaser\'s card (skills uppercase, analyse, count_words; its JWS verified) and called "uppercase" with a signed SendMessage: "HELLO FROM A2A"');
+    // federation (#13)
+    expect(out).toMatch(/Second registry at http:\/\/127\.0\.0\.1:\d+, id did:key:\S+ \(\/\.well-known\/sov-registry\)/);
+    expect(out).toContain('status active');
+    expect(out).toMatch(/own registry knows 0 translator; the federated search of both found "translator" at http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toContain('"hallo welt" -> "hello world"');
+    expect(out).toMatch(/going, hop 1: did:key:\S+ verified the origin and the hops before it and signed: checks/);
+    expect(out).toMatch(/returning, hop 0: did:key:\S+ countersigned the answer: checks/);
+    expect(out).toContain('Route receipt verified from the did:keys alone: valid; the same receipt with the answer changed: refused');
     expect(out).toContain('Demo finished: every step passed.');
   });
 });

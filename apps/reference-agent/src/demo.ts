@@ -14,6 +14,7 @@ import { Identity, RequestVerifier, secureMessaging, verifyReceipt } from '@sov/
 import { events, type AgentEvent, type RegistryEventData } from '@sov/events';
 import { EmbeddedRegistryStore, RegistryServer } from '@sov/registry';
 import { createReferenceAgent, TEXT_CAPABILITY } from './referenceAgent';
+import { federationSteps, planFederation } from './federationDemo';
 
 const quiet: Logger = createLogger({ level: 'error', meta: { demo: true } });
 const OPERATOR_TOKEN = 'demo-operator-token';
@@ -50,7 +51,9 @@ async function main(): Promise<void> {
   const cleanup: Array<() => Promise<void>> = [async () => rm(dir, { recursive: true, force: true })];
   try {
     step('start the registry');
+    const federated = await planFederation(); // federation (#13): the second registry's key and port, so this one can name it as its peer
     const registry = await RegistryServer.start({
+      federation: federated.first(),
       logger: quiet,
       verifier: new RequestVerifier(),
       receiptVerifier: verifyReceipt,
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
     const clientIdentity = Identity.generate();
     const client = new Agent({ name: 'client', identity: clientIdentity, registryUrl: registry.url, logger: quiet });
     const clientSecure = client.use(secureMessaging());
+    const clientFed = client.use(federated.clientFederation()); // federation (#13): searches the second registry too
     // The client's event queue follows the registry; fromStart replays what the registry retains, so it hears of the uppercaser that joined first.
     const clientEvents = client.use(events({ registry: { types: ['peer_joined', 'stake_changed'], fromStart: true } }));
     const joined = new Promise<AgentEvent<string, RegistryEventData>>((resolve) =>
@@ -213,6 +217,10 @@ async function main(): Promise<void> {
       if (value?.text !== 'HELLO FROM A2A') throw new Error(`the A2A call answered ${JSON.stringify(reply).slice(0, 200)}`);
       say(`The official A2A SDK client read the uppercaser's card (skills ${card.skills.map((k) => k.id).join(', ')}; its JWS verified) and called "uppercase" with a signed SendMessage: "${value.text}"`);
     }
+
+    // ---- federation (issue #13): a second registry, a service only it knows, a cross-registry transaction ----
+    await federationSteps({ step, say, short, logger: quiet, cleanup }, federated, registry, client, clientFed);
+    // ---- end of federation ----
 
     step('shut everything down');
     for (const stop of cleanup.splice(0)) await stop();
