@@ -94,10 +94,12 @@ describe('PostgresRegistryStore tables', () => {
   it('serves search from indexes, not a scan (EXPLAIN): GIN on capabilities, the rank btree for the order', async () => {
     // 20,000 agents, 2,000 capabilities of 10 agents each and one they all have, written the way put() writes them.
     await schemas.query(
-      `INSERT INTO "${schema}".agents (id, record, capabilities, reputation, min_price, expires_at_ms)
-       SELECT 'x' || i, json_build_object('id', 'x' || i), ARRAY['cap-' || (i % 2000), 'all'], (i % 997) / 997.0, 0, 9e15 FROM generate_series(1, 20000) i`,
+      `INSERT INTO "${schema}".agents (id, capabilities, reputation, min_price, expires_at_ms)
+       SELECT 'x' || i, ARRAY['cap-' || (i % 2000), 'all'], (i % 997) / 997.0, 0, 9e15 FROM generate_series(1, 20000) i`,
     );
+    await schemas.query(`INSERT INTO "${schema}".agent_records (id, record) SELECT id, json_build_object('id', id) FROM "${schema}".agents`);
     await schemas.query(`ANALYZE "${schema}".agents`);
+    await schemas.query(`ANALYZE "${schema}".agent_records`);
     const plan = async (query: Parameters<typeof searchStatements>[1]) => {
       const { page, count } = searchStatements(`"${schema}"`, query, Date.now());
       const text = async (sql: { text: string; values: unknown[] }) =>
@@ -118,6 +120,7 @@ describe('PostgresRegistryStore tables', () => {
     const found = await s.search({ capabilities: ['cap-7'], limit: 5 }, Date.now());
     expect(found.total).toBe(10);
     await schemas.query(`DELETE FROM "${schema}".agents WHERE id LIKE 'x%'`);
+    await schemas.query(`DELETE FROM "${schema}".agent_records WHERE id LIKE 'x%'`);
   });
 
   it('lets the database itself refuse a stake below zero or past MAX_AMOUNT and a receipt used twice', async () => {

@@ -194,15 +194,28 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async put(agent: StoredAgent): Promise<void> {
-    await this.query(
-      'write an agent',
-      true,
-      `INSERT INTO ${this.s}.agents (id, record, capabilities, reputation, min_price, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, capabilities = EXCLUDED.capabilities, reputation = EXCLUDED.reputation,
-       min_price = EXCLUDED.min_price, expires_at_ms = EXCLUDED.expires_at_ms`,
-      [agent.id, JSON.stringify(agent), agent.capabilities, agent.reputation, minPrice(agent), agent.expiresAtMs],
-      'sov_put',
-    );
+    await this.query('write an agent', true, `WITH ${this.agentWrites(1)} SELECT 1`, this.agentValues(agent), 'sov_put');
+  }
+
+  /**
+   * The CTEs writing an agent's row and its record in one statement; the
+   * values from `$first` on are agentValues(). With `from`, written only for
+   * each row of that CTE (one row: written, none: not).
+   */
+  private agentWrites(first: number, from?: string): string {
+    const [id, record, caps, rep, price, exp] = [0, 1, 2, 3, 4, 5].map((i) => `$${first + i}`);
+    const row = `${id}, ${caps}::text[], ${rep}::double precision, ${price}::double precision, ${exp}::bigint`;
+    return `agent_row AS (
+        INSERT INTO ${this.s}.agents (id, capabilities, reputation, min_price, expires_at_ms) ${from ? `SELECT ${row} FROM ${from}` : `VALUES (${row})`}
+        ON CONFLICT (id) DO UPDATE SET capabilities = EXCLUDED.capabilities, reputation = EXCLUDED.reputation,
+        min_price = EXCLUDED.min_price, expires_at_ms = EXCLUDED.expires_at_ms RETURNING id),
+      agent_record AS (
+        INSERT INTO ${this.s}.agent_records (id, record) SELECT id, ${record}::json FROM agent_row
+        ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record)`;
+  }
+
+  private agentValues(agent: StoredAgent): unknown[] {
+    return [agent.id, JSON.stringify(agent), agent.capabilities, agent.reputation, minPrice(agent), agent.expiresAtMs];
   }
 
   async get(id: string): Promise<StoredAgent | undefined> {
@@ -211,7 +224,7 @@ export class PostgresRegistryStore implements RegistryStore {
     const { rows } = await this.query<{ record: StoredAgent }>(
       'read an agent',
       false,
-      `SELECT record FROM ${this.s}.agents WHERE id = $1${locked ? ' FOR UPDATE' : ''}`,
+      `SELECT r.record FROM ${this.s}.agents a JOIN ${this.s}.agent_records r ON r.id = a.id WHERE a.id = $1${locked ? ' FOR UPDATE OF a' : ''}`,
       [id],
       locked ? 'sov_get_locked' : 'sov_get',
     );
@@ -219,8 +232,16 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const r = await this.query('delete an agent', true, `DELETE FROM ${this.s}.agents WHERE id = $1`, [id], 'sov_delete');
-    return (r.rowCount ?? 0) > 0;
+    const { rows } = await this.query<{ n: string }>(
+      'delete an agent',
+      true,
+      `WITH row AS (DELETE FROM ${this.s}.agents WHERE id = $1 RETURNING id),
+       record AS (DELETE FROM ${this.s}.agent_records WHERE id IN (SELECT id FROM row))
+       SELECT count(*) AS n FROM row`,
+      [id],
+      'sov_delete',
+    );
+    return rows[0]?.n === '1';
   }
 
   async search(query: StoreSearch, now: number): Promise<StoredPage> {
@@ -241,9 +262,11 @@ export class PostgresRegistryStore implements RegistryStore {
       const { rows } = await this.query<{ record: StoredAgent }>(
         'expire leases',
         true,
-        `DELETE FROM ${this.s}.agents WHERE id IN (
-           SELECT id FROM ${this.s}.agents WHERE expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT ${EXPIRE_BATCH} FOR UPDATE SKIP LOCKED
-         ) RETURNING record`,
+        `WITH row AS (
+           DELETE FROM ${this.s}.agents WHERE id IN (
+             SELECT id FROM ${this.s}.agents WHERE expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT ${EXPIRE_BATCH} FOR UPDATE SKIP LOCKED
+           ) RETURNING id)
+         DELETE FROM ${this.s}.agent_records r USING row WHERE r.id = row.id RETURNING r.record`,
         [now],
         'sov_expire',
       );
@@ -311,12 +334,9 @@ export class PostgresRegistryStore implements RegistryStore {
     const values: unknown[] = [feedback.receiptId, feedback.standing.agentId, JSON.stringify(feedback.standing)];
     let agentWrite = '';
     if (feedback.agent) {
-      const a = feedback.agent;
-      values.push(a.id, JSON.stringify(a), a.capabilities, a.reputation, minPrice(a), a.expiresAtMs);
-      agentWrite = `, agent AS (
-        INSERT INTO ${this.s}.agents (id, record, capabilities, reputation, min_price, expires_at_ms) SELECT $4, $5, $6, $7, $8, $9 FROM receipt
-        ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, capabilities = EXCLUDED.capabilities, reputation = EXCLUDED.reputation,
-        min_price = EXCLUDED.min_price, expires_at_ms = EXCLUDED.expires_at_ms RETURNING 1)`;
+      values.push(...this.agentValues(feedback.agent));
+      // The agent's row and record, written only when the receipt row was.
+      agentWrite = `, ${this.agentWrites(4, 'receipt')}`;
     }
     const { rows } = await this.query<{ n: string }>(
       'record feedback',

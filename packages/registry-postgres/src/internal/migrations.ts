@@ -10,10 +10,12 @@ export interface Migration {
 
 /**
  * The schema, step by step. Version 1:
- * - agents: the stored record (json, kept verbatim) beside the columns search
- *   filters and orders on; a GIN index on the capabilities array serves "has
- *   every one of these" (`@>`), a btree on (reputation DESC, id) the order, a
- *   btree on expires_at_ms the sweep.
+ * - agents: the columns search filters and orders on, narrow so that a count
+ *   or an index walk reads few pages; a GIN index on the capabilities array
+ *   serves "has every one of these" (`@>`), a btree on (reputation DESC, id)
+ *   the order, a btree on expires_at_ms the sweep. agent_records: each stored
+ *   record (json, kept verbatim) by id, written and removed with its row in
+ *   agents by the same statement.
  * - stakes: a CHECK keeps every stake in [0, MAX_AMOUNT] whatever the
  *   concurrency; receipts: the primary key uses each receipt once.
  * - events: ids handed out by one counter row (event_log), so they are dense
@@ -26,7 +28,6 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: (s) => `
       CREATE TABLE ${s}.agents (
         id text COLLATE "C" PRIMARY KEY,
-        record json NOT NULL,
         capabilities text[] NOT NULL,
         reputation double precision NOT NULL,
         min_price double precision NOT NULL,
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agents_capabilities ON ${s}.agents USING GIN (capabilities);
       CREATE INDEX agents_rank ON ${s}.agents (reputation DESC, id);
       CREATE INDEX agents_expiry ON ${s}.agents (expires_at_ms);
+      CREATE TABLE ${s}.agent_records (id text COLLATE "C" PRIMARY KEY, record json NOT NULL);
       CREATE TABLE ${s}.stakes (
         agent_id text PRIMARY KEY,
         stake bigint NOT NULL CONSTRAINT stake_in_range CHECK (stake >= 0 AND stake <= 9007199254740991)

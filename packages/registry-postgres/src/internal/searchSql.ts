@@ -49,7 +49,11 @@ export function searchStatements(s: string, query: StoreSearch, now: number): Se
   }
   const limit = pageValues.push(query.limit + 1);
   return {
-    page: { text: `SELECT record FROM ${s}.agents WHERE ${pageFilter} ORDER BY reputation DESC, id LIMIT $${limit}`, values: pageValues },
+    page: {
+      text: `SELECT r.record FROM (SELECT id, reputation FROM ${s}.agents WHERE ${pageFilter} ORDER BY reputation DESC, id LIMIT $${limit}) a
+             JOIN ${s}.agent_records r ON r.id = a.id ORDER BY a.reputation DESC, a.id`,
+      values: pageValues,
+    },
     count: { text: `SELECT count(*) AS n FROM ${s}.agents WHERE ${filter}`, values },
   };
 }
