@@ -4,12 +4,12 @@
  * client, and a cross-registry transaction whose route receipt is checked
  * hop by hop. demo.ts calls these; its own steps stay as they are.
  */
-import { createServer } from 'node:net';
 import { Agent, type Logger } from '@sov/core';
 import { Identity, RequestVerifier, verifyAnswerHops, verifyReceipt, verifyRequestHops } from '@sov/crypto';
 import { federation, verifyRouteReceipt, type FederationApi } from '@sov/federation';
 import { RegistryServer, type RegistryFederationOptions } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
+import { freePort } from '@sov/testing';
 
 /** What the demo decides before the first registry starts, so each registry can name the other as its peer. */
 export interface FederationPlan {
@@ -20,17 +20,6 @@ export interface FederationPlan {
   first(): RegistryFederationOptions;
   /** The client's federation capability: the second registry besides its own. */
   clientFederation(): ReturnType<typeof federation>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Picks the second registry's key and port. */

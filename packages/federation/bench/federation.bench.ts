@@ -12,28 +12,17 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, HttpRegistryClient, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { federation } from '@sov/federation';
 import { serviceRouter } from '@sov/services';
+import { freePort } from '@sov/testing';
 import { compareThroughput, report } from '@sov/tooling/bench';
 
 const quiet = createLogger({ silent: true });
 const AGENTS_PER_REGISTRY = 10;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts registries in a child process; resolves when all listen. */
 function startRegistries(configs: object[]): Promise<{ stop: () => void }> {

@@ -8,6 +8,7 @@ export type { FaultProxyOptions } from './faults/faultProxy';
 export { MockRegistry } from './mockRegistry';
 export { TestRegistry } from './testRegistry';
 export { describeRegistryStoreConformance, storedAgent } from './registryStoreConformance';
+export { freePort } from './freePort';
 
 export type { MockRegistryCall, MockRegistryOptions } from './mockRegistry';
 export type { TestRegistryOptions } from './testRegistry';

@@ -3,7 +3,8 @@ import { Agent, HttpRegistryClient } from '@sov/core';
 import { Identity, RequestVerifier } from '@sov/crypto';
 import { RegistryServer } from '@sov/registry';
 import { federation, serviceScore, type FederationApi } from '../index';
-import { federationNet, freePort, quiet, serviceAgent, until, type NetRegistry } from './federationNet';
+import { freePort } from '@sov/testing';
+import { federationNet, quiet, serviceAgent, until, type NetRegistry } from './federationNet';
 
 /** A triangle of three real registries X - Y - Z, plus one that is down and one that never answers. */
 describe('federated search across a triangle of registries', () => {

@@ -1,22 +1,10 @@
-import { createServer } from 'node:net';
 import { Agent, createLogger, type Logger } from '@sov/core';
 import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
 import { RegistryServer, type FederationPeer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
+import { freePort } from '@sov/testing';
 
 export const quiet: Logger = createLogger({ silent: true });
-
-/** A port free right now (the registries must know each other's URLs before they start). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface NetRegistry {
   name: string;

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Agent, PeerClient, isSovError, toSovError } from '@sov/core';
 import { Identity, signAnswerHop, signPeerList, signRequestHop, type FederatedAnswer, type FederatedRequest, type RouteHop } from '@sov/crypto';
 import { federation, type FederationApi } from '../index';
-import { federationNet, freePort, quiet, serviceAgent, until, type NetRegistry } from './federationNet';
+import { freePort } from '@sov/testing';
+import { federationNet, quiet, serviceAgent, until, type NetRegistry } from './federationNet';
 
 type Mode = 'honest' | 'operation' | 'answer';
 
