@@ -110,6 +110,23 @@ describe('federated search across a triangle of registries', () => {
     await expect(client.call({ capability: 'translate' }, 'translate', {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('a federated call fails over to the next-ranked agent, on another registry, when the best one is unreachable', async () => {
+    const gone = Identity.generate();
+    await new HttpRegistryClient({ baseUrl: reg.X!.url, signer: gone.signer }).register({
+      id: gone.id,
+      name: 'gone',
+      endpoint: downUrl,
+      capabilities: ['sum'],
+      services: [{ name: 'sum', price: 1 }],
+      ttl: 60,
+    });
+    const live = await serviceAgent('live-on-z', reg.Z!.url, 'sum', { price: 50 });
+    agents.push(live);
+    const ranked = await fed.searchAll('sum', { maxPrice: 100 });
+    expect(ranked.results.map((r) => r.agent.name)).toEqual(['gone', 'live-on-z']);
+    await expect(client.call({ capability: 'sum', federated: true, maxPrice: 100 }, 'sum', { a: 1 })).resolves.toMatchObject({ servedBy: 'live-on-z' });
+  });
+
   it('in the triangle the path to a neighbour is direct (1 hop), and a transaction takes it', async () => {
     expect((await fed.path(reg.Z!.identity.id)).map((h) => h.id)).toEqual([reg.X!.identity.id, reg.Z!.identity.id]);
     const onZ = agents.find((a) => a.config.name === 'only-on-z')!;
