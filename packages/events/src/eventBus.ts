@@ -96,6 +96,8 @@ interface Waiter {
 }
 
 const MAX_TYPE_LENGTH = 200;
+/** The epoch ms of performance.now()'s zero: a constant of the process. */
+const TIME_ORIGIN = performance.timeOrigin;
 const MAX_KEY_LENGTH = 1024;
 
 const silent: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined, child: () => silent };
@@ -189,8 +191,11 @@ export class EventBus<E extends EventMap = EventMap> {
   private dispatchNow: number | undefined;
   /** The system clock read once per tick for event timestamps (they are to the millisecond). */
   private tickNow: number | undefined;
+  /** performance.now() read once per tick for the runs dispatched in it (a burst shares one reading). */
+  private tickPerf: number | undefined;
   private readonly endTick = (): void => {
     this.tickNow = undefined;
+    this.tickPerf = undefined;
   };
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopReport> | undefined;
@@ -558,12 +563,21 @@ export class EventBus<E extends EventMap = EventMap> {
     };
   }
 
+  /** performance.now(), read once per tick: runs dispatched in one burst share their start reading. */
+  private perfNow(): number {
+    if (this.tickPerf === undefined) {
+      this.tickPerf = performance.now();
+      if (this.tickNow === undefined) queueMicrotask(this.endTick);
+    }
+    return this.tickPerf;
+  }
+
   /** Emission time: on the system clock, one reading serves every event emitted in the same tick (a burst). */
   private emittedAt(): number {
     if (this.clock !== systemClock) return this.clock.now();
     if (this.tickNow === undefined) {
       this.tickNow = Date.now();
-      queueMicrotask(this.endTick);
+      if (this.tickPerf === undefined) queueMicrotask(this.endTick);
     }
     return this.tickNow;
   }
@@ -626,7 +640,7 @@ export class EventBus<E extends EventMap = EventMap> {
         const entry = this.queue.take() as DispatchedEvent | undefined;
         if (!entry) break;
         this.inFlight++;
-        this.dispatchNow = now ??= performance.now();
+        this.dispatchNow = now ??= this.perfNow();
         this.dispatch(entry);
       }
     } finally {
@@ -670,7 +684,7 @@ export class EventBus<E extends EventMap = EventMap> {
     }
     if (reg.timeoutMs !== Infinity) {
       // On the system clock, the run's start reading gives the time: one clock read fewer per run.
-      run.deadline = (this.clock === systemClock ? performance.timeOrigin + run.started : this.clock.now()) + reg.timeoutMs;
+      run.deadline = (this.clock === systemClock ? TIME_ORIGIN + run.started : this.clock.now()) + reg.timeoutMs;
       (reg.deadlines ??= this.deadlineQueue(reg.timeoutMs)).add(run);
     }
     p.then(
