@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, verify, type KeyObject } from 'node:crypto';
 import type { CallReceipt } from '@sov/core';
-import { verifyDidSignature } from './didKey';
+import { isDidKey, publicKeyFromDidKey } from './didKey';
 import { canonicalJson } from './internal/canonicalJson';
 import { fromBase64Url, toBase64Url } from './internal/base64url';
 
@@ -106,9 +106,28 @@ function requestPayload(request: UnsignedFederatedRequest): Uint8Array {
   return bytesOf('sov-federated-request-v1', { id, origin, sourceRegistry, targetRegistry, targetAgent, path, operation, timestamp });
 }
 
+// A route names the same few registries again and again: parse each did:key once.
+const keys = new Map<string, KeyObject>();
+function keyOf(did: string): KeyObject | undefined {
+  let key = keys.get(did);
+  if (!key) {
+    if (!isDidKey(did)) return undefined;
+    key = publicKeyFromDidKey(did);
+    if (keys.size >= 1024) keys.delete(keys.keys().next().value!);
+    keys.set(did, key);
+  }
+  return key;
+}
+
 function signatureValid(did: string, data: Uint8Array, signature: unknown): boolean {
   const bytes = fromBase64Url(signature, 64);
-  return bytes !== undefined && verifyDidSignature(did, data, bytes);
+  if (bytes === undefined) return false;
+  const key = keyOf(did);
+  try {
+    return key !== undefined && verify(null, data, key, bytes);
+  } catch {
+    return false;
+  }
 }
 
 /** The SHA-256 (base64url) of a signed request, its signature included: what every hop signature names. */
@@ -214,13 +233,17 @@ export function verifyRequestHops(request: FederatedRequest, hops: readonly Rout
 /**
  * Checks the returning countersignatures `returns` (of the last
  * `returns.length` registries of the path, in path order) over `answer`,
- * against the going signatures `hops` (the whole path). Never throws.
+ * against the going signatures `hops` (the whole path). `first` checks only
+ * the nearest that many (a registry checking the one it countersigns after;
+ * the later ones were checked by the registries that signed after them).
+ * Never throws.
  */
 export function verifyAnswerHops(
   request: FederatedRequest,
   hops: readonly RouteHop[],
   answer: FederatedAnswer,
   returns: readonly RouteHop[],
+  options: { first?: number } = {},
 ): RouteVerdict {
   try {
     const n = request.path.length;
@@ -229,7 +252,8 @@ export function verifyAnswerHops(
     const digest = federatedRequestDigest(request);
     const answerDigest = federatedAnswerDigest(answer);
     const first = n - returns.length;
-    for (let k = returns.length - 1; k >= 0; k--) {
+    const last = Math.min(returns.length, options.first ?? returns.length) - 1;
+    for (let k = last; k >= 0; k--) {
       const index = first + k;
       const hop = returns[k]!;
       const expected = request.path[index]!;

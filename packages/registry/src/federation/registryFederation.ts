@@ -20,6 +20,7 @@ import {
   signPeerList,
   signRequestHop,
   verifyAnswerHops,
+  verifyFederatedRequest,
   verifyPeerList,
   verifyRequestHops,
   type FederatedAnswer,
@@ -367,7 +368,13 @@ export class RegistryFederation {
     if (caller.id !== expectedCaller) {
       throw new SovError('FEDERATION_WRONG_HOP', `Hop ${index} must come from ${expectedCaller}; this one is signed by ${caller.id}`);
     }
-    const going = verifyRequestHops(request, hops);
+    // The origin's signature, and the previous hop's (which covers the one before it, checked by that hop).
+    const going =
+      index <= 1
+        ? verifyRequestHops(request, hops)
+        : verifyFederatedRequest(request)
+          ? verifyRequestHops(request, hops, { from: index - 1 })
+          : { valid: false as const, reason: `the request is not signed by its origin ${request.origin} as it reads now` };
     if (!going.valid) throw new SovError('ROUTE_TAMPERED', `Routed request ${request.id} refused at ${this.id}: ${going.reason}`);
     const created = Date.parse(request.timestamp);
     const now = this.deps.clock.now();
@@ -397,10 +404,11 @@ export class RegistryFederation {
     const downstream = reply.result as { hops: RouteHop[]; answer: FederatedAnswer; returns: RouteHop[] };
     if (!this.validate.reply(downstream)) throw new SovError('ROUTE_TAMPERED', `The answer from ${nextPeer.id} is malformed`);
     const prefixKept = sent.every((h, i) => downstream.hops[i]?.signature === h.signature && downstream.hops[i]?.registry === h.registry);
-    // What went out was checked on the way in: only the hops after this one are new.
-    const all = prefixKept ? verifyRequestHops(request, downstream.hops, { from: sent.length }) : { valid: false as const, reason: 'it changed the signatures sent to it' };
-    const back = all.valid ? verifyAnswerHops(request, downstream.hops, downstream.answer, downstream.returns) : all;
-    if (!back.valid || downstream.returns.length !== path.length - index - 1) {
+    // The next registry's countersignature, the one this registry signs after; the origin checks the whole receipt.
+    const back = prefixKept
+      ? verifyAnswerHops(request, downstream.hops, downstream.answer, downstream.returns, { first: 1 })
+      : { valid: false as const, reason: 'it changed the signatures sent to it' };
+    if (!back.valid || downstream.hops.length !== path.length || downstream.returns.length !== path.length - index - 1) {
       throw new SovError('ROUTE_TAMPERED', `The answer to ${request.id} from ${nextPeer.id} does not verify: ${back.valid ? 'returning signatures are missing' : back.reason}`);
     }
     const returning = signAnswerHop(request, downstream.hops, downstream.answer, downstream.returns, (d) => this.identity.sign(d));
