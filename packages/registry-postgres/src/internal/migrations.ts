@@ -12,7 +12,8 @@ export interface Migration {
  * The schema, step by step. Version 1:
  * - agents: the columns search filters and orders on, narrow so that a count
  *   or an index walk reads few pages; a GIN index on the capabilities array
- *   serves "has every one of these" (`@>`), a btree on (reputation DESC, id)
+ *   serves "has every one of these" (`@>`; fastupdate off, so no pending list
+ *   for every search to read through), a btree on (reputation DESC, id)
  *   the order, a btree on expires_at_ms the sweep. agent_records: each stored
  *   record (json, kept verbatim) by id, written and removed with its row in
  *   agents by the same statement.
@@ -33,7 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
         min_price double precision NOT NULL,
         expires_at_ms bigint NOT NULL
       );
-      CREATE INDEX agents_capabilities ON ${s}.agents USING GIN (capabilities);
+      CREATE INDEX agents_capabilities ON ${s}.agents USING GIN (capabilities) WITH (fastupdate = off);
       CREATE INDEX agents_rank ON ${s}.agents (reputation DESC, id);
       CREATE INDEX agents_expiry ON ${s}.agents (expires_at_ms);
       CREATE TABLE ${s}.agent_records (id text COLLATE "C" PRIMARY KEY, record json NOT NULL);
