@@ -56,4 +56,27 @@ describe('KeyedLock', () => {
     expect(log.indexOf('later in')).toBeGreaterThan(log.indexOf('all out'));
     expect(lock.size).toBe(0);
   });
+
+  it('runs each section inside the outer lock (a shared store\'s lockAgent), one at a time per key here first', async () => {
+    const log: string[] = [];
+    const inside = new Map<string, number>();
+    let mostOfOneKey = 0;
+    const lock = new KeyedLock(async (key, section) => {
+      inside.set(key, (inside.get(key) ?? 0) + 1);
+      mostOfOneKey = Math.max(mostOfOneKey, inside.get(key)!);
+      log.push(`outer ${key}`);
+      try {
+        await new Promise((r) => setImmediate(r));
+        return await section();
+      } finally {
+        inside.set(key, inside.get(key)! - 1);
+      }
+    });
+    const results = await Promise.all([lock.run('a', async () => 1), lock.run('a', async () => 2), lock.run('b', async () => 3)]);
+    expect(results).toEqual([1, 2, 3]);
+    expect(log.sort()).toEqual(['outer a', 'outer a', 'outer b']);
+    expect(mostOfOneKey).toBe(1);
+    await expect(lock.run('a', () => Promise.reject(new Error('inner')))).rejects.toThrow('inner');
+    expect(lock.size).toBe(0);
+  });
 });
