@@ -8,10 +8,15 @@ const sha256 = (data: Uint8Array): string =>
 /** Keys up to this many bytes are kept as they are; longer ones by their SHA-256 (a Map hashes a long string slower than SHA-256 does). */
 const RAW_KEY_MAX = 64;
 
+/** Scratch buffers larger than this are dropped after the key that grew them. */
+const KEEP_BYTES = 64 * 1024;
+
 /** Where the key is written: grown as needed, reused by every call (the key is copied out as a string). */
 let buffer = Buffer.allocUnsafe(4096);
 let view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 let at = 0;
+/** Scratch space for an array of numbers as doubles (a Buffer offset need not be 8-aligned). */
+let doubles = new Float64Array(512);
 /** A toJSON that makes a key of its own while one is being written would share the buffer: refused. */
 let busy = false;
 
@@ -52,6 +57,12 @@ export function paramsKey(value: unknown): string {
     return `h${sha256(buffer.subarray(0, at))}`;
   } finally {
     busy = false;
+    // One huge params must not pin its buffers for the life of the process.
+    if (buffer.length > KEEP_BYTES) {
+      buffer = Buffer.allocUnsafe(4096);
+      view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    }
+    if (doubles.length * 8 > KEEP_BYTES) doubles = new Float64Array(512);
   }
 }
 
@@ -89,9 +100,6 @@ function allNumbers(items: unknown[]): boolean {
   for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return false;
   return true;
 }
-
-/** Scratch space for an array of numbers as doubles (a Buffer offset need not be 8-aligned). */
-let doubles = new Float64Array(512);
 
 /**
  * An array of numbers: a tag, the count and the doubles' bytes. Its JSON
