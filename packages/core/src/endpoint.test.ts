@@ -98,6 +98,34 @@ describe('the agent endpoint (node:http and its router)', () => {
     await later.shutdown();
   });
 
+  it('counts a streamed reply as in flight until it ends: shutdown drains it before closing connections', async () => {
+    const streamer = new Agent({ name: 'streamer', logger: quiet, shutdownTimeoutMs: 5000 });
+    let out: PassThrough | undefined;
+    streamer.use({
+      name: 'sse',
+      api: undefined,
+      initialize: (ctx) =>
+        ctx.endpoint.addRoute({
+          method: 'GET',
+          url: '/events',
+          signed: false,
+          handler: () => {
+            out = new PassThrough();
+            out.write('data: first\n\n');
+            return { contentType: 'text/event-stream', body: out };
+          },
+        }),
+    });
+    await streamer.start();
+    const res = await fetch(`${streamer.url!}/events`);
+    const text = res.text();
+    const stopping = streamer.shutdown();
+    await new Promise((r) => setTimeout(r, 50));
+    out!.end('data: last\n\n');
+    await stopping;
+    expect(await text).toBe('data: first\n\ndata: last\n\n');
+  });
+
   it('serves no session route unless the verifier takes sessions', async () => {
     expect((await fetch(`${agent.url}${SESSION_PATH}`, { method: 'POST' })).status).toBe(404);
     const verifier: Verifier = { isSigned: () => true, verify: () => ({ id: 'caller', keyId: 'caller' }), acceptSession: (caller) => ({ session: { for: caller.id } }) };

@@ -230,12 +230,18 @@ function isReadable(body: unknown): body is Readable {
   return typeof body === 'object' && body !== null && typeof (body as Readable).pipe === 'function' && typeof (body as Readable).on === 'function';
 }
 
-/** Streams a reply (server-sent events): no length, sent as it comes; the stream is destroyed when the caller goes away. */
-function stream(res: ServerResponse, status: number, contentType: string, body: Readable, headers?: Record<string, string>, requestId?: string): void {
+/**
+ * Streams a reply (server-sent events): no length, sent as it comes; the
+ * stream is destroyed when the caller goes away. `done` runs once, when the
+ * response is over either way.
+ */
+function stream(res: ServerResponse, status: number, contentType: string, body: Readable, headers: Record<string, string> | undefined, requestId: string, done: () => void): void {
   if (res.headersSent || res.destroyed) {
     body.destroy();
+    done();
     return;
   }
+  res.once('close', done);
   if (headers) for (const name of Object.keys(headers)) res.setHeader(name, headers[name]!);
   if (requestId !== undefined) res.setHeader('x-request-id', requestId);
   res.writeHead(status, { 'content-type': contentType });
@@ -611,6 +617,7 @@ export class AgentEndpoint implements EndpointRegistrar {
     let outcome = 'ok';
     const flight = new InFlight(res);
     this.active.add(flight);
+    let streaming = false;
     try {
       const type = req.headers['content-type'];
       const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
@@ -659,7 +666,11 @@ export class AgentEndpoint implements EndpointRegistrar {
       const out = await work(body, new HandlerContext(requestId, caller, flight, this.options.logger), req, extra);
       const status = out.status ?? 200;
       if (typeof out.body === 'string') send(res, status, out.contentType ?? TEXT_UTF8, out.body, out.headers, requestId);
-      else if (isReadable(out.body)) stream(res, status, out.contentType ?? 'application/octet-stream', out.body, out.headers, requestId);
+      else if (isReadable(out.body)) {
+        // A stream is a request in flight until it ends: the drain waits for it, abortInFlight ends it.
+        streaming = true;
+        stream(res, status, out.contentType ?? 'application/octet-stream', out.body, out.headers, requestId, () => this.release(flight));
+      }
       else send(res, status, out.contentType ?? JSON_UTF8, JSON.stringify(out.body ?? {}), out.headers, requestId);
     } catch (e) {
       let err = toSovError(e);
@@ -673,13 +684,18 @@ export class AgentEndpoint implements EndpointRegistrar {
       sendError(res, err, requestId, err.code === 'PAYLOAD_TOO_LARGE');
     } finally {
       this.requestMetrics.record([label, outcome], (performance.now() - started) / 1000);
-      this.active.delete(flight);
-      this.inFlight--;
-      if (this.inFlight === 0) {
-        const waiters = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const w of waiters) w();
-      }
+      if (!streaming) this.release(flight);
+    }
+  }
+
+  /** A request is done: no longer in flight, and the drain hears of it when it was the last. */
+  private release(flight: InFlight): void {
+    if (!this.active.delete(flight)) return;
+    this.inFlight--;
+    if (this.inFlight === 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
     }
   }
 }
