@@ -73,6 +73,8 @@ export interface PeerCall {
   timeoutMs?: number;
   signal?: AbortSignal;
   receipt?: boolean;
+  /** false: this call must not be answered from a cache (CallOptions.cache). */
+  cache?: boolean;
 }
 
 /** Sends one call to a peer; capabilities wrap it (ctx.wrapPeerCalls). */
@@ -122,6 +124,12 @@ export interface CallOptions {
   failover?: number;
   /** Ask the callee for a signed receipt (for feedback). @default false for call(), true for callDetailed() */
   receipt?: boolean;
+  /**
+   * `false` skips every answer cache for this call: a caller-side cache
+   * (`@sov/services`' callCache) sends it and keeps the fresh answer, and
+   * asks the callee's router to run the handler again. @default true
+   */
+  cache?: boolean;
 }
 
 /** What agent.callDetailed returns. */
@@ -326,6 +334,7 @@ export class Agent {
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
           ...(signal ? { signal } : {}),
           receipt: options.receipt ?? true,
+          ...(options.cache === false ? { cache: false } : {}),
         });
         const executionTime = typeof reply.execution_time === 'number' ? reply.execution_time : undefined;
         return {
