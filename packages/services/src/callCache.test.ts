@@ -145,6 +145,18 @@ describe('callCache on real agents (port 0, signed calls)', () => {
     expect(cache.stats()).toMatchObject({ bypassed: 2, hits: 1 });
   });
 
+  it('skips the cache for one call with agent.call(..., { cache: false }), asking the callee for a fresh answer too', async () => {
+    const { agent, cache } = await caller();
+    const first = await agent.call<{ run: number }>(url, 'quote', { symbol: 'OPT' });
+    const before = served('quote');
+    const fresh = await agent.call<{ run: number }>(url, 'quote', { symbol: 'OPT' }, { cache: false });
+    expect(served('quote')).toBe(before + 1);
+    expect(fresh.run).toBeGreaterThan(first.run);
+    await expect(agent.call(url, 'quote', { symbol: 'OPT' })).resolves.toEqual(fresh);
+    expect(served('quote')).toBe(before + 1);
+    expect(cache.stats()).toMatchObject({ bypassed: 1, hits: 1 });
+  });
+
   it('never gives one caller an answer that depends on the caller, even from one cache shared by two agents', async () => {
     const shared = callCache({ clock });
     const alice = await caller({ cache: shared });

@@ -58,9 +58,11 @@ export interface CallCacheStats {
 /** What `agent.use(callCache())` returns. */
 export interface CallCache {
   /**
-   * Runs `fn` with the cache skipped for every call it makes (the per-call
-   * opt-out): they go to the callee, ask its router for a fresh answer too
-   * (`cache: 'bypass'` in the request), and their answers replace the kept ones.
+   * Runs `fn` with the cache skipped for every call it makes: they go to the
+   * callee, ask its router for a fresh answer too (`cache: 'bypass'` in the
+   * request), and their answers replace the kept ones. For one call,
+   * `agent.call(..., { cache: false })` does the same without wrapping it
+   * (and without the AsyncLocalStorage this needs).
    *
    * @example
    * const latest = await cache.bypass(() => agent.call(peerId, 'quote', { symbol: 'ACME' }));
@@ -212,7 +214,7 @@ export function callCache(options: CallCacheOptions = {}): Capability<CallCache>
         return next(call);
       }
       // A receipt proves a real call: never answered from memory.
-      const bypassed = skipping.getStore() === true;
+      const bypassed = call.cache === false || skipping.getStore() === true;
       const skipped = call.receipt === true || bypassed;
       const scope = scopes.get(target);
       // The opt-out reaches the callee too (the request's `cache: 'bypass'`): its router runs the handler instead of answering from its own cache.
