@@ -72,12 +72,19 @@ describe('PostgresRegistryStore migrations', () => {
     expect(() => new PostgresRegistryStore(options)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
   });
 
-  it('fails open() with UNAVAILABLE when no database answers', async () => {
+  it('fails open() with UNAVAILABLE when no database answers, and opens when it does', async () => {
     const proxy = await TcpProxy.start(5432);
     proxy.cut();
     const s = store({ schema: schemas.fresh(), connectionString: `postgres://postgres@127.0.0.1:${proxy.port}/test`, connectTimeoutMs: 1000 });
     await expect(s.open()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/opening schema "sov_test_\w+" failed, the database is unreachable/) });
     expect(s.health().ok).toBe(false);
+    // Once the database answers, the same store opens.
+    proxy.restore();
+    await s.open();
+    expect(s.health().ok).toBe(true);
+    await s.adjustStake('after-retry', 3);
+    expect(await s.getStake('after-retry')).toBe(3);
+    await s.close();
     await proxy.close();
   });
 });

@@ -160,6 +160,8 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   private async connect(): Promise<void> {
+    // A store whose earlier open() failed (and closed it) opens again.
+    this.down = 'not open';
     const pool = new pg.Pool({ ...this.connection, max: this.opts.poolSize });
     // An idle connection the server dropped (a restart, pg_terminate_backend): the pool replaces it; the process lives on.
     pool.on('error', (e) => this.markDown(e));
