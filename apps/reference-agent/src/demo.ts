@@ -34,6 +34,13 @@ function say(line: string): void {
 
 const short = (id: string) => `${id.slice(0, 16)}…${id.slice(-6)}`;
 
+/** How many session handshakes an agent has answered, from its /metrics. */
+async function sessionHandshakes(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('sov_agent_requests_total{route="/sov/session",code="ok"}'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
 /** Runs `fn` and returns the error code it was refused with; fails the step if it was not refused. */
 async function refusal(what: string, fn: () => Promise<unknown>): Promise<string> {
   try {
@@ -107,6 +114,10 @@ async function main(): Promise<void> {
     const upper = await client.call<{ text: string }>(target.id, 'uppercase', { text });
     if (upper.text !== text.toUpperCase()) throw new Error(`expected ${JSON.stringify(text.toUpperCase())}, got ${JSON.stringify(upper.text)}`);
     say(`Signed call to "uppercase" with "${text}" returned "${upper.text}"`);
+    for (const word of ['one', 'two', 'three']) await client.call(target.id, 'uppercase', { text: word });
+    const handshakes = await sessionHandshakes(worker.agent.url!);
+    if (handshakes !== 1) throw new Error(`expected one session handshake for four calls, the uppercaser saw ${handshakes}`);
+    say('Four calls, one session: 1 Ed25519-signed handshake (X25519, both identities bound), then HMAC-SHA256 (RFC 9421) per request');
 
     step('send a sealed message');
     const received = new Promise<{ from: string; message: unknown }>((resolve) => worker.secure.onMessage((m) => resolve(m)));
