@@ -1,28 +1,10 @@
-import { request as httpRequest } from 'node:http';
 import { Agent, createLogger } from '@sov/core';
 import { Identity, RequestVerifier } from '@sov/crypto';
 import { RegistryServer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';
+import { rawPost } from './rawPost';
 
-interface Answer {
-  status: number;
-  body: { success: boolean; error?: { code: string; message: string } };
-}
-
-/** Sends raw bytes with exactly these headers (Host included), as an attacker replaying a capture would. */
-function send(url: string, headers: Record<string, string>, body: Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 function capture(signer: Identity['signer'], url: string, body: Buffer, sov: Record<string, string> = {}): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', host: new URL(url).host, ...sov };
@@ -61,11 +43,11 @@ describe('a signed request is spent only at the receiver it names', () => {
     const b = await echoAgent('b');
     for (const sov of [{ 'x-sov-receiver': a.id }, {}]) {
       const headers = capture(alice.signer, `${a.url!}/rpc`, rpc, sov);
-      const atB = await send(`${b.url!}/rpc`, headers, rpc);
+      const atB = await rawPost(`${b.url!}/rpc`, headers, rpc);
       expect(atB.status).toBe(401);
       expect(atB.body.error?.code).toBe('WRONG_RECEIVER');
-      expect((await send(`${a.url!}/rpc`, headers, rpc)).status).toBe(200);
-      const afterDelivery = await send(`${b.url!}/rpc`, headers, rpc);
+      expect((await rawPost(`${a.url!}/rpc`, headers, rpc)).status).toBe(200);
+      const afterDelivery = await rawPost(`${b.url!}/rpc`, headers, rpc);
       expect(afterDelivery.body.error?.code).toBe('WRONG_RECEIVER');
     }
   });
@@ -76,23 +58,23 @@ describe('a signed request is spent only at the receiver it names', () => {
     const forRegistry = capture(alice.signer, `${registry.url}/v1/agents`, registration);
     // A call signed for the registry's host, sent to the agent's /rpc with that Host.
     const rpcForRegistry = capture(alice.signer, `${registry.url}/rpc`, rpc);
-    const atAgent = await send(`${a.url!}/rpc`, rpcForRegistry, rpc);
+    const atAgent = await rawPost(`${a.url!}/rpc`, rpcForRegistry, rpc);
     expect(atAgent.status).toBe(401);
     expect(atAgent.body.error?.code).toBe('WRONG_RECEIVER');
     expect(atAgent.body.error?.message).toContain(new URL(registry.url).host);
-    const atOther = await send(`${other.url}/v1/agents`, forRegistry, registration);
+    const atOther = await rawPost(`${other.url}/v1/agents`, forRegistry, registration);
     expect(atOther.body.error?.code).toBe('WRONG_RECEIVER');
     expect(await other.listAgents()).toEqual([]);
     const forAgent = capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
-    const agentCallAtRegistry = await send(`${registry.url}/v1/agents/${encodeURIComponent(a.id)}/requests`, forAgent, rpc);
+    const agentCallAtRegistry = await rawPost(`${registry.url}/v1/agents/${encodeURIComponent(a.id)}/requests`, forAgent, rpc);
     expect(agentCallAtRegistry.body.error?.code).toBe('WRONG_RECEIVER');
-    expect((await send(`${registry.url}/v1/agents`, forRegistry, registration)).status).toBe(201);
+    expect((await rawPost(`${registry.url}/v1/agents`, forRegistry, registration)).status).toBe(201);
   });
 
   it('refuses a receipt request a relay added to a call signed without one', async () => {
     const a = await echoAgent('d');
     const headers = capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
-    const relayed = await send(`${a.url!}/rpc`, { ...headers, 'x-sov-receipt': '1' }, rpc);
+    const relayed = await rawPost(`${a.url!}/rpc`, { ...headers, 'x-sov-receipt': '1' }, rpc);
     expect(relayed.status).toBe(401);
     expect(relayed.body.error?.code).toBe('SIGNATURE_INVALID');
     expect(relayed.body.error?.message).toContain('x-sov-receipt');
@@ -101,11 +83,11 @@ describe('a signed request is spent only at the receiver it names', () => {
   it('refuses a signed x-sov-* header the signature does not cover, even one the sender set itself', async () => {
     const a = await echoAgent('f');
     const headers = capture(alice.signer, `${a.url!}/rpc`, rpc, { 'x-sov-receiver': a.id });
-    const extra = await send(`${a.url!}/rpc`, { ...headers, 'x-sov-trace': 'abc' }, rpc);
+    const extra = await rawPost(`${a.url!}/rpc`, { ...headers, 'x-sov-trace': 'abc' }, rpc);
     expect(extra.status).toBe(401);
     expect(extra.body.error).toEqual({ code: 'SIGNATURE_INVALID', message: expect.stringContaining('x-sov-trace') as string });
     // The same capture without the extra header is still the sender's own and is served once.
-    expect((await send(`${a.url!}/rpc`, headers, rpc)).status).toBe(200);
+    expect((await rawPost(`${a.url!}/rpc`, headers, rpc)).status).toBe(200);
   });
 
   it('serves a receipt to a caller whose signature covers its request for one', async () => {
@@ -147,14 +129,14 @@ describe('a registry behind a publicUrl', () => {
     const server = await start('0.0.0.0');
     const body = registration(alice, 'public');
     const headers = capture(alice.signer, 'http://registry.internal:7000/v1/agents', body);
-    const answer = await send(`${server.url}/v1/agents`, headers, body);
+    const answer = await rawPost(`${server.url}/v1/agents`, headers, body);
     expect(answer.status).toBe(201);
   });
 
   it('bound to every interface, refuses a request signed for its loopback address (the same name on every host)', async () => {
     const server = await start('0.0.0.0');
     const body = registration(alice, 'loopback');
-    const answer = await send(`${server.url}/v1/agents`, capture(alice.signer, `${server.url}/v1/agents`, body), body);
+    const answer = await rawPost(`${server.url}/v1/agents`, capture(alice.signer, `${server.url}/v1/agents`, body), body);
     expect(answer.status).toBe(401);
     expect(answer.body.error?.code).toBe('WRONG_RECEIVER');
     expect(answer.body.error?.message).toContain('registry.internal:7000');
@@ -165,8 +147,8 @@ describe('a registry behind a publicUrl', () => {
     const server = await start('127.0.0.1');
     const bob = Identity.generate();
     const first = registration(alice, 'local');
-    expect((await send(`${server.url}/v1/agents`, capture(alice.signer, `${server.url}/v1/agents`, first), first)).status).toBe(201);
+    expect((await rawPost(`${server.url}/v1/agents`, capture(alice.signer, `${server.url}/v1/agents`, first), first)).status).toBe(201);
     const second = registration(bob, 'public-too');
-    expect((await send(`${server.url}/v1/agents`, capture(bob.signer, 'http://registry.internal:7000/v1/agents', second), second)).status).toBe(201);
+    expect((await rawPost(`${server.url}/v1/agents`, capture(bob.signer, 'http://registry.internal:7000/v1/agents', second), second)).status).toBe(201);
   });
 });

@@ -1,27 +1,8 @@
-import { request as httpRequest } from 'node:http';
 import { Agent, SESSION_PATH, type Clock } from '@sov/core';
 import { Identity, RequestVerifier, type SessionInitiator } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';
-
-interface Answer {
-  status: number;
-  body: { success: boolean; error?: { code: string; message: string }; result?: unknown; session?: Record<string, unknown> };
-}
-
-/** Sends raw bytes with exactly these headers, as an attacker replaying a capture would. */
-function send(url: string, headers: Record<string, string>, body: Uint8Array): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { rawPost } from './rawPost';
 
 /** A clock the test moves by hand (for the receiver's session expiry). */
 function handClock(): Clock & { advance(ms: number): void } {
@@ -50,7 +31,7 @@ class RawCaller {
 
   async open(origin: string, receiverId: string): Promise<string> {
     const offer = this.sessions.offer(`${receiverId} ${origin}`, receiverId);
-    const answer = await send(`${origin}${SESSION_PATH}`, this.handshakeHeaders(origin, receiverId, offer.body), offer.body);
+    const answer = await rawPost(`${origin}${SESSION_PATH}`, this.handshakeHeaders(origin, receiverId, offer.body), offer.body);
     expect(answer.status).toBe(200);
     offer.complete(answer.body);
     return this.sessions.sessionWith(`${receiverId} ${origin}`)!;
@@ -145,25 +126,25 @@ describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)
     const offer = raw.sessions.offer(`${bob.id} ${bobOrigin}`, bob.id);
     const headers = raw.handshakeHeaders(bobOrigin, bob.id, offer.body);
     const changed = Buffer.from(JSON.stringify({ v: 1, ephemeral: Buffer.alloc(32, 7).toString('base64url') }));
-    const tampered = await send(`${bobOrigin}${SESSION_PATH}`, headers, changed);
+    const tampered = await rawPost(`${bobOrigin}${SESSION_PATH}`, headers, changed);
     expect(tampered).toMatchObject({ status: 401, body: { success: false, error: { code: 'SIGNATURE_INVALID' } } });
     const mallory = Identity.generate();
     const forged = { ...headers, ...mallory.signer.sign({ method: 'POST', url: `${bobOrigin}${SESSION_PATH}`, body: offer.body, headers: { 'x-sov-receiver': bob.id } }) };
     forged['Signature-Input'] = forged['Signature-Input']!.replace(mallory.id, raw.identity.id);
-    const answer = await send(`${bobOrigin}${SESSION_PATH}`, forged, offer.body);
+    const answer = await rawPost(`${bobOrigin}${SESSION_PATH}`, forged, offer.body);
     expect(answer).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
   });
 
   it('refuses an unsigned handshake, a malformed offer, and one signed for another receiver', async () => {
     const raw = new RawCaller(Identity.generate());
     const offer = raw.sessions.offer(`${bob.id} ${bobOrigin}`, bob.id);
-    expect(await send(`${bobOrigin}${SESSION_PATH}`, { 'content-type': 'application/json' }, offer.body)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
+    expect(await rawPost(`${bobOrigin}${SESSION_PATH}`, { 'content-type': 'application/json' }, offer.body)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
     for (const bad of [{ v: 2, ephemeral: 'x' }, { v: 1, ephemeral: 'not-a-key' }, [1], { v: 1 }]) {
       const body = Buffer.from(JSON.stringify(bad));
-      const answer = await send(`${bobOrigin}${SESSION_PATH}`, raw.handshakeHeaders(bobOrigin, bob.id, body), body);
+      const answer = await rawPost(`${bobOrigin}${SESSION_PATH}`, raw.handshakeHeaders(bobOrigin, bob.id, body), body);
       expect(answer).toMatchObject({ status: 400, body: { error: { code: 'INVALID_INPUT' } } });
     }
-    const forCarol = await send(`${bobOrigin}${SESSION_PATH}`, raw.handshakeHeaders(bobOrigin, carol.id, offer.body), offer.body);
+    const forCarol = await rawPost(`${bobOrigin}${SESSION_PATH}`, raw.handshakeHeaders(bobOrigin, carol.id, offer.body), offer.body);
     expect(forCarol).toMatchObject({ status: 401, body: { error: { code: 'WRONG_RECEIVER' } } });
   });
 
@@ -171,14 +152,14 @@ describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)
     const raw = new RawCaller(Identity.generate());
     const offer = raw.sessions.offer(`${bob.id} ${bobOrigin}`, bob.id);
     const headers = raw.handshakeHeaders(bobOrigin, bob.id, offer.body);
-    expect((await send(`${bobOrigin}${SESSION_PATH}`, headers, offer.body)).status).toBe(200);
-    expect(await send(`${bobOrigin}${SESSION_PATH}`, headers, offer.body)).toMatchObject({ status: 401, body: { error: { code: 'REPLAY_DETECTED' } } });
+    expect((await rawPost(`${bobOrigin}${SESSION_PATH}`, headers, offer.body)).status).toBe(200);
+    expect(await rawPost(`${bobOrigin}${SESSION_PATH}`, headers, offer.body)).toMatchObject({ status: 401, body: { error: { code: 'REPLAY_DETECTED' } } });
   });
 
   it('refuses a handshake answer that another key signed, or that names another receiver, at the caller', async () => {
     const raw = new RawCaller(Identity.generate());
     const offer = raw.sessions.offer(`${bob.id} ${bobOrigin}`, bob.id);
-    const answer = await send(`${bobOrigin}${SESSION_PATH}`, raw.handshakeHeaders(bobOrigin, bob.id, offer.body), offer.body);
+    const answer = await rawPost(`${bobOrigin}${SESSION_PATH}`, raw.handshakeHeaders(bobOrigin, bob.id, offer.body), offer.body);
     const session = answer.body.session!;
     expect(() => offer.complete({ session: { ...session, expires: (session.expires as number) + 60 } })).toThrow(expect.objectContaining({ code: 'SIGNATURE_INVALID' }));
     expect(() => offer.complete({ session: { ...session, receiver: carol.id } })).toThrow(/not from the agent called/);
@@ -193,11 +174,11 @@ describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)
     await raw.open(bobOrigin, bob.id);
     const body = rpcBody('once');
     const headers = raw.sessionHeaders(bobOrigin, bob.id, body);
-    const first = await send(`${bobOrigin}/rpc`, headers, body);
+    const first = await rawPost(`${bobOrigin}/rpc`, headers, body);
     expect(first).toMatchObject({ status: 200, body: { success: true, result: { caller: raw.identity.id } } });
-    expect(await send(`${bobOrigin}/rpc`, headers, body)).toMatchObject({ status: 401, body: { error: { code: 'REPLAY_DETECTED' } } });
+    expect(await rawPost(`${bobOrigin}/rpc`, headers, body)).toMatchObject({ status: 401, body: { error: { code: 'REPLAY_DETECTED' } } });
     const next = raw.sessionHeaders(bobOrigin, bob.id, body);
-    expect(await send(`${bobOrigin}/rpc`, next, rpcBody('changed'))).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
+    expect(await rawPost(`${bobOrigin}/rpc`, next, rpcBody('changed'))).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
   });
 
   it("refuses another peer's use of a session id: its own session key under alice's id does not verify", async () => {
@@ -209,20 +190,20 @@ describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)
     const headers = mallory.sessionHeaders(bobOrigin, bob.id, body);
     const malloryKeyId = /keyid="([^"]+)"/.exec(headers['Signature-Input']!)![1]!;
     headers['Signature-Input'] = headers['Signature-Input']!.replace(malloryKeyId, aliceSession);
-    expect(await send(`${bobOrigin}/rpc`, headers, body)).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
+    expect(await rawPost(`${bobOrigin}/rpc`, headers, body)).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
     // An id nobody opened.
     headers['Signature-Input'] = headers['Signature-Input'].replace(aliceSession, 's_AAAAAAAAAAAAAAAAAAAAAAAA');
-    expect(await send(`${bobOrigin}/rpc`, headers, body)).toMatchObject({ status: 401, body: { error: { code: 'SESSION_UNKNOWN' } } });
+    expect(await rawPost(`${bobOrigin}/rpc`, headers, body)).toMatchObject({ status: 401, body: { error: { code: 'SESSION_UNKNOWN' } } });
   });
 
   it('refuses a session request sent to another receiver (named by id, or by authority)', async () => {
     const raw = new RawCaller(Identity.generate());
     await raw.open(bobOrigin, bob.id);
     const body = rpcBody('for bob');
-    expect(await send(`${carol.url!}/rpc`, raw.sessionHeaders(bobOrigin, bob.id, body), body)).toMatchObject({ status: 401, body: { error: { code: 'WRONG_RECEIVER' } } });
+    expect(await rawPost(`${carol.url!}/rpc`, raw.sessionHeaders(bobOrigin, bob.id, body), body)).toMatchObject({ status: 401, body: { error: { code: 'WRONG_RECEIVER' } } });
     // Without the receiver header, the session request names bob by authority; at carol (another port) it is refused too.
     const byAuthority = raw.sessions.sign(`${bob.id} ${bobOrigin}`, { method: 'POST', url: `${bobOrigin}/rpc`, body, headers: {} })!;
-    const answer = await send(`${carol.url!}/rpc`, { 'content-type': 'application/json', host: new URL(bobOrigin).host, ...byAuthority }, body);
+    const answer = await rawPost(`${carol.url!}/rpc`, { 'content-type': 'application/json', host: new URL(bobOrigin).host, ...byAuthority }, body);
     expect(answer.status).toBe(401);
     expect(['WRONG_RECEIVER', 'SESSION_UNKNOWN']).toContain(answer.body.error!.code);
   });
@@ -234,7 +215,7 @@ describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)
     await raw.open(bobOrigin, bob.id);
     bobClock.advance(601_000);
     const body = rpcBody('late');
-    expect(await send(`${bobOrigin}/rpc`, raw.sessionHeaders(bobOrigin, bob.id, body), body)).toMatchObject({ status: 401, body: { error: { code: 'SESSION_EXPIRED' } } });
+    expect(await rawPost(`${bobOrigin}/rpc`, raw.sessionHeaders(bobOrigin, bob.id, body), body)).toMatchObject({ status: 401, body: { error: { code: 'SESSION_EXPIRED' } } });
     const after = await grace.call<{ session: string; caller: string }>(bob.id, 'whoami', {});
     expect(after.caller).toBe(grace.id);
     expect(after.session).toMatch(/^s_/);
