@@ -20,6 +20,7 @@ import { federation } from '@sov/federation';
 import { serviceRouter } from '@sov/services';
 import { freePort } from '@sov/testing';
 import { compareThroughput, report } from '@sov/tooling/bench';
+import { Pool } from 'undici';
 
 const quiet = createLogger({ silent: true });
 const AGENTS_PER_REGISTRY = 10;
@@ -128,6 +129,18 @@ async function main(): Promise<void> {
       target: { better: 'lower', ratio: 1.5 },
     });
     console.log(`  (p99 ${s.subject.p99Ms.toFixed(2)} ms vs ${s.baseline.p99Ms.toFixed(2)} ms; throughput ratio ${s.ratio.toFixed(3)}x, paired rounds)`);
+    // The floor on this machine: the same four GETs with bare undici and nothing else (no parse, merge or score).
+    const pools = urls.map((u) => new Pool(u, { connections: 4 }));
+    const bare = (pool: Pool) => pool.request({ method: 'GET', path: '/v1/agents?capability=quote&maxPrice=100&limit=50' }).then((r) => r.body.text());
+    const b = await compareThroughput(() => Promise.all(pools.map(bare)), () => bare(pools[0]!), { rounds: 4, roundMs: 1000 });
+    report({
+      name: '  floor: 4 bare undici GETs in parallel, p50',
+      unit: 'ms',
+      value: b.subject.p50Ms,
+      baselineName: '1 bare undici GET, p50',
+      baseline: b.baseline.p50Ms,
+    });
+    await Promise.all(pools.map((p) => p.close()));
     const k = await compareThroughput(search, kySingle, { rounds: 4, roundMs: 1000 });
     report({
       name: 'federated search over 4 registries, p50',

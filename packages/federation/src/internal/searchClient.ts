@@ -20,7 +20,8 @@ export class SearchClient {
     private readonly clock: Clock,
   ) {
     this.baseUrl = baseUrl;
-    this.pool = new Pool(baseUrl, { connections: 8, keepAliveTimeout: 10_000 });
+    // undici refuses a larger body itself (UND_ERR_RES_EXCEEDED_MAX_SIZE) while reading it.
+    this.pool = new Pool(baseUrl, { connections: 8, keepAliveTimeout: 10_000, maxResponseSize: MAX_BYTES });
   }
 
   async search(query: SearchQuery): Promise<SearchPage> {
@@ -40,13 +41,14 @@ export class SearchClient {
     }, this.timeoutMs);
     try {
       const res = await this.pool.request({ method: 'GET', path, signal: controller.signal });
-      let text = '';
-      for await (const chunk of res.body) {
-        text += (chunk as Buffer).toString('utf8');
-        if (text.length > MAX_BYTES) {
-          controller.abort();
-          throw new SovError('RESPONSE_TOO_LARGE', `GET ${url} answered more than ${MAX_BYTES} bytes`);
+      let text: string;
+      try {
+        text = await res.body.text();
+      } catch (cause) {
+        if ((cause as { code?: unknown }).code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+          throw new SovError('RESPONSE_TOO_LARGE', `GET ${url} answered more than ${MAX_BYTES} bytes`, { cause });
         }
+        throw cause;
       }
       let body: unknown;
       try {
