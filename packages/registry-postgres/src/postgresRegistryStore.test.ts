@@ -68,6 +68,10 @@ describe('PostgresRegistryStore migrations', () => {
   it.each([
     ['a schema name that is no plain identifier', { connectionString: DATABASE_URL, schema: 'x"; DROP TABLE y; --' }, /schema must be a lower-case SQL identifier/],
     ['an empty connection string', { connectionString: '' }, /needs a connectionString/],
+    ['a pool of no connections', { connectionString: DATABASE_URL, poolSize: 0 }, /poolSize must be a whole number of at least 1; got 0/],
+    ['a fractional poll interval', { connectionString: DATABASE_URL, pollIntervalMs: 0.5 }, /pollIntervalMs must be a whole number of at least 1; got 0.5/],
+    ['a negative event retention', { connectionString: DATABASE_URL, eventRetention: -1 }, /eventRetention must be a whole number/],
+    ['a timeout that is not a number', { connectionString: DATABASE_URL, statementTimeoutMs: Number.NaN }, /statementTimeoutMs must be a whole number of at least 1; got NaN/],
   ])('refuses %s with INVALID_CONFIG', (_what, options, message) => {
     expect(() => new PostgresRegistryStore(options)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
   });

@@ -125,6 +125,18 @@ export class PostgresRegistryStore implements RegistryStore {
     if (!SCHEMA_NAME.test(this.schema)) {
       throw new SovError('INVALID_CONFIG', `PostgresRegistryStore schema must be a lower-case SQL identifier (a-z, 0-9, _); got ${JSON.stringify(this.schema)}`);
     }
+    for (const [name, value, least] of [
+      ['poolSize', options.poolSize, 1],
+      ['eventRetention', options.eventRetention, 1],
+      ['pollIntervalMs', options.pollIntervalMs, 1],
+      ['healthIntervalMs', options.healthIntervalMs, 1],
+      ['connectTimeoutMs', options.connectTimeoutMs, 1],
+      ['statementTimeoutMs', options.statementTimeoutMs, 1],
+    ] as const) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= least)) {
+        throw new SovError('INVALID_CONFIG', `PostgresRegistryStore ${name} must be a whole number of at least ${least}; got ${String(value)}`);
+      }
+    }
     this.s = `"${this.schema}"`;
     this.lockKey = fnv1a(`sov-registry:${this.schema}`);
     this.channel = `sov_registry_${(this.lockKey >>> 0).toString(16)}`;

@@ -64,6 +64,21 @@ afterAll(async () => {
   await schemas.dropAll();
 });
 
+describe('sov-registry --store postgres, refusals', () => {
+  it('refuses a schema name that is no plain identifier with exit code 2, before connecting', async () => {
+    const child = spawn(process.execPath, [bin, '--store', 'postgres', '--database-url', DATABASE_URL, '--database-schema', 'Not-A-Name', '--port', '0', '--insecure'], {
+      cwd: projectDir,
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_PATH')),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(err).toMatch(/sov-registry: --store postgres: PostgresRegistryStore schema must be a lower-case SQL identifier \(a-z, 0-9, _\); got "Not-A-Name"/);
+  });
+});
+
 describe('sov-registry --store postgres, three processes on one database', () => {
   it('keeps serving (writes, searches, events) through the replicas left when one is killed', async () => {
     const schema = schemas.fresh();

@@ -55,9 +55,14 @@ export async function storeFromOption(option: StoreOption, logger: Logger, fail:
   if (!option.databaseUrl) fail('--store postgres needs --database-url <postgres://...> (or SOV_REGISTRY_DATABASE_URL)');
   const pg = await loadPostgres();
   if (!pg) fail(`--store postgres needs the package ${POSTGRES_PACKAGE}, which is not installed: npm install ${POSTGRES_PACKAGE} (beside @sov/registry)`);
-  return new pg.PostgresRegistryStore({
-    connectionString: option.databaseUrl,
-    logger,
-    ...(option.databaseSchema ? { schema: option.databaseSchema } : {}),
-  });
+  try {
+    return new pg.PostgresRegistryStore({
+      connectionString: option.databaseUrl,
+      logger,
+      ...(option.databaseSchema ? { schema: option.databaseSchema } : {}),
+    });
+  } catch (e) {
+    // A bad schema name or URL: a usage error, said as such.
+    fail(`--store postgres: ${(e as Error).message}`);
+  }
 }
