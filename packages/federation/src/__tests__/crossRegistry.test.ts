@@ -3,6 +3,7 @@ import {
   Identity,
   RequestVerifier,
   signFederatedRequest,
+  signPeerList,
   verifyAnswerHops,
   verifyRequestHops,
   verifyRouteReceipt,
@@ -166,6 +167,26 @@ describe('cross-registry transactions along a line of registries', () => {
     await expect(rpc(originIdentity, reg.A!.url, a, { request: signed([a, b], { timestamp: '2001-01-01T00:00:00.000Z' }), hops: [] })).rejects.toMatchObject({
       code: 'SIGNATURE_EXPIRED',
     });
+  });
+
+  it('refuses a peering that is not signed by the registry its list names, forged, unconfigured, or for another URL', async () => {
+    const peer = (identity: Identity, params: unknown) =>
+      new PeerClient({ signer: identity.signer, timeoutMs: 5000 }).call(`${reg.A!.url}/v1/federation`, { service: 'peer', params }, { receiver: reg.A!.identity.id });
+    const listOf = (identity: Identity, url: string, registry = identity.id) =>
+      signPeerList({ registry, url, peers: [{ id: reg.A!.identity.id, url: reg.A!.url }], issuedAt: new Date().toISOString() }, (d) => identity.sign(d));
+    const other = Identity.generate();
+    await expect(peer(stranger, { list: listOf(other, 'http://127.0.0.1:9') })).rejects.toMatchObject({ code: 'ID_MISMATCH' });
+    const forged = { ...listOf(stranger, 'http://127.0.0.1:9'), peers: [] };
+    await expect(peer(stranger, { list: forged })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(peer(stranger, { list: listOf(stranger, 'http://127.0.0.1:9') })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('not a configured peer') });
+    await expect(peer(stranger, { list: listOf(stranger, reg.B!.url) })).rejects.toMatchObject({ code: 'ID_MISMATCH', message: expect.stringContaining(`configured here as ${reg.B!.identity.id}`) });
+    await expect(peer(stranger, { nope: true })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(
+      new PeerClient({ signer: stranger.signer }).call(`${reg.A!.url}/v1/federation`, { service: 'gossip', params: {} }, { receiver: reg.A!.identity.id }),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('/service') });
+    // Nothing changed: B is still A's only active peer.
+    const body = (await (await fetch(`${reg.A!.url}/v1/federation/peers`)).json()) as { peers: Array<{ id: string; status: string }> };
+    expect(body.peers).toEqual([expect.objectContaining({ id: reg.B!.identity.id, status: 'active' })]);
   });
 
   it('peering is mutual: a registry that names A but is not named by A stays pending with FORBIDDEN', async () => {
