@@ -174,6 +174,31 @@ describe('PostgresRegistryStore tables', () => {
   });
 });
 
+describe('PostgresRegistryStore writes and their events', () => {
+  it('commits a change to an agent together with its event: when the event cannot be appended, the change is not made either', async () => {
+    const schema = schemas.fresh();
+    const s = store({ schema });
+    const registry = await RegistryServer.start({ store: s, insecure: true, logger, rateLimit: false });
+    try {
+      // The database refuses this one event type, as it would refuse any append it cannot make.
+      await schemas.query(`ALTER TABLE "${schema}".events ADD CONSTRAINT no_joins CHECK (type <> 'peer_joined')`);
+      const res = await call('POST', `${registry.url}/v1/agents`, { id: 'atomic', name: 'atomic', endpoint: 'http://127.0.0.1:1/', capabilities: ['x'] });
+      expect(res.status).toBe(500);
+      expect(await s.get('atomic')).toBeUndefined();
+      expect((await s.eventsAfter('0')).events).toEqual([]);
+      await schemas.query(`ALTER TABLE "${schema}".events DROP CONSTRAINT no_joins`);
+      expect((await call('POST', `${registry.url}/v1/agents`, { id: 'atomic', name: 'atomic', endpoint: 'http://127.0.0.1:1/', capabilities: ['x'] })).status).toBe(201);
+      // Deregistering: the record goes only if its peer_left is written.
+      await schemas.query(`ALTER TABLE "${schema}".events ADD CONSTRAINT no_leaves CHECK (type <> 'peer_left')`);
+      expect((await call('DELETE', `${registry.url}/v1/agents/atomic`)).status).toBe(500);
+      expect(await s.get('atomic')).toBeDefined();
+      expect((await s.eventsAfter('0')).events.map((e) => e.type)).toEqual(['peer_joined']);
+    } finally {
+      await registry.close();
+    }
+  });
+});
+
 describe('PostgresRegistryStore availability', () => {
   it('/ready is false while the database is unreachable and true again when it is back; writes meanwhile get 503', async () => {
     const proxy = await TcpProxy.start(5432);

@@ -376,7 +376,8 @@ export class PostgresRegistryStore implements RegistryStore {
       'sov_append_event',
     );
     if (++this.appends % PRUNE_EVERY === 0) {
-      this.prune().catch((e: unknown) => this.logger.warn('pruning the registry event log failed', { error: (e as Error).message }));
+      // On a pool connection of its own, not the transaction of a section this append may be part of.
+      this.tx.exit(() => this.prune()).catch((e: unknown) => this.logger.warn('pruning the registry event log failed', { error: (e as Error).message }));
     }
     return { ...event, id: String(rows[0]!.id) };
   }

@@ -528,10 +528,12 @@ export class RegistryServer {
         const standing = await this.store.getStanding(reg.id);
         const agent = registeredAgent(reg, previous, now, ttl, standing?.reputation);
         await this.store.put(agent);
+        // Inside the section (here and below): one agent's events follow the order of its writes, and with a
+        // shared store the event commits with the write.
+        await this.publish(alive ? 'peer_updated' : 'peer_joined', { peer_id: reg.id, name: reg.name, capabilities: reg.capabilities });
         return { agent, alive, now };
       });
       this.logger.info(alive ? 'agent re-registered' : 'agent registered', { agentId: reg.id, endpoint: reg.endpoint });
-      await this.publish(alive ? 'peer_updated' : 'peer_joined', { peer_id: reg.id, name: reg.name, capabilities: reg.capabilities });
       return reply.code(alive ? 200 : 201).send({ success: true, agent: toRecord(agent, now), lease: { ttl, expiresAt: agent.expiresAt } });
     });
 
@@ -555,10 +557,13 @@ export class RegistryServer {
     app.delete<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
       const caller = await this.caller(req, true);
       this.actingAs(caller, req.params.id);
-      const existed = await this.agentLocks.run(req.params.id, () => this.store.delete(req.params.id));
+      const existed = await this.agentLocks.run(req.params.id, async () => {
+        const existed = await this.store.delete(req.params.id);
+        if (existed) await this.publish('peer_left', { peer_id: req.params.id, reason: 'deregistered' });
+        return existed;
+      });
       if (!existed) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
       this.logger.info('agent deregistered', { agentId: req.params.id });
-      await this.publish('peer_left', { peer_id: req.params.id, reason: 'deregistered' });
       return { success: true };
     });
 
@@ -572,9 +577,9 @@ export class RegistryServer {
         if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
         const updated: StoredAgent = { ...agent, metadata };
         await this.store.put(updated);
+        await this.publish('peer_updated', { peer_id: updated.id, fields: ['metadata'] });
         return updated;
       });
-      await this.publish('peer_updated', { peer_id: updated.id, fields: ['metadata'] });
       return { success: true, agent: toRecord(updated, this.clock.now()) };
     });
 
@@ -693,9 +698,9 @@ export class RegistryServer {
         if (!(await this.store.recordFeedback({ receiptId: receipt.id, standing, ...(agent ? { agent } : {}) }))) {
           throw new SovError('CONFLICT', `The receipt ${receipt.id} has already been used for feedback`);
         }
+        await this.publish('reputation_changed', { peer_id: receipt.callee, reputation: standing.reputation, rating, from: receipt.caller });
         return standing.reputation;
       });
-      await this.publish('reputation_changed', { peer_id: receipt.callee, reputation, rating, from: receipt.caller });
       return { success: true, agentId: receipt.callee, reputation };
     });
 
