@@ -106,6 +106,7 @@ function withBudget(call: PeerCall, timeoutMs: number): PeerCall {
   const budget: PeerCall = { agentId: call.agentId, endpoint: call.endpoint, request: call.request, timeoutMs };
   if (call.signal) budget.signal = call.signal;
   if (call.receipt !== undefined) budget.receipt = call.receipt;
+  if (call.cache !== undefined) budget.cache = call.cache;
   return budget;
 }
 

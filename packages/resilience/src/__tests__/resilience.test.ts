@@ -147,6 +147,23 @@ describe('resilience capability: peer calls', () => {
     expect(api.breakerFor(`${healthy.url}/`).state).toBe('closed');
   });
 
+  it("hands the call's options on to the wrappers inside it (receipt, cache opt-out, a time budget)", async () => {
+    const peer = track(await FaultyPeer.start());
+    const agent = quietAgent({});
+    const seen: Array<{ receipt: unknown; cache: unknown; timeoutMs: unknown }> = [];
+    // Added first, so it sits inside the resilience policies.
+    agent.use({ name: 'inner', api: undefined, initialize: (ctx) => ctx.wrapPeerCalls((next) => (call) => (seen.push({ receipt: call.receipt, cache: call.cache, timeoutMs: call.timeoutMs }), next(call))) });
+    agent.use(resilience({ health: false, ...peerOptions }));
+    agents.push(agent);
+    await agent.start();
+    await agent.call(peer.url, 'echo', 'a', { cache: false });
+    await agent.callDetailed(peer.url, 'echo', 'b');
+    expect(seen).toEqual([
+      { receipt: false, cache: false, timeoutMs: 200 },
+      { receipt: true, cache: undefined, timeoutMs: 200 },
+    ]);
+  });
+
   it('agent.call goes through the same per-peer policies', async () => {
     const peer = track(await FaultyPeer.start());
     const { agent, api } = agentWith(peerOptions);
