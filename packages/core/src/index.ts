@@ -2,7 +2,7 @@ export { Agent } from './agent';
 export { AgentEndpoint } from './endpoint';
 export { CollectedMetric } from './collectedMetric';
 export { RequestMetrics } from './requestMetrics';
-export { HttpRegistryClient } from './registryClient';
+export { HttpRegistryClient, searchQueryString } from './registryClient';
 export { PeerClient, RECEIPT_HEADER } from './peerClient';
 export { RegistryEventStream } from './registryEvents';
 export { MAX_AMOUNT, REGISTRY_EVENT_TYPES, isAmount } from './wire';

@@ -53,6 +53,23 @@ export interface HttpRegistryClientOptions {
 }
 
 /**
+ * The query string of a registry search (`GET /v1/agents?...`), without the
+ * `?`: one `capability` per capability, then the filters and the page.
+ *
+ * @example
+ * searchQueryString({ capabilities: ['translate'], maxPrice: 5 }); // 'capability=translate&maxPrice=5'
+ */
+export function searchQueryString(query: SearchQuery): string {
+  const params = new URLSearchParams();
+  for (const c of query.capabilities ?? []) params.append('capability', c);
+  if (query.minReputation !== undefined) params.set('minReputation', String(query.minReputation));
+  if (query.maxPrice !== undefined) params.set('maxPrice', String(query.maxPrice));
+  if (query.limit !== undefined) params.set('limit', String(query.limit));
+  if (query.cursor !== undefined) params.set('cursor', query.cursor);
+  return params.toString();
+}
+
+/**
  * A RegistryClient over HTTP (ky). Every call has a timeout, errors come back
  * as SovErrors carrying the registry's code, and requests are signed when a
  * signer is given.
@@ -100,13 +117,7 @@ export class HttpRegistryClient implements RegistryClient {
   }
 
   async search(query: SearchQuery): Promise<SearchPage> {
-    const params = new URLSearchParams();
-    for (const c of query.capabilities ?? []) params.append('capability', c);
-    if (query.minReputation !== undefined) params.set('minReputation', String(query.minReputation));
-    if (query.maxPrice !== undefined) params.set('maxPrice', String(query.maxPrice));
-    if (query.limit !== undefined) params.set('limit', String(query.limit));
-    if (query.cursor !== undefined) params.set('cursor', query.cursor);
-    const qs = params.toString();
+    const qs = searchQueryString(query);
     return this.call<SearchPage>('GET', `/v1/agents${qs ? `?${qs}` : ''}`);
   }
 

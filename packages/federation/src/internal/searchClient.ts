@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { NetworkError, RemoteError, SovError, TimeoutError, isSovError, isWireFailure, type Clock, type SearchPage, type SearchQuery } from '@sov/core';
+import { NetworkError, RemoteError, SovError, TimeoutError, isSovError, isWireFailure, searchQueryString, type Clock, type SearchPage, type SearchQuery } from '@sov/core';
 
 const MAX_BYTES = 8 * 1024 * 1024;
 
@@ -25,13 +25,7 @@ export class SearchClient {
   }
 
   async search(query: SearchQuery): Promise<SearchPage> {
-    const params = new URLSearchParams();
-    for (const c of query.capabilities ?? []) params.append('capability', c);
-    if (query.minReputation !== undefined) params.set('minReputation', String(query.minReputation));
-    if (query.maxPrice !== undefined) params.set('maxPrice', String(query.maxPrice));
-    if (query.limit !== undefined) params.set('limit', String(query.limit));
-    if (query.cursor !== undefined) params.set('cursor', query.cursor);
-    const path = `/v1/agents?${params.toString()}`;
+    const path = `/v1/agents?${searchQueryString(query)}`;
     const url = `${this.baseUrl}${path}`;
     const controller = new AbortController();
     let timedOut = false;
