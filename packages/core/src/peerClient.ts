@@ -103,6 +103,7 @@ interface Target {
 /** How long a receiver that answered the handshake with ROUTE_NOT_FOUND is called with per-request signatures before it is asked again. */
 const NO_SESSIONS_RETRY_MS = 5 * 60_000;
 const SESSION_LOST = new Set(['SESSION_UNKNOWN', 'SESSION_EXPIRED']);
+const SESSION_KEY_ID = /;keyid="([^"]*)"/;
 
 function positiveOption(name: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new SovError('INVALID_CONFIG', `PeerClient ${name} must be a finite number > 0, got ${value}`);
@@ -326,7 +327,7 @@ export class PeerClient {
       );
     }
     const deadline = this.clock.now() + timeoutMs;
-    const signed = await this.authenticate(target, peer, options.receiver, body, headers, timeoutMs, signal);
+    const signed = await this.authenticate(target, peer, options.receiver, body, headers, timeoutMs);
     if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
     const sent = this.send(target.origin, target.path, url, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
     return signed ? sent.catch((e: unknown) => this.afterSessionLost(e, target, peer, options.receiver, body, headers, deadline, timeoutMs, maxBytes, signal)) : sent;
@@ -346,8 +347,10 @@ export class PeerClient {
     signal: AbortSignal | undefined,
   ): Promise<WireSuccess<RpcReply>> {
     if (!isSovError(e) || !SESSION_LOST.has(e.code)) throw e;
-    this.sessions!.forget(peer);
-    await this.authenticate(target, peer, receiver, body, headers, this.remaining(deadline, timeoutMs), signal);
+    // Only the session this request was signed under: one that a concurrent call has just opened stays.
+    this.sessions!.forget(peer, SESSION_KEY_ID.exec(headers['Signature-Input'] ?? '')?.[1]);
+    await this.authenticate(target, peer, receiver, body, headers, this.remaining(deadline, timeoutMs));
+    if (signal?.aborted) throw abortErrorOf(signal, `POST ${target.url}`);
     return this.send(target.origin, target.path, target.url, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
   }
 
@@ -368,12 +371,12 @@ export class PeerClient {
     body: Buffer,
     headers: Record<string, string>,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
   ): Promise<boolean> {
     const signable = { method: 'POST', url: target.url, body, headers };
     if (this.sessions && !this.takesNoSessions(peer)) {
       let session = this.sessions.sign(peer, signable);
-      if (!session && (await this.handshake(target, peer, receiver, timeoutMs, signal))) session = this.sessions.sign(peer, signable);
+      // The handshake is shared by every call waiting for it: one caller's abort does not end it (its own call still stops).
+      if (!session && (await this.handshake(target, peer, receiver, timeoutMs))) session = this.sessions.sign(peer, signable);
       if (session) {
         Object.assign(headers, session);
         return true;
@@ -392,7 +395,7 @@ export class PeerClient {
   }
 
   /** Opens a session with `peer`; resolves false when the peer takes no sessions (it has no handshake route). */
-  private handshake(target: Target, peer: string, receiver: string | undefined, timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+  private handshake(target: Target, peer: string, receiver: string | undefined, timeoutMs: number): Promise<boolean> {
     let pending = this.handshakes.get(peer);
     if (pending) return pending;
     pending = (async () => {
@@ -401,7 +404,7 @@ export class PeerClient {
       if (receiver !== undefined) headers[RECEIVER_HEADER] = receiver;
       Object.assign(headers, await this.signer!.sign({ method: 'POST', url: target.sessionUrl, body: offer.body, headers }));
       try {
-        const reply = await this.send(target.origin, target.sessionPath, target.sessionUrl, offer.body, headers, timeoutMs, 64 * 1024, signal);
+        const reply = await this.send(target.origin, target.sessionPath, target.sessionUrl, offer.body, headers, timeoutMs, 64 * 1024, undefined);
         offer.complete(reply);
         return true;
       } catch (e) {
