@@ -137,3 +137,22 @@ describe('the agent endpoint (node:http and its router)', () => {
     await withSessions.shutdown();
   });
 });
+
+describe('a caller that goes away mid-body', () => {
+  it('leaves no request in flight: shutdown does not wait for it', async () => {
+    const { connect } = await import('node:net');
+    const agent = new Agent({ name: 'halfbody', logger: quiet, allowAnonymous: true, shutdownTimeoutMs: 10_000 });
+    agent.handle(() => ({ result: 'never' }));
+    await agent.start();
+    const port = Number(new URL(agent.url!).port);
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write('POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"serv');
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await agent.shutdown();
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

@@ -283,6 +283,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.once('error', (cause) => reject(new SovError('MALFORMED_REQUEST', 'Request body could not be read', { cause })));
+    // A caller that goes away mid-body: the request is not left in flight.
+    req.once('close', () => !req.complete && reject(new SovError('UNAVAILABLE', 'Caller closed the connection before its body arrived')));
   });
 }
 
