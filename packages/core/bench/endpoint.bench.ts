@@ -1,5 +1,5 @@
 /**
- * The agent's request route (fastify, raw-body parse, handler, wire reply)
+ * The agent's request route (node:http, the router, raw-body parse, handler, wire reply)
  * vs a bare node:http handler doing the same work, both on loopback and
  * called by the same keep-alive client.
  */
