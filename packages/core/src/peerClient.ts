@@ -95,6 +95,8 @@ interface Target {
   url: string;
   origin: string;
   path: string;
+  /** The peer's endpoint (origin and path prefix): sessions are kept per endpoint and receiver id. */
+  base: string;
   /** The peer's session handshake route. */
   sessionUrl: string;
   sessionPath: string;
@@ -317,7 +319,7 @@ export class PeerClient {
     const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : positiveOption('timeoutMs', options.timeoutMs);
     const maxBytes = options.maxResponseBytes === undefined ? this.maxResponseBytes : positiveOption('maxResponseBytes', options.maxResponseBytes);
     if (!this.signer) return this.send(target.origin, target.path, url, body, headers, timeoutMs, maxBytes, signal);
-    const peer = this.sessions ? `${options.receiver ?? ''} ${target.origin}` : '';
+    const peer = this.sessions ? `${options.receiver ?? ''} ${target.base}` : '';
     // The common case, a session already open: signed at once, no wait.
     const session = this.sessions && !this.takesNoSessions(peer) ? this.sessions.sign(peer, { method: 'POST', url, body, headers }) : undefined;
     if (session) {
@@ -454,6 +456,7 @@ export class PeerClient {
       url,
       origin: parsed.origin,
       path: `${parsed.pathname}${parsed.search}`,
+      base: `${parsed.origin}${base}`,
       sessionUrl: `${parsed.origin}${base}${SESSION_PATH}`,
       sessionPath: `${base}${SESSION_PATH}`,
     };
