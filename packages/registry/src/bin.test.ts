@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { startRegistryBin } from './internal/runningBin';
 
 const bin = join(__dirname, 'bin.ts');
 const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -37,16 +38,7 @@ describe('sov-registry bin', () => {
   });
 
   it('serves on the given port and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', bin, '--port', '0', '--host', '127.0.0.1', '--memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
-    });
+    const { child, url } = await startRegistryBin(['--port', '0', '--host', '127.0.0.1', '--memory']);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');

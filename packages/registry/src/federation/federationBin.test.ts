@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Identity } from '@sov/crypto';
+import { startRegistryBin } from '../internal/runningBin';
 
 const bin = join(__dirname, '..', 'bin.ts');
 const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -25,18 +26,7 @@ describe('sov-registry federation flags', () => {
   it('--identity creates the key file (0600) and serves its did:key at /.well-known/sov-registry', async () => {
     const file = join(dir, 'registry.json');
     const peer = Identity.generate().id;
-    const child = spawn(process.execPath, ['--import', 'tsx', bin, '--port', '0', '--memory', '--identity', file, '--peer', `http://127.0.0.1:9=${peer}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
-    });
+    const { child, url } = await startRegistryBin(['--port', '0', '--memory', '--identity', file, '--peer', `http://127.0.0.1:9=${peer}`]);
     try {
       const id = (await Identity.load(file)).id;
       expect(statSync(file).mode & 0o777).toBe(0o600);
