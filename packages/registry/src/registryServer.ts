@@ -29,8 +29,9 @@ import {
   type Verifier,
 } from '@sov/core';
 import { MemoryRegistryStore } from './memoryRegistryStore';
-import type { RegistryStore, StoreSearch } from './registryStore';
+import type { RegistryStore } from './registryStore';
 import { KeyedLock } from './internal/keyedLock';
+import { storeSearchOf } from './internal/searchQuery';
 import { frameworkErrorOf, refuseMissingHost, wireErrorServerOptions } from './internal/wireErrorServer';
 import { ratedStanding } from './internal/reputation';
 import { registeredAgent, renewedAgent, toRecord, type StoredAgent } from './storedAgent';
@@ -595,28 +596,7 @@ export class RegistryServer {
       if (cached && cached.generation === this.generation && cached.until > now) {
         return reply.type('application/json; charset=utf-8').serializer((body: unknown) => body as string).send(cached.body);
       }
-      const q = req.query as Record<string, string | string[] | undefined>;
-      const query: Record<string, unknown> = {};
-      const bad: FieldProblem[] = [];
-      for (const [key, value] of Object.entries(q)) {
-        if (key === 'capability') {
-          query.capability = Array.isArray(value) ? value : [value];
-        } else if (key === 'minReputation' || key === 'maxPrice' || key === 'limit') {
-          const v = Array.isArray(value) ? value[0] : value;
-          const n = v !== undefined && v.trim() !== '' ? Number(v) : NaN;
-          if (Number.isNaN(n)) bad.push({ path: `/${key}`, message: `must be a number (got ${JSON.stringify(v)})` });
-          else query[key] = n;
-        } else {
-          query[key] = Array.isArray(value) ? value[0] : value;
-        }
-      }
-      if (bad.length) throw new ValidationError('search', bad);
-      this.check('search', 'search', query);
-      const search: StoreSearch = { limit: (query.limit as number | undefined) ?? 50 };
-      if (query.capability) search.capabilities = query.capability as string[];
-      if (query.minReputation !== undefined) search.minReputation = query.minReputation as number;
-      if (query.maxPrice !== undefined) search.maxPrice = query.maxPrice as number;
-      if (query.cursor !== undefined) search.cursor = query.cursor as string;
+      const search = storeSearchOf(req.query as Record<string, string | string[] | undefined>, (query) => this.check('search', 'search', query));
       const generation = this.generation;
       const page = await this.store.search(search, now);
       const serialize = reply.getSerializationFunction('200') ?? JSON.stringify;
