@@ -2,6 +2,8 @@ export { ServiceRouter, serviceRouter } from './serviceRouter';
 export { ServiceMetrics } from './serviceMetrics';
 export { BatchProcessor } from './batchProcessor';
 export { callCache } from './callCache';
+export { defineService } from './serviceSchema';
+export { serviceClient } from './serviceClient';
 
 export type {
   ServiceCatalogEntry,
@@ -11,7 +13,18 @@ export type {
   ServiceRouterOptions,
   ServiceSuccess,
 } from './serviceRouter';
-export type { CacheTerms, JsonSchema, ServiceCacheOptions, ServiceContext, ServiceDefinition, ServiceHandler } from './serviceDefinition';
+export type { CacheTerms, HandlerParams, HandlerResult, ServiceCacheOptions, ServiceContext, ServiceDefinition, ServiceHandler } from './serviceDefinition';
+export type {
+  CatalogJsonSchemas,
+  InferSchemaInput,
+  InferSchemaOutput,
+  JsonSchema,
+  ServiceContract,
+  ServiceParams,
+  ServiceResult,
+  ServiceSchema,
+} from './serviceSchema';
+export type { ServiceCallArgs, ServiceCaller, ServiceClient } from './serviceClient';
 export type { CallCache, CallCacheOptions, CallCacheStats } from './callCache';
 export type { ServiceMetricsOptions, ServiceMetricsSnapshot } from './serviceMetrics';
 export type { BatchProcessorOptions } from './batchProcessor';

@@ -1,7 +1,5 @@
 import type { Logger, VerifiedCaller } from '@sov/core';
-
-/** A JSON Schema (draft 7 / 2019-09 keywords, as Ajv reads them): an object, or `true` / `false`. */
-export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
+import type { CatalogJsonSchemas, InferSchemaInput, InferSchemaOutput, ServiceSchema } from './serviceSchema';
 
 /** What a service handler knows about the call it serves. */
 export interface ServiceContext {
@@ -30,6 +28,20 @@ export type ServiceHandler<TParams = unknown, TResult = unknown> = (
   params: TParams,
   context: ServiceContext,
 ) => Promise<TResult> | TResult;
+
+/**
+ * The params type `register` gives a handler: what the input schema yields
+ * after validation when that is known (a schema written `as const`, a
+ * Standard Schema validator), else `TParams` (a type argument, or the
+ * handler's own annotation, or `unknown`).
+ */
+export type HandlerParams<TParams, TInput> = unknown extends InferSchemaOutput<TInput> ? TParams : InferSchemaOutput<TInput>;
+
+/**
+ * The result type `register` expects of a handler: what the output schema
+ * accepts when that is known, else `TResult`.
+ */
+export type HandlerResult<TResult, TOutput> = unknown extends InferSchemaInput<TOutput> ? TResult : InferSchemaInput<TOutput>;
 
 /**
  * Lets callers and the router reuse a service's answers: for the same
@@ -72,30 +84,58 @@ export interface CacheTerms {
 
 /**
  * A service an agent offers: the guide's `ServiceDefinition`, plus its price,
- * time budget and concurrency limit.
+ * time budget and concurrency limit. `TInput` and `TOutput` are the types of
+ * its schemas: `router.register` infers the handler's params and result from
+ * them (see InferSchemaOutput, InferSchemaInput) when they are written
+ * `as const` or are Standard Schema validators.
  *
  * @example
- * router.register<{ data: number[]; algorithm: string }, { result: object; confidence: number }>({
+ * router.register({
  *   name: 'process_data',
  *   description: 'Process and analyze data sets',
- *   inputSchema: { type: 'object', properties: { data: { type: 'array' }, algorithm: { type: 'string' } }, required: ['data', 'algorithm'] },
- *   outputSchema: { type: 'object', properties: { result: { type: 'object' }, confidence: { type: 'number' } } },
+ *   inputSchema: { type: 'object', properties: { data: { type: 'array', items: { type: 'number' } }, algorithm: { type: 'string' } }, required: ['data', 'algorithm'] } as const,
+ *   outputSchema: { type: 'object', properties: { result: { type: 'number' }, confidence: { type: 'number' } }, required: ['result', 'confidence'] } as const,
  *   requiresStake: true,
  *   minStake: 100,
  *   price: 2,
- *   handler: async ({ data, algorithm }, { signal }) => analyse(data, algorithm, signal),
+ *   handler: async ({ data, algorithm }, { signal }) => analyse(data, algorithm, signal), // data: number[], algorithm: string
  * });
  */
-export interface ServiceDefinition<TParams = unknown, TResult = unknown> {
+export interface ServiceDefinition<
+  TParams = unknown,
+  TResult = unknown,
+  TInput extends ServiceSchema = ServiceSchema,
+  TOutput extends ServiceSchema = ServiceSchema,
+> {
   /** Unique within the router: 1 to 128 of `A-Z a-z 0-9 _ . : / -`. */
   name: string;
   handler: ServiceHandler<TParams, TResult>;
   /** Shown in the catalog and the registry record (first 1024 characters). @default '' */
   description?: string;
-  /** Params are checked against it before the handler runs. @default no check */
-  inputSchema?: JsonSchema;
-  /** The handler's result is checked against it before it is sent. @default no check */
-  outputSchema?: JsonSchema;
+  /**
+   * Params are checked against it before the handler runs: a JSON Schema
+   * (Ajv), or a Standard Schema validator, whose `~standard.validate` runs
+   * instead and whose output (transforms applied) is what the handler gets.
+   * @default no check
+   */
+  inputSchema?: TInput;
+  /**
+   * The handler's result is checked against it before it is sent: a JSON
+   * Schema or a Standard Schema validator. What is sent is the handler's
+   * result as returned (the wire form, the validator's input side); a typed
+   * client (`serviceClient`) validates it again and gets the output side.
+   * @default no check
+   */
+  outputSchema?: TOutput;
+  /**
+   * For Standard Schema validators: the JSON Schemas the catalog lists. A
+   * validator that exports its own JSON Schema (Standard JSON Schema,
+   * `~standard.jsonSchema`: zod 4.2+, arktype, valibot through its adapter)
+   * needs none; any other needs one here, or `register` refuses it. Not for
+   * a JSON Schema service (its schemas are listed as they are).
+   * @default the validators' own export, for draft-07
+   */
+  jsonSchema?: CatalogJsonSchemas;
   /**
    * Only verified callers whose registry stake is at least `minStake` may call.
    * @default true when minStake > 0, else false

@@ -23,9 +23,11 @@ import type Ajv from 'ajv';
 import { paramsKey } from './internal/paramsKey';
 import { compileService, type CompiledService, type ServiceCache } from './internal/compiledService';
 import { createAjv, problemsOf } from './internal/schemaValidator';
+import { checkStandard } from './internal/standardSchema';
 import { ServiceCall } from './internal/serviceCall';
 import { StakeCache } from './internal/stakeCache';
-import type { CacheTerms, JsonSchema, ServiceDefinition } from './serviceDefinition';
+import type { CacheTerms, HandlerParams, HandlerResult, ServiceDefinition } from './serviceDefinition';
+import type { JsonSchema, ServiceSchema } from './serviceSchema';
 import { ServiceMetrics, type ServiceMetricsSnapshot } from './serviceMetrics';
 
 /** Options of a ServiceRouter. */
@@ -189,21 +191,31 @@ export class ServiceRouter {
    * is served and in the catalog at once, and sent to the registry right
    * away (`await agent.refreshRegistration()` to wait until it is searchable).
    *
+   * The handler's params and result types come from the schemas when they
+   * are written `as const` (json-schema-to-ts reads them) or are Standard
+   * Schema validators; type arguments (`register<Params, Result>`) override
+   * them; with neither, params are `unknown`.
+   *
    * @example
-   * router.register<{ text: string }, { words: number }>({
+   * router.register({
    *   name: 'count_words',
-   *   inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-   *   outputSchema: { type: 'object', properties: { words: { type: 'integer' } }, required: ['words'] },
+   *   inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } as const,
+   *   outputSchema: { type: 'object', properties: { words: { type: 'integer' } }, required: ['words'] } as const,
    *   price: 1,
-   *   handler: async ({ text }) => ({ words: text.split(/\s+/).filter(Boolean).length }),
+   *   handler: async ({ text }) => ({ words: text.split(/\s+/).filter(Boolean).length }), // text: string
    * });
    */
-  register<TParams = unknown, TResult = unknown>(definition: ServiceDefinition<TParams, TResult>): this {
+  register<
+    TParams = unknown,
+    TResult = unknown,
+    TInput extends ServiceSchema = ServiceSchema,
+    TOutput extends ServiceSchema = ServiceSchema,
+  >(definition: ServiceDefinition<HandlerParams<TParams, NoInfer<TInput>>, HandlerResult<TResult, NoInfer<TOutput>>, TInput, TOutput>): this {
     const name = (definition as { name?: unknown } | undefined)?.name;
     if (typeof name === 'string' && this.byName.has(name)) {
       throw new SovError('CONFLICT', `Service "${name}" is already registered`);
     }
-    const service = compileService(definition, this.ajv, this.defaults, {
+    const service = compileService(definition as ServiceDefinition<never, unknown>, this.ajv, this.defaults, {
       stats: (n) => this.metrics.track(n),
       deadlines: () => {
         const q = new DeadlineQueue(this.clock);
@@ -228,8 +240,13 @@ export class ServiceRouter {
   }
 
   /** The guide's name for `register`. */
-  registerService<TParams = unknown, TResult = unknown>(definition: ServiceDefinition<TParams, TResult>): this {
-    return this.register(definition);
+  registerService<
+    TParams = unknown,
+    TResult = unknown,
+    TInput extends ServiceSchema = ServiceSchema,
+    TOutput extends ServiceSchema = ServiceSchema,
+  >(definition: ServiceDefinition<HandlerParams<TParams, NoInfer<TInput>>, HandlerResult<TResult, NoInfer<TOutput>>, TInput, TOutput>): this {
+    return this.register<TParams, TResult, TInput, TOutput>(definition);
   }
 
   /**
@@ -309,16 +326,29 @@ export class ServiceRouter {
           }
         }
       }
+      let input: unknown = params;
       const validateInput = service.validateInput;
       if (error === undefined && terms === undefined && validateInput !== undefined && !validateInput(params)) {
         error = invalidInput(name, problemsOf(validateInput.errors));
         cacheKey = undefined;
       }
+      // A Standard Schema validator runs instead of Ajv; the handler gets its output (transforms applied).
+      const standardInput = service.standardInput;
+      if (error === undefined && terms === undefined && standardInput !== undefined) {
+        const checked = checkStandard(standardInput, params);
+        const outcome = checked instanceof Promise ? await checked : checked;
+        if (outcome.ok) {
+          input = outcome.value;
+        } else {
+          error = invalidInput(name, outcome.problems);
+          cacheKey = undefined;
+        }
+      }
       if (error === undefined && terms === undefined) {
         if (cacheKey !== undefined) stats.cache!.misses++;
         const call = new ServiceCall(service.name, service.timeoutMs, context, this.logger);
         try {
-          result = service.timeoutMs === Infinity ? await service.handler(params, call) : await this.bounded(service, params, call);
+          result = service.timeoutMs === Infinity ? await service.handler(input, call) : await this.bounded(service, input, call);
         } catch (e) {
           error = this.handlerError(service, e);
         } finally {
@@ -328,9 +358,14 @@ export class ServiceRouter {
       }
       const validateOutput = service.validateOutput;
       if (error === undefined && terms === undefined && validateOutput !== undefined && !validateOutput(result)) {
-        const problems = problemsOf(validateOutput.errors);
-        this.logger.error('service output breaks its schema', { service: name, problems });
-        error = refusal('OUTPUT_INVALID', `Service "${name}" answered with output that breaks its schema: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
+        error = this.outputInvalid(name, problemsOf(validateOutput.errors));
+      }
+      // What is sent is the result as returned (the wire form); the validator only checks it.
+      const standardOutput = service.standardOutput;
+      if (error === undefined && terms === undefined && standardOutput !== undefined) {
+        const checked = checkStandard(standardOutput, result);
+        const outcome = checked instanceof Promise ? await checked : checked;
+        if (!outcome.ok) error = this.outputInvalid(name, outcome.problems);
       }
     } catch (e) {
       // Only a bug of ours gets here; answer it like any other failure.
@@ -348,6 +383,12 @@ export class ServiceRouter {
     return terms === undefined
       ? { success: true, service: name, result, execution_time: elapsed }
       : { success: true, service: name, result, execution_time: elapsed, cache: terms };
+  }
+
+  /** OUTPUT_INVALID listing every bad field; logged, since it is the service's bug, not the caller's. */
+  private outputInvalid(name: string, problems: FieldProblem[]): Refusal {
+    this.logger.error('service output breaks its schema', { service: name, problems });
+    return refusal('OUTPUT_INVALID', `Service "${name}" answered with output that breaks its schema: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
   }
 
   /** Keeps a checked, successful answer; its terms, or undefined when it cannot be kept (not JSON). */

@@ -1,9 +1,12 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError, MAX_AMOUNT, ValidationError, isAmount, type DeadlineQueue, type FieldProblem } from '@sov/core';
-import type { JsonSchema, ServiceDefinition, ServiceHandler } from '../serviceDefinition';
+import type { ServiceDefinition, ServiceHandler } from '../serviceDefinition';
+import type { JsonSchema } from '../serviceSchema';
 import { BoundedCache } from './boundedCache';
 import { compileSchema } from './schemaValidator';
+import { catalogSchemaOf, isStandardSchema } from './standardSchema';
 import type { ServiceStats } from './serviceStats';
 
 /** A registered service with everything the request path needs, prepared once. */
@@ -11,10 +14,15 @@ export interface CompiledService {
   readonly name: string;
   readonly handler: ServiceHandler;
   readonly description: string;
+  /** The JSON Schemas the catalog lists: the schemas themselves, or a Standard Schema's JSON Schema. */
   readonly inputSchema: JsonSchema | undefined;
   readonly outputSchema: JsonSchema | undefined;
+  /** Ajv's check of a JSON Schema; undefined for a Standard Schema or none. */
   readonly validateInput: ValidateFunction | undefined;
   readonly validateOutput: ValidateFunction | undefined;
+  /** A Standard Schema validator that runs instead of Ajv. */
+  readonly standardInput: StandardSchemaV1 | undefined;
+  readonly standardOutput: StandardSchemaV1 | undefined;
   readonly requiresStake: boolean;
   readonly minStake: number;
   readonly price: number | undefined;
@@ -37,6 +45,7 @@ export interface ServiceCache {
 /** The largest TTL: what a 32-bit timer holds, so no clock arithmetic overflows into "forever". */
 const MAX_TTL_MS = 2 ** 31 - 1;
 const CACHE_KEYS = new Set(['ttlMs', 'perCaller', 'maxEntries', 'maxBytes']);
+const JSON_SCHEMA_KEYS = new Set(['input', 'output']);
 const DEFAULT_MAX_ENTRIES = 1000;
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -73,22 +82,31 @@ export function compileService(
   if (d.maxConcurrency !== undefined && !(Number.isInteger(d.maxConcurrency) && d.maxConcurrency >= 1)) {
     problems.push({ path: '/maxConcurrency', message: 'must be an integer >= 1' });
   }
+  const standardInput = isStandardSchema(d.inputSchema) ? d.inputSchema : undefined;
+  const standardOutput = isStandardSchema(d.outputSchema) ? d.outputSchema : undefined;
+  const given = catalogSchemasOf(d.jsonSchema, problems);
+  const inputJson = catalogSchema(standardInput, given?.input, 'input', problems);
+  const outputJson = catalogSchema(standardOutput, given?.output, 'output', problems);
   if (problems.length > 0) throw new ValidationError(what, problems);
 
   const name = d.name!;
   const cache = d.cache === undefined ? undefined : compileCache(d.cache, name);
-  const validateInput = d.inputSchema === undefined ? undefined : compileSchema(ajv, d.inputSchema, `inputSchema of service "${name}"`);
-  const validateOutput = d.outputSchema === undefined ? undefined : compileSchema(ajv, d.outputSchema, `outputSchema of service "${name}"`);
+  const jsonInput = standardInput === undefined ? (d.inputSchema as JsonSchema | undefined) : undefined;
+  const jsonOutput = standardOutput === undefined ? (d.outputSchema as JsonSchema | undefined) : undefined;
+  const validateInput = jsonInput === undefined ? undefined : compileSchema(ajv, jsonInput, `inputSchema of service "${name}"`);
+  const validateOutput = jsonOutput === undefined ? undefined : compileSchema(ajv, jsonOutput, `outputSchema of service "${name}"`);
   const minStake = d.minStake ?? 0;
   const timeoutMs = d.timeoutMs ?? defaults.timeoutMs;
   return {
     name,
     handler: d.handler as ServiceHandler,
     description: d.description ?? '',
-    inputSchema: d.inputSchema,
-    outputSchema: d.outputSchema,
+    inputSchema: jsonInput ?? inputJson,
+    outputSchema: jsonOutput ?? outputJson,
     validateInput,
     validateOutput,
+    standardInput,
+    standardOutput,
     requiresStake: d.requiresStake ?? minStake > 0,
     minStake,
     price: d.price,
@@ -98,6 +116,31 @@ export function compileService(
     deadlines: parts.deadlines(),
     cache,
   };
+}
+
+/** The definition's `jsonSchema` (the catalog's JSON Schemas for Standard Schema validators), checked. */
+function catalogSchemasOf(value: unknown, problems: FieldProblem[]): { input?: unknown; output?: unknown } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push({ path: '/jsonSchema', message: 'must be an object { input?, output? } of JSON Schemas' });
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (!JSON_SCHEMA_KEYS.has(key)) problems.push({ path: `/jsonSchema/${key}`, message: 'is not allowed (input, output)' });
+  }
+  return value;
+}
+
+/**
+ * The catalog's JSON Schema for one side of a Standard Schema service (see
+ * catalogSchemaOf); a `jsonSchema` given for a side whose schema is a JSON
+ * Schema (listed as it is) is refused, since it would be ignored.
+ */
+function catalogSchema(standard: StandardSchemaV1 | undefined, given: unknown, side: 'input' | 'output', problems: FieldProblem[]): JsonSchema | undefined {
+  const path = `/jsonSchema/${side}`;
+  if (standard !== undefined) return catalogSchemaOf(standard, given, path, problems);
+  if (given !== undefined) problems.push({ path, message: `is only for a Standard Schema ${side}Schema: a JSON Schema is listed as it is` });
+  return undefined;
 }
 
 /** A bad value as an error message shows it. */

@@ -1,9 +1,9 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ValidationError, type FieldProblem } from '@sov/core';
-import type { JsonSchema } from '../serviceDefinition';
+import type { JsonSchema } from '../serviceSchema';
 
 /** At most this many bad fields are listed in one error: allErrors on a huge array must not build a huge reply. */
-const MAX_PROBLEMS = 50;
+export const MAX_PROBLEMS = 50;
 
 /**
  * The Ajv instance a router compiles every schema with. `allErrors` so an
