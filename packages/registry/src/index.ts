@@ -11,5 +11,13 @@ export type { EmbeddedRegistryStoreOptions } from './embeddedRegistryStore';
 export type { EventReplay, RegistryStore, StoreSearch, StoredPage } from './registryStore';
 export type { AgentStanding, StoredAgent } from './storedAgent';
 export type { A2aDirectoryEntry } from './a2a/a2aDirectory';
-export type { FederationPeer, FederationPeerStatus, RegistryFederationDeps, RegistryFederationOptions } from './federation/registryFederation';
+export type {
+  FederatedSearchOutcome,
+  FederationMirrorOptions,
+  FederationPeer,
+  FederationPeerStatus,
+  RegistryFederationDeps,
+  RegistryFederationOptions,
+} from './federation/registryFederation';
+export type { PeerMirrorStatus } from './federation/peerMirror';
 export type { ReputationRules } from './internal/reputation';

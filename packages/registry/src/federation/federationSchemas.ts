@@ -1,5 +1,7 @@
 /** JSON Schemas of the federation routes' inputs, compiled once per registry. */
 
+import { registrationSchema } from '../internal/schemas';
+
 const did = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const signature = { type: 'string', minLength: 86, maxLength: 86, pattern: '^[A-Za-z0-9_-]+$' } as const;
 const url = { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s]+$' } as const;
@@ -97,5 +99,34 @@ export const routeReplySchema = {
         at: { type: 'string', maxLength: 64 },
       },
     },
+  },
+} as const;
+
+const registration = registrationSchema(2 ** 31 - 1).properties;
+const isoTime = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const share = { type: 'number', minimum: 0, maximum: 1 } as const;
+
+/**
+ * A peer's agent record, as a mirror accepts it: the registration's own
+ * rules (id, name, endpoint, capabilities, services with exact prices) plus
+ * the record's lease times, reputation and availability. Fields a newer
+ * peer adds are allowed here and dropped when the record is kept.
+ */
+export const mirroredRecordSchema = {
+  type: 'object',
+  required: ['id', 'name', 'endpoint', 'capabilities', 'services', 'metadata', 'ttl', 'registeredAt', 'lastHeartbeat', 'expiresAt', 'reputation', 'availability'],
+  properties: {
+    id: registration.id,
+    name: registration.name,
+    endpoint: registration.endpoint,
+    capabilities: registration.capabilities,
+    services: registration.services,
+    metadata: registration.metadata,
+    ttl: registration.ttl,
+    registeredAt: isoTime,
+    lastHeartbeat: isoTime,
+    expiresAt: isoTime,
+    reputation: share,
+    availability: share,
   },
 } as const;

@@ -7,6 +7,7 @@ import {
   isRemoteError,
   isSovError,
   toSovError,
+  type AgentRecord,
   type CallReceipt,
   type Clock,
   type FieldProblem,
@@ -31,7 +32,11 @@ import {
   type SignedPeerList,
 } from '@sov/crypto';
 import type { RegistryStore } from '../registryStore';
-import { federationRpcSchema, peerParamsSchema, routeParamsSchema, routeReplySchema } from './federationSchemas';
+import { searchSchema } from '../internal/schemas';
+import { storeSearchOf } from '../internal/searchQuery';
+import { toRecord } from '../storedAgent';
+import { federationRpcSchema, mirroredRecordSchema, peerParamsSchema, routeParamsSchema, routeReplySchema } from './federationSchemas';
+import { PeerMirror, type PeerMirrorOptions, type PeerMirrorStatus } from './peerMirror';
 import { shortestPath } from './shortestPath';
 
 /** A peer registry this registry federates with: where it is and the id it must prove. */
@@ -40,6 +45,46 @@ export interface FederationPeer {
   url: string;
   /** The did:key the peer must sign with; a peer answering with another id is refused (ID_MISMATCH). */
   id: string;
+}
+
+/** How a registry mirrors its peers' listings for GET /v1/federation/search (RegistryFederationOptions.mirror). */
+export interface FederationMirrorOptions {
+  /** Most records kept of one peer; more are left out (the outcome says `truncated`), so no peer can fill this registry's memory. @default 10000 */
+  maxRecordsPerPeer?: number;
+  /**
+   * How long a peer's records are still served after its event stream went
+   * down, in ms; past it they are left out of federated answers (its outcome
+   * is UNAVAILABLE) until the stream is back and resumed. @default 10000
+   */
+  staleAfterMs?: number;
+  /** How often a full snapshot of each peer is taken again (heartbeat times and availability travel in no event), in ms. @default 60000 */
+  resyncMs?: number;
+  /** A peer stream that sends nothing this long (not even a keep-alive) is dropped and reconnected, in ms. @default 45000 */
+  idleMs?: number;
+  /** Longest wait between reconnects of a peer stream, in ms. @default 2000 */
+  maxReconnectDelayMs?: number;
+}
+
+/** How one registry counted in a federated search (GET /v1/federation/search). */
+export interface FederatedSearchOutcome {
+  id: string;
+  url: string;
+  /** This registry itself (its own store), not a mirror. */
+  self: boolean;
+  /** Whether its records are in the answer. */
+  ok: boolean;
+  /** Whether its event stream is connected (always true for the registry itself). */
+  connected: boolean;
+  /** When its last event or keep-alive arrived (mirrors only). */
+  lastEventAt?: string;
+  /** Its records in the answer. */
+  count: number;
+  /** Its records matching the search in all (of those mirrored). */
+  total: number;
+  /** Set when the peer lists more than maxRecordsPerPeer: some of its records are not mirrored. */
+  truncated?: boolean;
+  /** Why its records are left out: UNAVAILABLE (no snapshot yet, stream down past staleAfterMs, not peered). */
+  error?: { code: string; message: string };
 }
 
 /** Options of a registry's federation (RegistryServerOptions.federation). */
@@ -58,6 +103,14 @@ export interface RegistryFederationOptions {
   timeoutMs?: number;
   /** How old a routed request may be, in seconds (its id is remembered that long: no replay). @default 60 */
   windowSec?: number;
+  /**
+   * Mirror every active peer's listings (snapshot, then its event stream) and
+   * answer GET /v1/federation/search from this registry's store and the
+   * mirrors in one request. Only direct, mutual peers are mirrored, not
+   * their peers. `false` turns it off (the route is then not served).
+   * @default {} (on, with FederationMirrorOptions' defaults)
+   */
+  mirror?: FederationMirrorOptions | false;
 }
 
 /** A configured peer and how peering with it stands. */
@@ -119,9 +172,12 @@ export class RegistryFederation {
   private readonly verifier: RequestVerifier;
   private readonly routeIds: NonceCache;
   private readonly client: PeerClient;
-  private readonly validate: Record<'rpc' | 'peer' | 'route' | 'reply', ValidateFunction>;
+  private readonly validate: Record<'rpc' | 'peer' | 'route' | 'reply' | 'search', ValidateFunction>;
   private ownList: SignedPeerList | undefined;
   private closed = false;
+  private readonly mirrorOptions: PeerMirrorOptions | undefined;
+  private readonly mirrors = new Map<string, PeerMirror>();
+  private validRecord: ValidateFunction | undefined;
 
   constructor(options: RegistryFederationOptions, deps: RegistryFederationDeps) {
     this.identity = options.identity;
@@ -150,12 +206,89 @@ export class RegistryFederation {
       peer: ajv.compile(peerParamsSchema),
       route: ajv.compile(routeParamsSchema),
       reply: ajv.compile(routeReplySchema),
+      search: ajv.compile(searchSchema),
     };
+    if (options.mirror !== false) {
+      const m = options.mirror ?? {};
+      const ms = (name: keyof FederationMirrorOptions, fallback: number) => {
+        const v = m[name] ?? fallback;
+        if (!Number.isInteger(v) || v < 1) throw new SovError('INVALID_CONFIG', `federation.mirror.${name} must be a positive integer (got ${m[name]})`);
+        return v;
+      };
+      this.mirrorOptions = {
+        maxRecords: ms('maxRecordsPerPeer', 10_000),
+        staleAfterMs: ms('staleAfterMs', 10_000),
+        resyncMs: ms('resyncMs', 60_000),
+        idleMs: ms('idleMs', 45_000),
+        maxReconnectDelayMs: ms('maxReconnectDelayMs', 2000),
+        timeoutMs: this.timeoutMs,
+      };
+      this.validRecord = ajv.compile(mirroredRecordSchema);
+    }
   }
 
   /** Every configured peer and how peering with it stands. */
   peerStatus(): FederationPeerStatus[] {
     return [...this.peers.values()].map(({ id, url, status, error }) => ({ id, url, status, ...(error ? { error } : {}) }));
+  }
+
+  /** How each peer's mirror stands (empty with `mirror: false`). */
+  mirrorStatus(): PeerMirrorStatus[] {
+    return [...this.mirrors.values()].map((m) => m.status());
+  }
+
+  /**
+   * A federated search: this registry's own matches and those of every
+   * fresh peer mirror, each registry's first `limit`, each record tagged
+   * with the registry that lists it, best reputation first; with every
+   * configured peer's outcome.
+   */
+  async federatedSearch(query: Record<string, string | string[] | undefined>): Promise<{
+    agents: Array<AgentRecord & { registry: string }>;
+    total: number;
+    registries: FederatedSearchOutcome[];
+  }> {
+    const search = storeSearchOf(query, (q) => {
+      if (!this.validate.search(q)) throw new ValidationError('federated search', problemsOf(this.validate.search));
+    });
+    if (search.cursor !== undefined) {
+      throw new ValidationError('federated search', [{ path: '/cursor', message: 'is not supported: each registry gives its first `limit` matches' }]);
+    }
+    const now = this.deps.clock.now();
+    const own = await this.deps.store.search(search, now);
+    const agents: Array<AgentRecord & { registry: string }> = own.agents.map((a) => ({ ...toRecord(a, now), registry: this.id }));
+    const registries: FederatedSearchOutcome[] = [
+      { id: this.id, url: this.deps.url() ?? '', self: true, ok: true, connected: true, count: own.agents.length, total: own.total },
+    ];
+    let total = own.total;
+    for (const peer of this.peers.values()) {
+      const mirror = this.mirrors.get(peer.id);
+      if (!mirror) {
+        const why = peer.status === 'refused' ? 'peering was refused' : 'peering is not active yet';
+        registries.push({ id: peer.id, url: peer.url, self: false, ok: false, connected: false, count: 0, total: 0, error: { code: 'UNAVAILABLE', message: `${peer.url} is not mirrored: ${why}` } });
+        continue;
+      }
+      const answer = await mirror.search(search, now);
+      const st = mirror.status();
+      const outcome: FederatedSearchOutcome = {
+        id: peer.id,
+        url: peer.url,
+        self: false,
+        ok: answer.ok,
+        connected: st.connected,
+        ...(st.lastEventAt ? { lastEventAt: st.lastEventAt } : {}),
+        count: answer.ok ? answer.agents.length : 0,
+        total: answer.ok ? answer.total : 0,
+        ...(st.dropped > 0 ? { truncated: true } : {}),
+        ...(answer.ok ? {} : { error: answer.error }),
+      };
+      registries.push(outcome);
+      if (!answer.ok) continue;
+      total += answer.total;
+      for (const r of answer.agents) agents.push({ ...r, registry: peer.id });
+    }
+    agents.sort((a, b) => b.reputation - a.reputation || (a.id < b.id ? -1 : a.id > b.id ? 1 : a.registry < b.registry ? -1 : 1));
+    return { agents, total, registries };
   }
 
   /** Mounts the federation routes and starts peering once the registry listens. */
@@ -168,6 +301,7 @@ export class RegistryFederation {
     app.addHook('onClose', async () => {
       this.closed = true;
       for (const p of this.peers.values()) if (p.retryTimer !== undefined) this.deps.clock.clearTimeout(p.retryTimer);
+      await Promise.all([...this.mirrors.values()].map((m) => m.close()));
       await this.client.close();
     });
 
@@ -176,7 +310,23 @@ export class RegistryFederation {
       registry: { id: this.id, url: this.deps.url(), maxHops: this.maxHops, peers: this.peers.size },
     }));
 
-    app.get('/v1/federation/peers', () => ({ success: true, registry: this.id, peers: this.peerStatus(), list: this.list() }));
+    app.get('/v1/federation/peers', () => ({
+      success: true,
+      registry: this.id,
+      peers: this.peerStatus().map((p) => {
+        const mirror = this.mirrors.get(p.id)?.status();
+        return mirror ? { ...p, mirror } : p;
+      }),
+      list: this.list(),
+    }));
+
+    if (this.mirrorOptions) {
+      app.get('/v1/federation/search', async (req) => ({
+        success: true,
+        ...(await this.federatedSearch(req.query as Record<string, string | string[] | undefined>)),
+        nextCursor: null,
+      }));
+    }
 
     app.get('/v1/federation/path', async (req) => {
       const q = req.query as Record<string, string | string[] | undefined>;
@@ -304,6 +454,21 @@ export class RegistryFederation {
     peer.status = 'active';
     delete peer.error;
     this.lists.set(peer.id, { list, at: this.deps.clock.now() });
+    this.mirror(peer);
+  }
+
+  /** Starts mirroring an active peer; one already mirrored that peers again (it restarted) gets a new snapshot. */
+  private mirror(peer: PeerState): void {
+    if (!this.mirrorOptions || !this.validRecord || this.closed) return;
+    const known = this.mirrors.get(peer.id);
+    if (known) return known.resync();
+    const mirror = new PeerMirror({ id: peer.id, url: peer.url }, this.mirrorOptions, {
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      validRecord: this.validRecord,
+    });
+    this.mirrors.set(peer.id, mirror);
+    mirror.start();
   }
 
   private acceptPeering(caller: { id: string }, params: unknown): { list: SignedPeerList } {

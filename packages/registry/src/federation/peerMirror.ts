@@ -1,0 +1,538 @@
+import type { ValidateFunction } from 'ajv';
+import { createParser } from 'eventsource-parser';
+import { NetworkError, RemoteError, SovError, TimeoutError, toSovError, type AgentRecord, type Clock, type Logger } from '@sov/core';
+import { MemoryRegistryStore } from '../memoryRegistryStore';
+import type { StoreSearch } from '../registryStore';
+import type { StoredAgent } from '../storedAgent';
+
+/** Limits and timings of one peer's mirror (see RegistryFederationOptions.mirror). */
+export interface PeerMirrorOptions {
+  maxRecords: number;
+  staleAfterMs: number;
+  resyncMs: number;
+  timeoutMs: number;
+  idleMs: number;
+  maxReconnectDelayMs: number;
+}
+
+/** How one peer's mirror stands. */
+export interface PeerMirrorStatus {
+  id: string;
+  url: string;
+  /** Whether the peer's event stream is connected right now. */
+  connected: boolean;
+  /** Whether a full snapshot was taken; records are served only after the first. */
+  seeded: boolean;
+  /** Records held. */
+  records: number;
+  /** Records left out because the mirror was full (maxRecordsPerPeer), since the last snapshot. */
+  dropped: number;
+  /** Records refused as malformed, since the mirror started. */
+  malformed: number;
+  /** When the last message (event or keep-alive) came from the peer. */
+  lastEventAt?: string;
+  /** Since when the stream is down (unset while connected). */
+  downSince?: string;
+  /** The last failure of the stream or of a snapshot. */
+  error?: { code: string; message: string };
+}
+
+/** What a mirror answers to a search: the page, or why it has none to give. */
+export type MirrorAnswer = { ok: true; agents: AgentRecord[]; total: number } | { ok: false; error: { code: string; message: string } };
+
+/** Only these events change what a peer lists. */
+const STREAM_TYPES = ['peer_joined', 'peer_left', 'peer_updated', 'reputation_changed'] as const;
+const SNAPSHOT_PAGE = 500;
+/** The largest JSON body read from a peer (a snapshot page, a record), and the longest an unfinished stream message may grow. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** The largest record kept (its JSON), so that a peer cannot fill memory with a few huge ones. */
+const MAX_RECORD_BYTES = 32 * 1024;
+/** Records refetched at once after events. */
+const FETCHERS = 8;
+/** Events held while a snapshot is taken; past this the snapshot is taken again afterwards. */
+const MAX_HELD_EVENTS = 10_000;
+
+const RECORD_FIELDS = [
+  'id',
+  'name',
+  'endpoint',
+  'capabilities',
+  'services',
+  'metadata',
+  'ttl',
+  'registeredAt',
+  'lastHeartbeat',
+  'expiresAt',
+  'reputation',
+  'availability',
+] as const satisfies ReadonlyArray<keyof AgentRecord>;
+
+interface StreamEvent {
+  type: string;
+  peerId: string;
+  reputation?: unknown;
+}
+
+/** Reads a JSON body of at most MAX_BODY_BYTES; RESPONSE_TOO_LARGE past it. */
+async function boundedJson(res: Response, url: string): Promise<unknown> {
+  const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel();
+        throw new SovError('RESPONSE_TOO_LARGE', `GET ${url} answered more than ${MAX_BODY_BYTES} bytes`);
+      }
+      chunks.push(value);
+    }
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new RemoteError({ code: 'REMOTE_ERROR', message: `not a JSON answer: ${text.slice(0, 120)}`, status: res.status, method: 'GET', url }, { cause });
+  }
+}
+
+/**
+ * A copy of one peer registry's listings, kept current by the peer's event
+ * stream (resumed with Last-Event-ID), seeded by a full snapshot (its paged
+ * search) when the stream starts, on a resume gap, when the peer peers
+ * again (it restarted) and every `resyncMs`. Every record is checked
+ * against the record schema before it is kept; at most `maxRecords` are
+ * kept. Records are served while the stream is up, and for `staleAfterMs`
+ * after it went down; then they are left out until it is back.
+ */
+export class PeerMirror {
+  readonly id: string;
+  readonly url: string;
+  private readonly opts: PeerMirrorOptions;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly validRecord: ValidateFunction;
+  private store = new MemoryRegistryStore({ eventRetention: 1 });
+  private records = new Map<string, AgentRecord>();
+  /** Refetches in flight: agent id -> the refetch's number, or -1 once an event about the agent came meanwhile (its result is then dropped). */
+  private readonly inflight = new Map<string, number>();
+  private fetchSeq = 0;
+  /** Agents to refetch after an event (a set: a burst of events about one agent costs one read). */
+  private readonly dirty = new Set<string>();
+  private fetchers = 0;
+  /** Set while a snapshot is taken: events wait here, applied to the new copy before it replaces the old. */
+  private held: StreamEvent[] | undefined;
+  private heldOverflow = false;
+  private seeding: Promise<void> | undefined;
+  private seedAgain = false;
+  private seeded = false;
+  private lastEventId: string | undefined;
+  private connected = false;
+  private downSinceMs: number | undefined;
+  private lastMessageMs: number | undefined;
+  private dropped = 0;
+  private malformed = 0;
+  private error: { code: string; message: string } | undefined;
+  private controller: AbortController | undefined;
+  /** Aborted by close: ends snapshot and record reads in flight. */
+  private readonly lifetime = new AbortController();
+  private running: Promise<void> | undefined;
+  private sleepTimer: unknown;
+  private wake: (() => void) | undefined;
+  private resyncTimer: unknown;
+  private idleTimer: unknown;
+  private closed = false;
+
+  constructor(peer: { id: string; url: string }, options: PeerMirrorOptions, deps: { clock: Clock; logger: Logger; validRecord: ValidateFunction }) {
+    this.id = peer.id;
+    this.url = peer.url;
+    this.opts = options;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.validRecord = deps.validRecord;
+    this.downSinceMs = deps.clock.now();
+  }
+
+  /** Starts following the peer's stream (and takes the first snapshot once it is connected). */
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Takes a new snapshot (the peer restarted or re-peered); the current copy serves meanwhile. */
+  resync(): void {
+    if (this.closed || this.seeding) return;
+    // Down now: the resume (or the first connection's snapshot) comes with the reconnect; try again later.
+    if (!this.connected) return this.scheduleResync();
+    void this.seed();
+  }
+
+  /** Stops the stream and every timer; the copy is dropped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.controller?.abort();
+    this.lifetime.abort();
+    this.clock.clearTimeout(this.resyncTimer);
+    this.clock.clearTimeout(this.idleTimer);
+    this.clock.clearTimeout(this.sleepTimer);
+    this.wake?.();
+    await this.running;
+    await this.seeding;
+    this.records.clear();
+  }
+
+  /** Whether records are served at `now`: seeded, and the stream up or down for at most staleAfterMs. */
+  fresh(now: number): boolean {
+    return this.seeded && (this.connected || (this.downSinceMs !== undefined && now - this.downSinceMs <= this.opts.staleAfterMs));
+  }
+
+  /** The peer's listings matching `query` (the registry's own search rules), or why none are served. */
+  async search(query: StoreSearch, now: number): Promise<MirrorAnswer> {
+    if (!this.seeded) return { ok: false, error: { code: 'UNAVAILABLE', message: `The mirror of ${this.id} has no snapshot yet${this.error ? `: ${this.error.message}` : ''}` } };
+    if (!this.fresh(now)) {
+      const since = new Date(this.downSinceMs ?? now).toISOString();
+      return {
+        ok: false,
+        error: { code: 'UNAVAILABLE', message: `The event stream of ${this.id} is down since ${since}, longer than ${this.opts.staleAfterMs} ms: its listings are left out` },
+      };
+    }
+    const { cursor: _cursor, ...rest } = query;
+    const page = await this.store.search(rest, now);
+    const agents: AgentRecord[] = [];
+    for (const a of page.agents) {
+      const r = this.records.get(a.id);
+      if (r) agents.push(r);
+    }
+    return { ok: true, agents, total: page.total };
+  }
+
+  status(): PeerMirrorStatus {
+    return {
+      id: this.id,
+      url: this.url,
+      connected: this.connected,
+      seeded: this.seeded,
+      records: this.records.size,
+      dropped: this.dropped,
+      malformed: this.malformed,
+      ...(this.lastMessageMs !== undefined ? { lastEventAt: new Date(this.lastMessageMs).toISOString() } : {}),
+      ...(this.downSinceMs !== undefined && !this.connected ? { downSince: new Date(this.downSinceMs).toISOString() } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+
+  // ---- the stream -----------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    let delay = 100;
+    while (!this.closed) {
+      try {
+        await this.follow();
+        delay = 100;
+      } catch (e) {
+        if (this.closed) break;
+        const err = toSovError(e);
+        if (this.error?.code !== err.code) this.logger.warn('federation mirror: peer stream down; retrying', { peer: this.id, code: err.code, error: err.message });
+        this.error = { code: err.code, message: err.message };
+      }
+      if (this.connected) this.downSinceMs = this.clock.now();
+      this.connected = false;
+      this.clock.clearTimeout(this.idleTimer);
+      if (this.closed) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.sleepTimer = this.clock.setTimeout(resolve, delay);
+      });
+      delay = Math.min(this.opts.maxReconnectDelayMs, delay * 2);
+    }
+  }
+
+  /** One connection to the peer's stream; returns when it ends. */
+  private async follow(): Promise<void> {
+    const controller = new AbortController();
+    this.controller = controller;
+    const url = `${this.url}/v1/events?${STREAM_TYPES.map((t) => `type=${t}`).join('&')}`;
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.lastEventId !== undefined) headers['last-event-id'] = this.lastEventId;
+    const connectTimer = this.clock.setTimeout(() => controller.abort(new TimeoutError(`GET ${url}`, this.opts.timeoutMs)), this.opts.timeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(url, { headers, signal: controller.signal });
+    } catch (cause) {
+      if (controller.signal.reason instanceof TimeoutError) throw controller.signal.reason;
+      throw new NetworkError('GET', url, { cause });
+    } finally {
+      this.clock.clearTimeout(connectTimer);
+    }
+    if (!res.ok || !res.body) {
+      const body = (await boundedJson(res, url).catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+      throw new RemoteError({ code: body?.error?.code ?? 'REMOTE_ERROR', message: body?.error?.message ?? res.statusText, status: res.status, method: 'GET', url });
+    }
+    const resumed = this.lastEventId !== undefined;
+    this.connected = true;
+    this.downSinceMs = undefined;
+    this.error = undefined;
+    this.touch();
+    this.logger.info('federation mirror: peer stream connected', { peer: this.id, resumed });
+    // A new stream (no resume point) starts from now: the snapshot covers what came before.
+    if (!resumed || !this.seeded) void this.seed();
+    let pendingBytes = 0;
+    const parser = createParser({
+      onEvent: (msg) => {
+        pendingBytes = 0;
+        if (msg.id !== undefined && /^[0-9]{1,20}$/.test(msg.id)) this.lastEventId = msg.id;
+        if (msg.event === undefined || !(STREAM_TYPES as readonly string[]).includes(msg.event)) return;
+        let payload: { data?: { peer_id?: unknown; reputation?: unknown } };
+        try {
+          payload = JSON.parse(msg.data) as typeof payload;
+        } catch {
+          return;
+        }
+        const peerId = payload?.data?.peer_id;
+        if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 256) return;
+        this.onStreamEvent({ type: msg.event, peerId, reputation: payload.data?.reputation });
+      },
+      onComment: (comment) => {
+        // The peer no longer has every event after our resume point: what we hold may have missed some.
+        if (comment.includes('replay window exceeded')) {
+          this.logger.warn('federation mirror: resume gap; taking a new snapshot', { peer: this.id, after: this.lastEventId });
+          void this.seed();
+        }
+      },
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        this.touch();
+        pendingBytes += value.byteLength;
+        if (pendingBytes > MAX_MESSAGE_BYTES) {
+          throw new SovError('RESPONSE_TOO_LARGE', `The event stream of ${this.id} sent a message over ${MAX_MESSAGE_BYTES} bytes`);
+        }
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
+      throw new NetworkError('GET', url, { cause: new Error('the peer ended its event stream') });
+    } catch (e) {
+      if (controller.signal.aborted && controller.signal.reason instanceof TimeoutError) throw controller.signal.reason;
+      if (e instanceof SovError) throw e;
+      throw new NetworkError('GET', url, { cause: e });
+    } finally {
+      controller.abort();
+    }
+  }
+
+  /** A message came: the stream is alive. One that stays silent past idleMs is dropped and reconnected. */
+  private touch(): void {
+    this.lastMessageMs = this.clock.now();
+    this.clock.clearTimeout(this.idleTimer);
+    const controller = this.controller;
+    this.idleTimer = this.clock.setTimeout(
+      () => controller?.abort(new TimeoutError(`the event stream of ${this.id} (no message)`, this.opts.idleMs)),
+      this.opts.idleMs,
+    );
+  }
+
+  private onStreamEvent(event: StreamEvent): void {
+    if (this.inflight.has(event.peerId)) this.inflight.set(event.peerId, -1);
+    if (this.held) {
+      if (this.held.length < MAX_HELD_EVENTS) this.held.push(event);
+      else this.heldOverflow = true;
+      return;
+    }
+    this.apply(event, this.store, this.records);
+  }
+
+  /** Applies one event to a copy: a leave now, a change by refetching the record. */
+  private apply(event: StreamEvent, store: MemoryRegistryStore, records: Map<string, AgentRecord>): void {
+    if (event.type === 'peer_left') {
+      this.dirty.delete(event.peerId);
+      records.delete(event.peerId);
+      void store.delete(event.peerId);
+      return;
+    }
+    const known = records.get(event.peerId);
+    if (event.type === 'reputation_changed' && known && typeof event.reputation === 'number' && event.reputation >= 0 && event.reputation <= 1) {
+      this.keep({ ...known, reputation: event.reputation }, store, records);
+      return;
+    }
+    if (!known && !this.dirty.has(event.peerId) && records.size + this.dirty.size >= this.opts.maxRecords) {
+      this.dropped++;
+      return;
+    }
+    this.dirty.add(event.peerId);
+    this.fetchDirty();
+  }
+
+  private fetchDirty(): void {
+    while (this.fetchers < FETCHERS && this.dirty.size > 0 && !this.closed) {
+      const id = this.dirty.values().next().value!;
+      this.dirty.delete(id);
+      this.fetchers++;
+      void this.refetch(id).finally(() => {
+        this.fetchers--;
+        this.fetchDirty();
+      });
+    }
+  }
+
+  private async refetch(id: string): Promise<void> {
+    const mine = ++this.fetchSeq;
+    this.inflight.set(id, mine);
+    const url = `${this.url}/v1/agents/${encodeURIComponent(id)}`;
+    let record: AgentRecord | undefined;
+    let gone = false;
+    try {
+      const res = await fetch(url, { signal: this.deadline() });
+      const body = (await boundedJson(res, url)) as { success?: unknown; agent?: unknown; error?: { code?: unknown } };
+      if (res.status === 404) gone = true;
+      else if (body?.success === true) record = this.checked(body.agent);
+      else throw new RemoteError({ code: typeof body?.error?.code === 'string' ? body.error.code : 'REMOTE_ERROR', message: 'the record could not be read', status: res.status, method: 'GET', url });
+    } catch (e) {
+      if (!this.closed) this.logger.warn('federation mirror: record not read', { peer: this.id, agentId: id, error: toSovError(e).message });
+      record = undefined;
+    }
+    const latest = this.inflight.get(id);
+    if (latest === mine || latest === -1) this.inflight.delete(id);
+    // Another event about this agent came meanwhile (its own refetch or removal decides), or a snapshot is
+    // being taken (it reads the agent after this refetch began, and events since are held for it).
+    if (latest !== mine || this.held || this.closed) return;
+    if (gone) {
+      this.records.delete(id);
+      await this.store.delete(id);
+    } else if (record && record.id === id) {
+      this.keep(record, this.store, this.records);
+    }
+  }
+
+  /** The record when it is one (schema, size), with the known fields only; undefined (counted) otherwise. */
+  private checked(value: unknown): AgentRecord | undefined {
+    if (!this.validRecord(value)) {
+      this.malformed++;
+      return undefined;
+    }
+    const r = value as Record<string, unknown>;
+    const record = Object.fromEntries(RECORD_FIELDS.map((k) => [k, r[k]])) as unknown as AgentRecord;
+    if (JSON.stringify(record).length > MAX_RECORD_BYTES) {
+      this.malformed++;
+      return undefined;
+    }
+    return record;
+  }
+
+  private keep(record: AgentRecord, store: MemoryRegistryStore, records: Map<string, AgentRecord>): boolean {
+    if (!records.has(record.id) && records.size >= this.opts.maxRecords) {
+      this.dropped++;
+      return false;
+    }
+    records.set(record.id, record);
+    // The peer's lease rules are the peer's: it tells when the agent leaves (peer_left), so the copy never expires here.
+    const stored: StoredAgent = {
+      id: record.id,
+      name: record.name,
+      endpoint: record.endpoint,
+      capabilities: record.capabilities,
+      services: record.services,
+      metadata: record.metadata,
+      ttl: record.ttl,
+      registeredAt: record.registeredAt,
+      lastHeartbeat: record.lastHeartbeat,
+      expiresAt: record.expiresAt,
+      reputation: record.reputation,
+      expiresAtMs: Number.MAX_SAFE_INTEGER,
+      firstSeenMs: 0,
+      lastBeatMs: 0,
+      liveMs: 0,
+    };
+    void store.put(stored);
+    return true;
+  }
+
+  /** The signal of one read from the peer: its timeout, or the mirror's close. */
+  private deadline(): AbortSignal {
+    return AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.opts.timeoutMs)]);
+  }
+
+  // ---- snapshots ------------------------------------------------------------
+
+  /** Takes a snapshot into a new copy, applies the events that came meanwhile, then swaps it in. One at a time. */
+  private seed(): Promise<void> {
+    if (this.seeding) {
+      this.seedAgain = true;
+      return this.seeding;
+    }
+    this.seeding = (async () => {
+      do {
+        this.seedAgain = false;
+        this.held = [];
+        this.heldOverflow = false;
+        try {
+          const { store, records } = await this.snapshot();
+          const held = this.held;
+          this.held = undefined;
+          this.store = store;
+          this.records = records;
+          this.seeded = true;
+          for (const e of held) this.apply(e, store, records);
+          if (this.heldOverflow) this.seedAgain = true;
+          this.scheduleResync();
+        } catch (e) {
+          this.held = undefined;
+          const err = toSovError(e);
+          this.error = { code: err.code, message: err.message };
+          this.logger.warn('federation mirror: snapshot failed', { peer: this.id, code: err.code, error: err.message });
+          // The stream's reconnect seeds again; a live stream gets another try at the next resync.
+          this.scheduleResync();
+        }
+      } while (this.seedAgain && !this.closed && this.connected);
+    })().finally(() => {
+      this.seeding = undefined;
+    });
+    return this.seeding;
+  }
+
+  private scheduleResync(): void {
+    this.clock.clearTimeout(this.resyncTimer);
+    if (this.closed) return;
+    this.resyncTimer = this.clock.setTimeout(() => this.resync(), this.opts.resyncMs);
+  }
+
+  /** Every listing of the peer, page by page, at most maxRecords of them. */
+  private async snapshot(): Promise<{ store: MemoryRegistryStore; records: Map<string, AgentRecord> }> {
+    const store = new MemoryRegistryStore({ eventRetention: 1 });
+    const records = new Map<string, AgentRecord>();
+    this.dropped = 0;
+    let cursor: string | null = null;
+    const maxPages = Math.ceil(this.opts.maxRecords / SNAPSHOT_PAGE) + 1;
+    for (let page = 0; page < maxPages && !this.closed; page++) {
+      const url = `${this.url}/v1/agents?limit=${SNAPSHOT_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      let res: Response;
+      try {
+        res = await fetch(url, { signal: this.deadline() });
+      } catch (cause) {
+        if ((cause as Error).name === 'TimeoutError') throw new TimeoutError(`GET ${url}`, this.opts.timeoutMs, { cause });
+        throw new NetworkError('GET', url, { cause });
+      }
+      const body = (await boundedJson(res, url)) as { success?: unknown; agents?: unknown; nextCursor?: unknown; total?: unknown };
+      if (body?.success !== true || !Array.isArray(body.agents)) {
+        throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a search page', status: res.status, method: 'GET', url });
+      }
+      for (const value of body.agents) {
+        const record = this.checked(value);
+        if (record && !this.keep(record, store, records)) break;
+      }
+      if (records.size >= this.opts.maxRecords) {
+        const total = typeof body.total === 'number' ? body.total : records.size;
+        this.dropped = Math.max(this.dropped, total - records.size);
+        break;
+      }
+      if (typeof body.nextCursor !== 'string' || body.nextCursor.length === 0 || body.nextCursor.length > 256) break;
+      cursor = body.nextCursor;
+    }
+    if (this.dropped > 0) this.logger.warn('federation mirror: peer lists more than maxRecordsPerPeer', { peer: this.id, kept: records.size, dropped: this.dropped });
+    return { store, records };
+  }
+}
