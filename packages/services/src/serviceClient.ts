@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import { SovError, ValidationError, type Agent, type CallOptions, type CallOutcome, type CallQuery, type FieldProblem } from '@sov/core';
 import { compileSchema, createAjv, problemsOf } from './internal/schemaValidator';
 import { checkStandard, isStandardSchema } from './internal/standardSchema';
-import type { JsonSchema, ServiceContract, ServiceParams, ServiceResult } from './serviceSchema';
+import type { ServiceContract, ServiceParams, ServiceResult } from './serviceSchema';
 
 /** What a typed client needs of an agent: its `callDetailed` (an `Agent` has it). */
 export type ServiceCaller = Pick<Agent, 'callDetailed'>;
@@ -42,7 +42,7 @@ function resultCheckOf(contract: ServiceContract): ResultCheck {
   if (schema === undefined) return undefined;
   if (isStandardSchema(schema)) return { standard: schema };
   clientAjv ??= createAjv();
-  return { ajv: compileSchema(clientAjv, schema as JsonSchema, `outputSchema of service "${contract.name}"`) };
+  return { ajv: compileSchema(clientAjv, schema, `outputSchema of service "${contract.name}"`) };
 }
 
 function outputInvalid(service: string, agentId: string, problems: FieldProblem[]): SovError {

@@ -215,7 +215,7 @@ export class ServiceRouter {
     if (typeof name === 'string' && this.byName.has(name)) {
       throw new SovError('CONFLICT', `Service "${name}" is already registered`);
     }
-    const service = compileService(definition as ServiceDefinition<never, unknown>, this.ajv, this.defaults, {
+    const service = compileService(definition, this.ajv, this.defaults, {
       stats: (n) => this.metrics.track(n),
       deadlines: () => {
         const q = new DeadlineQueue(this.clock);
