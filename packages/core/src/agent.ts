@@ -52,8 +52,13 @@ export interface AgentOptions extends AgentConfigInput {
    * @default 'session'
    */
   callAuthentication?: 'session' | 'per-request';
-  /** How agent.call reaches peers: keep-alive connections per peer and HTTP/1.1 pipelining (see PeerClientOptions). @default { connectionsPerPeer: 32, pipelining: 1 } */
-  peerConnections?: { connectionsPerPeer?: number; pipelining?: number };
+  /**
+   * How agent.call reaches peers (see PeerClientOptions): the transport
+   * (`'mux'`, every call to a peer multiplexed on one connection, or
+   * `'http'`, one HTTP/1.1 POST per call), connections per peer and HTTP/1.1
+   * pipelining. @default { transport: 'mux', connectionsPerPeer: 32, pipelining: 1 }
+   */
+  peerConnections?: { transport?: 'mux' | 'http'; connectionsPerPeer?: number; pipelining?: number };
 }
 
 interface AgentEvents {
@@ -290,6 +295,7 @@ export class Agent {
         ...(this.cfg ? { timeoutMs: this.cfg.requestTimeoutMs * 2 } : {}),
         ...(pool?.connectionsPerPeer !== undefined ? { connectionsPerPeer: pool.connectionsPerPeer } : {}),
         ...(pool?.pipelining !== undefined ? { pipelining: pool.pipelining } : {}),
+        ...(pool?.transport !== undefined ? { transport: pool.transport } : {}),
       });
     }
     return this.peerClient;

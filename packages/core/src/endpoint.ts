@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -10,39 +11,12 @@ import { receiverAuthorities } from './receiverAuthorities';
 import { SESSION_PATH, type ReceiverBinding, type UnsignedReceipt, type VerifiedCaller, type Verifier } from './ports';
 import { ValidationError } from './errors/validationError';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
+import { InFlight } from './internal/inFlight';
+import { MUX_MAX_STREAMS_HEADER, MUX_PATH, MUX_PROTOCOL } from './internal/muxFrames';
+import { MuxServerConnection, type MuxReply, type MuxService } from './internal/muxServer';
 import { RouteTable } from './internal/routeTable';
 import { answerExpectationsInWireFormat, clientErrorHandler } from './wireErrorServer';
 import type { AgentRequest, CallReceipt, RpcReply } from './wire';
-
-/**
- * A request being served. Its AbortController, and the listener that aborts
- * it when the caller goes away, are made only if the handler reads the signal.
- */
-class InFlight {
-  private controller: AbortController | undefined;
-  private reason: unknown;
-
-  constructor(private readonly res: ServerResponse) {}
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.reason !== undefined) this.controller.abort(this.reason);
-      else if (!this.res.writableFinished) {
-        const socket = this.res.socket;
-        if (!socket || socket.destroyed) this.abort(new SovError('UNAVAILABLE', 'Caller closed the connection'));
-        else this.res.once('close', () => !this.res.writableFinished && this.abort(new SovError('UNAVAILABLE', 'Caller closed the connection')));
-      }
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.reason !== undefined) return;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
 
 /**
  * The RequestContext a handler gets. A class, not an object literal with
@@ -182,10 +156,14 @@ type RouteEntry =
   | { kind: 'plain'; answer: (res: ServerResponse) => Promise<void> };
 
 /** The work of a served route once its request is verified and parsed. */
-type ServedWork = (body: unknown, ctx: HandlerContext, req: IncomingMessage, extra: RouteExtras) => Promise<RouteReply> | RouteReply;
+type ServedWork = (body: unknown, ctx: HandlerContext, headers: RequestHeaders, extra: RouteExtras) => Promise<RouteReply> | RouteReply;
+
+/** A request's headers, names lowercased. */
+type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** What a route added by a capability needs beyond the body: the path, its parameters and the query. */
 interface RouteExtras {
+  method: string;
   path: string;
   query: string;
   params: Record<string, string>;
@@ -195,6 +173,15 @@ const JSON_TYPE = 'application/json';
 const JSON_UTF8 = 'application/json; charset=utf-8';
 const TEXT_UTF8 = 'text/plain; charset=utf-8';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const RPC_PATH = '/rpc';
+/** A multiplexed request is a `POST /rpc` by another road: what its guards see. */
+const MUX_EXTRAS: RouteExtras = { method: 'POST', path: RPC_PATH, query: '', params: {} };
+/** Largest header block of a multiplexed request: node:http's default for a request's headers. */
+const MUX_HEADER_LIMIT = 16 * 1024;
+/** Calls one multiplexed connection serves at once. */
+const MUX_MAX_STREAMS = 1024;
+/** A multiplexed connection with no call in flight is closed after this long without a byte (as keep-alive HTTP connections). */
+const MUX_IDLE_MS = 72_000;
 
 /** Whether a Content-Type names JSON (`application/json`, any parameters). */
 function isJsonType(type: string | undefined): boolean {
@@ -249,6 +236,14 @@ function stream(res: ServerResponse, status: number, contentType: string, body: 
   body.on('error', () => res.destroy());
   res.once('close', () => body.destroy());
   body.pipe(res);
+}
+
+/** Refuses an upgrade on its raw socket, in the wire format, and closes the connection. */
+function refuseUpgrade(socket: Socket, error: SovError): void {
+  const body = JSON.stringify(error.toWire());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\ncontent-type: ${JSON_UTF8}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Answers with an error in the wire format; a Retry-After goes with it when the error carries one. */
@@ -325,6 +320,8 @@ export class AgentEndpoint implements EndpointRegistrar {
   private receiverId: string | undefined;
   /** Who this endpoint is, for the verifier; set once listening. */
   private receiver: ReceiverBinding | undefined;
+  /** Open multiplexed connections (sov-mux/1), told to go away at close. */
+  private readonly muxConnections = new Set<MuxServerConnection>();
   /** Requests being handled right now. */
   inFlight = 0;
   /** The agent's Prometheus registry, served at `GET /metrics`; capabilities add their metrics to it. */
@@ -371,23 +368,27 @@ export class AgentEndpoint implements EndpointRegistrar {
       kind: 'plain',
       answer: async (res) => send(res, 200, this.metrics.contentType, await this.metrics.metrics()),
     });
-    this.routes.add('POST', '/rpc', {
+    this.routes.add('POST', RPC_PATH, {
       kind: 'served',
-      label: '/rpc',
+      label: RPC_PATH,
       signed: true,
-      work: async (body, ctx, req) => {
-        if (!this.handler) throw new SovError('SERVICE_NOT_FOUND', 'This agent has no request handler');
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-          throw new SovError('INVALID_INPUT', 'Request body must be a JSON object');
-        }
-        const request = body as AgentRequest;
-        const r = await this.handler(request, ctx);
-        const reply: Record<string, unknown> = { ...r, success: true };
-        // A receipt costs a signature: made only when the caller asks for one.
-        if (ctx.caller && this.receipts && req.headers['x-sov-receipt'] === '1') reply.receipt = this.receipt(ctx.caller.id, request);
-        return { body: reply };
-      },
+      work: (body, ctx, headers) => this.rpcWork(body, ctx, headers),
     });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+  }
+
+  /** The request route's work, whichever transport the request came by. */
+  private async rpcWork(body: unknown, ctx: HandlerContext, headers: RequestHeaders): Promise<RouteReply> {
+    if (!this.handler) throw new SovError('SERVICE_NOT_FOUND', 'This agent has no request handler');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new SovError('INVALID_INPUT', 'Request body must be a JSON object');
+    }
+    const request = body as AgentRequest;
+    const r = await this.handler(request, ctx);
+    const reply: Record<string, unknown> = { ...r, success: true };
+    // A receipt costs a signature: made only when the caller asks for one.
+    if (ctx.caller && this.receipts && headers['x-sov-receipt'] === '1') reply.receipt = this.receipt(ctx.caller.id, request);
+    return { body: reply };
   }
 
   /**
@@ -432,13 +433,13 @@ export class AgentEndpoint implements EndpointRegistrar {
       kind: 'served',
       label: route.url,
       signed,
-      work: (body, ctx, req, extra) =>
+      work: (body, ctx, headers, extra) =>
         route.handler({
-          method: req.method ?? 'GET',
+          method: extra.method,
           path: extra.path,
           params: extra.params,
           query: parseQuery(extra.query),
-          headers: req.headers,
+          headers,
           body,
           caller: ctx.caller,
           requestId: ctx.requestId,
@@ -560,6 +561,7 @@ export class AgentEndpoint implements EndpointRegistrar {
   async close(): Promise<void> {
     if (!this.listening) return;
     this.listening = false;
+    for (const connection of this.muxConnections) connection.goAway(new SovError('SHUTTING_DOWN', 'Agent is shutting down'));
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Connections still busy after the drain are cut, so close never hangs.
     this.server.closeAllConnections();
@@ -597,9 +599,56 @@ export class AgentEndpoint implements EndpointRegistrar {
       entry.answer(res).catch((e: unknown) => this.internalError(res, e));
       return;
     }
-    this.serve(entry.label, entry.signed, entry.work, req, res, { path, query: q < 0 ? '' : target.slice(q + 1), params: match.params }).catch((e: unknown) =>
+    this.serve(entry.label, entry.signed, entry.work, req, res, { method, path, query: q < 0 ? '' : target.slice(q + 1), params: match.params }).catch((e: unknown) =>
       this.internalError(res, e),
     );
+  }
+
+  /**
+   * An HTTP Upgrade. `GET /sov/mux` with `Upgrade: sov-mux/1` switches the
+   * connection to multiplexed calls (see internal/muxFrames.ts); any other
+   * upgrade (h2c, websocket) is declined and the request is served as plain
+   * HTTP/1.1 when it has no body, as RFC 9110 lets a server ignore an Upgrade.
+   */
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q < 0 ? target : target.slice(0, q);
+    const protocol = String(req.headers.upgrade ?? '').trim().toLowerCase();
+    if (path !== MUX_PATH || protocol !== MUX_PROTOCOL) {
+      if (req.method === 'GET' || req.method === 'HEAD') this.serveDeclinedUpgrade(req, socket);
+      else refuseUpgrade(socket, new SovError('MALFORMED_REQUEST', `This endpoint upgrades only GET ${MUX_PATH} to ${MUX_PROTOCOL}`));
+      return;
+    }
+    if (req.method !== 'GET') return refuseUpgrade(socket, new SovError('MALFORMED_REQUEST', `${MUX_PROTOCOL} is opened with GET ${MUX_PATH}`));
+    const authority = req.headers.host;
+    if (authority === undefined) return refuseUpgrade(socket, new SovError('MALFORMED_REQUEST', 'An HTTP/1.1 request must carry a Host header'));
+    if (!this.accepting) return refuseUpgrade(socket, new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'));
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${MUX_PROTOCOL}\r\n${MUX_MAX_STREAMS_HEADER}: ${MUX_MAX_STREAMS}\r\n\r\n`);
+    const service: MuxService = {
+      serve: (headers, body, flight) => this.serveMux(authority, headers, body, flight),
+      refusal: (error) => this.refusal(error),
+      bodyLimit: this.bodyLimit,
+      headerLimit: MUX_HEADER_LIMIT,
+      maxStreams: MUX_MAX_STREAMS,
+      idleMs: MUX_IDLE_MS,
+    };
+    const connection = new MuxServerConnection(socket, service, head);
+    this.muxConnections.add(connection);
+    socket.once('close', () => this.muxConnections.delete(connection));
+  }
+
+  /** Serves a request whose upgrade is declined as HTTP/1.1, and closes the connection after the answer. */
+  private serveDeclinedUpgrade(req: IncomingMessage, socket: Socket): void {
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', () => {
+      res.detachSocket(socket);
+      socket.end();
+    });
+    this.onRequest(req, res);
   }
 
   private internalError(res: ServerResponse, e: unknown): void {
@@ -608,8 +657,7 @@ export class AgentEndpoint implements EndpointRegistrar {
   }
 
   private async serve(label: string, signed: boolean, work: ServedWork, req: IncomingMessage, res: ServerResponse, extra: RouteExtras): Promise<void> {
-    const header = req.headers['x-request-id'];
-    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    const requestId = requestIdOf(req.headers['x-request-id']);
     if (!this.accepting) {
       sendError(res, new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'), requestId, true);
       return;
@@ -625,47 +673,8 @@ export class AgentEndpoint implements EndpointRegistrar {
       const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
       if (hasBody && !isJsonType(type)) throw new SovError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json');
       const raw = hasBody ? await readBody(req, this.bodyLimit) : EMPTY;
-      let caller: VerifiedCaller | undefined;
-      if (this.verifier && signed) {
-        const verifiable = {
-          method: method(req),
-          path: req.url ?? '/',
-          authority: req.headers.host ?? '',
-          ...(this.receiver ? { receiver: this.receiver } : {}),
-          headers: req.headers,
-          body: raw,
-        };
-        if (this.verifier.isSigned(verifiable)) caller = await this.verifier.verify(verifiable);
-        else if (!this.allowAnonymous) throw new SovError('UNAUTHORIZED', 'This endpoint accepts signed requests only');
-      }
-      let body: unknown;
-      if (raw.length > 0) {
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-        } catch (cause) {
-          throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
-        }
-        // Measured before anything recursive (ajv, JSON.stringify of a reply) touches it.
-        const deep = jsonDepthProblem(body, this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
-        if (deep) {
-          const path = deep.path.length > 200 ? `${deep.path.slice(0, 200)}...` : deep.path || '/';
-          throw new ValidationError('request body', [{ path, message: deep.reason }]);
-        }
-      }
-      if (this.guards.length > 0) {
-        const routeRequest: RouteRequest = {
-          method: method(req),
-          path: extra.path,
-          params: extra.params,
-          query: parseQuery(extra.query),
-          headers: req.headers,
-          body,
-          caller,
-          requestId,
-        };
-        for (const guard of this.guards) await guard(routeRequest);
-      }
-      const out = await work(body, new HandlerContext(requestId, caller, flight, this.options.logger), req, extra);
+      const { caller, body } = await this.admit(signed, req.url ?? '/', req.headers.host ?? '', req.headers, raw, extra, requestId);
+      const out = await work(body, new HandlerContext(requestId, caller, flight, this.options.logger), req.headers, extra);
       const status = out.status ?? 200;
       if (typeof out.body === 'string') send(res, status, out.contentType ?? TEXT_UTF8, out.body, out.headers, requestId);
       else if (isReadable(out.body)) {
@@ -675,12 +684,7 @@ export class AgentEndpoint implements EndpointRegistrar {
       }
       else send(res, status, out.contentType ?? JSON_UTF8, JSON.stringify(out.body ?? {}), out.headers, requestId);
     } catch (e) {
-      let err = toSovError(e);
-      if (err.code === 'INTERNAL') {
-        this.options.logger.error('request failed', { requestId, error: err.message, ...(e instanceof Error && !isSovError(e) ? { stack: e.stack } : {}) });
-        // What a bug says stays in the log: the caller learns only that it happened.
-        if (!isSovError(e)) err = new SovError('INTERNAL', 'Internal error');
-      }
+      const err = this.failure(e, requestId);
       outcome = err.code;
       // A body left unread (too large) is not drained: the connection closes after the answer.
       sendError(res, err, requestId, err.code === 'PAYLOAD_TOO_LARGE');
@@ -688,6 +692,102 @@ export class AgentEndpoint implements EndpointRegistrar {
       this.requestMetrics.record([label, outcome], (performance.now() - started) / 1000);
       if (!streaming) this.release(flight);
     }
+  }
+
+  /**
+   * Serves one request that came over a multiplexed connection (sov-mux/1)
+   * to the request route, exactly as `POST /rpc` serves it: verified on its
+   * raw bytes against the same receiver, parsed once, guarded, handled.
+   */
+  private async serveMux(authority: string, headers: Record<string, string>, raw: Buffer, flight: InFlight): Promise<MuxReply> {
+    const requestId = requestIdOf(headers['x-request-id']);
+    if (!this.accepting) return this.refusal(new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'));
+    this.inFlight++;
+    const started = performance.now();
+    let outcome = 'ok';
+    this.active.add(flight);
+    try {
+      const { caller, body } = await this.admit(true, RPC_PATH, authority, headers, raw, MUX_EXTRAS, requestId);
+      const out = await this.rpcWork(body, new HandlerContext(requestId, caller, flight, this.options.logger), headers);
+      return { status: 200, text: JSON.stringify(out.body) };
+    } catch (e) {
+      const err = this.failure(e, requestId);
+      outcome = err.code;
+      return this.refusal(err);
+    } finally {
+      this.requestMetrics.record(['/rpc', outcome], (performance.now() - started) / 1000);
+      this.release(flight);
+    }
+  }
+
+  private refusal(error: SovError): MuxReply {
+    return { status: error.status, text: JSON.stringify(error.toWire()) };
+  }
+
+  /**
+   * What every served request goes through before its route's work: the
+   * signature checked on the raw bytes (when the route is signed), then the
+   * JSON parsed and its depth measured, then the guards.
+   */
+  private async admit(
+    signed: boolean,
+    path: string,
+    authority: string,
+    headers: RequestHeaders,
+    raw: Buffer,
+    extra: RouteExtras,
+    requestId: string,
+  ): Promise<{ caller: VerifiedCaller | undefined; body: unknown }> {
+    let caller: VerifiedCaller | undefined;
+    if (this.verifier && signed) {
+      const verifiable = {
+        method: extra.method,
+        path,
+        authority,
+        ...(this.receiver ? { receiver: this.receiver } : {}),
+        headers,
+        body: raw,
+      };
+      if (this.verifier.isSigned(verifiable)) caller = await this.verifier.verify(verifiable);
+      else if (!this.allowAnonymous) throw new SovError('UNAUTHORIZED', 'This endpoint accepts signed requests only');
+    }
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch (cause) {
+        throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
+      }
+      // Measured before anything recursive (ajv, JSON.stringify of a reply) touches it.
+      const deep = jsonDepthProblem(body, this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
+      if (deep) {
+        const where = deep.path.length > 200 ? `${deep.path.slice(0, 200)}...` : deep.path || '/';
+        throw new ValidationError('request body', [{ path: where, message: deep.reason }]);
+      }
+    }
+    if (this.guards.length > 0) {
+      const routeRequest: RouteRequest = {
+        method: extra.method,
+        path: extra.path,
+        params: extra.params,
+        query: parseQuery(extra.query),
+        headers,
+        body,
+        caller,
+        requestId,
+      };
+      for (const guard of this.guards) await guard(routeRequest);
+    }
+    return { caller, body };
+  }
+
+  /** The error a failed request answers: a bug is logged with its stack and told to the caller only as INTERNAL. */
+  private failure(e: unknown, requestId: string): SovError {
+    const err = toSovError(e);
+    if (err.code !== 'INTERNAL') return err;
+    this.options.logger.error('request failed', { requestId, error: err.message, ...(e instanceof Error && !isSovError(e) ? { stack: e.stack } : {}) });
+    // What a bug says stays in the log: the caller learns only that it happened.
+    return isSovError(e) ? err : new SovError('INTERNAL', 'Internal error');
   }
 
   /** A request is done: no longer in flight, and the drain hears of it when it was the last. */
@@ -702,6 +802,6 @@ export class AgentEndpoint implements EndpointRegistrar {
   }
 }
 
-function method(req: IncomingMessage): string {
-  return req.method ?? 'GET';
+function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }

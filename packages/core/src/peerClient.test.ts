@@ -97,6 +97,7 @@ const slowBody: Behaviour = (_req, res) => {
   res.write('{"success":true,"result":"');
 };
 
+// The HTTP transport's own behaviour (sov-mux has its own suite in muxTransport.test.ts).
 describe('PeerClient deadlines, body cap and cancellation', () => {
   let peer: Peer;
   beforeEach(async () => {
@@ -108,7 +109,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
 
   it('times out a reply whose body never ends, and closes its connection', async () => {
     const { clock, advance } = manualClock();
-    const client = new PeerClient({ clock, timeoutMs: 500 });
+    const client = new PeerClient({ transport: 'http', clock, timeoutMs: 500 });
     peer.behaviour = slowBody;
     const started = peer.nextRequest();
     const call = client.call(peer.url, { service: 'x' });
@@ -124,7 +125,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
 
   it('times out a peer that never answers at all (headers included)', async () => {
     const { clock, advance } = manualClock();
-    const client = new PeerClient({ clock, timeoutMs: 200 });
+    const client = new PeerClient({ transport: 'http', clock, timeoutMs: 200 });
     peer.behaviour = () => undefined;
     const started = peer.nextRequest();
     const outcome = client.call(peer.url, { service: 'x' }).catch((e: unknown) => e);
@@ -136,7 +137,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('refuses a never-ending body once it passes the cap, and stops reading', async () => {
-    const client = new PeerClient({ maxResponseBytes: 64 * 1024 });
+    const client = new PeerClient({ transport: 'http', maxResponseBytes: 64 * 1024 });
     const chunk = Buffer.alloc(16 * 1024, 'a');
     peer.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -157,7 +158,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('refuses a body whose Content-Length is over the cap before reading it, and a per-call cap overrides the client', async () => {
-    const client = new PeerClient({ maxResponseBytes: 1024 * 1024 });
+    const client = new PeerClient({ transport: 'http', maxResponseBytes: 1024 * 1024 });
     peer.behaviour = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': 10 * 1024 * 1024 });
       res.write('{');
@@ -174,7 +175,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it("ends a call with CANCELLED when the caller aborts mid-body, and closes its connection", async () => {
-    const client = new PeerClient();
+    const client = new PeerClient({ transport: 'http' });
     peer.behaviour = slowBody;
     const controller = new AbortController();
     const started = peer.nextRequest();
@@ -189,7 +190,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('rejects at once, sending nothing, when the signal is already aborted', async () => {
-    const client = new PeerClient();
+    const client = new PeerClient({ transport: 'http' });
     const controller = new AbortController();
     controller.abort(new Error('user left'));
     await expect(client.call(peer.url, { service: 'x' }, { signal: controller.signal })).rejects.toMatchObject({
@@ -202,7 +203,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it("reports a signal that fired for a timeout as TIMEOUT, and a SovError reason as itself", async () => {
-    const client = new PeerClient();
+    const client = new PeerClient({ transport: 'http' });
     const timedOut = new AbortController();
     timedOut.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     await expect(client.call(peer.url, { service: 'x' }, { signal: timedOut.signal })).rejects.toMatchObject({ code: 'TIMEOUT' });
@@ -220,7 +221,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
 
   it('keeps a connection alive across calls that succeed, with no timer left behind', async () => {
     const { clock, advance } = manualClock();
-    const client = new PeerClient({ clock, timeoutMs: 1000 });
+    const client = new PeerClient({ transport: 'http', clock, timeoutMs: 1000 });
     expect(await client.call(peer.url, { service: 'x' })).toMatchObject({ success: true, result: 'ok' });
     expect(await client.call(peer.url, { service: 'x' })).toMatchObject({ success: true, result: 'ok' });
     advance(5000);
@@ -231,7 +232,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('passes the peer\'s code and Retry-After on, and refuses a body that is not JSON', async () => {
-    const client = new PeerClient();
+    const client = new PeerClient({ transport: 'http' });
     peer.behaviour = (_req, res) => {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
       res.end(JSON.stringify({ success: false, error: { code: 'RATE_LIMITED', message: 'slow down' } }));
@@ -243,7 +244,7 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('says NETWORK_ERROR for a peer that is not there, and refuses a bad budget', async () => {
-    const client = new PeerClient();
+    const client = new PeerClient({ transport: 'http' });
     await expect(client.call('http://127.0.0.1:1', { service: 'x' })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
     await expect(client.call(peer.url, { service: 'x' }, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     expect(() => new PeerClient({ maxResponseBytes: -1 })).toThrow(/maxResponseBytes must be a finite number > 0/);
@@ -282,7 +283,7 @@ describe('PeerClient connection pool', () => {
   }
 
   it('pipelines signed calls over the connections it is given: more requests in at once than connections', async () => {
-    const client = new PeerClient({ signer, connectionsPerPeer: 2, pipelining: 12 });
+    const client = new PeerClient({ transport: 'http', signer, connectionsPerPeer: 2, pipelining: 12 });
     const most = holdAnswers(6, 2000);
     const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => client.call(peer.url, { service: 'x', params: i })));
     expect(replies.every((r) => r.result === 'ok')).toBe(true);
@@ -292,7 +293,7 @@ describe('PeerClient connection pool', () => {
   });
 
   it('never pipelines unsigned calls (a resend on a new connection could run them twice)', async () => {
-    const client = new PeerClient({ connectionsPerPeer: 1, pipelining: 8 });
+    const client = new PeerClient({ transport: 'http', connectionsPerPeer: 1, pipelining: 8 });
     const most = holdAnswers(2, 100);
     await Promise.all(Array.from({ length: 3 }, () => client.call(peer.url, { service: 'x' })));
     expect(most()).toBe(1);

@@ -3,10 +3,11 @@ import { systemClock, type Clock } from './clock';
 import { DeadlineQueue, type DeadlineEntry } from './deadlineQueue';
 import { abortErrorOf } from './errors/cancelledError';
 import { NetworkError } from './errors/networkError';
-import { RemoteError } from './errors/remoteError';
 import { SovError, isSovError } from './errors/sovError';
 import { TimeoutError } from './errors/timeoutError';
 import { RECEIVER_HEADER, SESSION_PATH, type SessionAuthenticator, type Signer } from './ports';
+import { openMux, type MuxConnection } from './internal/muxClient';
+import { replyOf } from './internal/peerReply';
 import type { AgentRequest, RpcReply, WireSuccess } from './wire';
 
 /** Options of PeerClient. */
@@ -48,6 +49,16 @@ export interface PeerClientOptions {
    * by its receiver as a replay if it had already arrived. @default 1
    */
   pipelining?: number;
+  /**
+   * How calls reach a peer. `'mux'`: every call to one peer in flight on
+   * one connection (sov-mux/1, an HTTP/1.1 Upgrade on the agent's own port:
+   * frames written in the same tick leave in one system call, answers come
+   * back in any order), each request authenticated as over HTTP; a peer that
+   * does not speak it is called over HTTP instead (and asked again after 5
+   * minutes). `'http'`: each call is an HTTP/1.1 POST on the keep-alive pool
+   * (`connectionsPerPeer`, `pipelining`). @default 'mux'
+   */
+  transport?: 'mux' | 'http';
   /** The clock of the deadlines. @default the system clock */
   clock?: Clock;
 }
@@ -84,12 +95,6 @@ const MAX_DEADLINE_QUEUES = 16;
 /** Peer endpoints whose parsed URL is kept. */
 const MAX_CACHED_TARGETS = 1000;
 
-function parseRetryAfter(value: string | undefined): number | undefined {
-  if (!value) return undefined;
-  const secs = Number(value);
-  return Number.isFinite(secs) ? Math.max(0, secs * 1000) : undefined;
-}
-
 /** Where one peer's request route is: the URL to sign and the parts undici dispatches to, parsed once per peer. */
 interface Target {
   url: string;
@@ -105,11 +110,40 @@ interface Target {
 /** How long a receiver that answered the handshake with ROUTE_NOT_FOUND is called with per-request signatures before it is asked again. */
 const NO_SESSIONS_RETRY_MS = 5 * 60_000;
 const SESSION_LOST = new Set(['SESSION_UNKNOWN', 'SESSION_EXPIRED']);
+/** How long a peer that does not speak sov-mux is called over HTTP before it is asked again. */
+const NO_MUX_RETRY_MS = 5 * 60_000;
+/** A multiplexed connection with no call in flight is closed after this long. */
+const MUX_IDLE_MS = 30_000;
+
+/** A peer's multiplexed connections, and the one being opened. */
+interface MuxPeer {
+  connections: MuxConnection[];
+  opening: Promise<MuxConnection | undefined> | undefined;
+}
 const SESSION_KEY_ID = /;keyid="([^"]*)"/;
 
 function positiveOption(name: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new SovError('INVALID_CONFIG', `PeerClient ${name} must be a finite number > 0, got ${value}`);
   return value;
+}
+
+/** Waits for `promise`, or rejects as soon as `signal` aborts (the work itself goes on for whoever else waits). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortErrorOf(signal, what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortErrorOf(signal, what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Reads one header of undici's raw list (name, value, name, value ...), comparing lengths before decoding. */
@@ -235,30 +269,6 @@ class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry
   }
 }
 
-/** Turns a complete reply into its success body, or throws the RemoteError it stands for. */
-function replyOf(status: number, text: string, retryAfter: string | undefined, url: string): WireSuccess<RpcReply> {
-  let parsed: { success?: unknown; error?: { code?: unknown; message?: unknown; details?: unknown } };
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch (cause) {
-    throw new RemoteError({ code: 'REMOTE_ERROR', message: `invalid JSON body: ${text.slice(0, 120)}`, status, method: 'POST', url }, { cause });
-  }
-  if (status >= 400 || typeof parsed !== 'object' || parsed === null || parsed.success !== true) {
-    const error = typeof parsed === 'object' && parsed !== null ? parsed.error : undefined;
-    const retryAfterMs = parseRetryAfter(retryAfter);
-    throw new RemoteError({
-      code: typeof error?.code === 'string' ? error.code : 'REMOTE_ERROR',
-      message: typeof error?.message === 'string' ? error.message : `status ${status}`,
-      status,
-      method: 'POST',
-      url,
-      details: error?.details,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    });
-  }
-  return parsed as WireSuccess<RpcReply>;
-}
-
 /**
  * Calls other agents' request route (`POST <endpoint>/rpc`) over pooled
  * keep-alive connections (undici). One deadline covers the whole call
@@ -286,6 +296,13 @@ export class PeerClient {
   private readonly withoutSessions = new Map<string, number>();
   /** Whether signed requests may share a connection with others in flight (see PeerClientOptions.pipelining). */
   private readonly pipelined: boolean;
+  private readonly mux: boolean;
+  private readonly connectionsPerPeer: number;
+  /** Multiplexed connections by peer endpoint (origin and path prefix). */
+  private readonly muxPeers = new Map<string, MuxPeer>();
+  /** Peer endpoints that do not speak sov-mux, until when. */
+  private readonly withoutMux = new Map<string, number>();
+  private closing = false;
 
   constructor(options: PeerClientOptions = {}) {
     this.signer = options.signer;
@@ -294,8 +311,13 @@ export class PeerClient {
     this.timeoutMs = positiveOption('timeoutMs', options.timeoutMs ?? 10000);
     this.maxResponseBytes = positiveOption('maxResponseBytes', options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
     this.clock = options.clock ?? systemClock;
+    if (options.transport !== undefined && options.transport !== 'mux' && options.transport !== 'http') {
+      throw new SovError('INVALID_CONFIG', `PeerClient transport must be 'mux' or 'http', got ${JSON.stringify(options.transport)}`);
+    }
+    this.mux = options.transport !== 'http';
+    this.connectionsPerPeer = positiveOption('connectionsPerPeer', options.connectionsPerPeer ?? 32);
     this.dispatcher = new Dispatcher({
-      connections: positiveOption('connectionsPerPeer', options.connectionsPerPeer ?? 32),
+      connections: this.connectionsPerPeer,
       pipelining: positiveOption('pipelining', options.pipelining ?? 1),
       keepAliveTimeout: 10_000,
     });
@@ -318,20 +340,20 @@ export class PeerClient {
     if (options.receiver !== undefined) headers[RECEIVER_HEADER] = options.receiver;
     const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : positiveOption('timeoutMs', options.timeoutMs);
     const maxBytes = options.maxResponseBytes === undefined ? this.maxResponseBytes : positiveOption('maxResponseBytes', options.maxResponseBytes);
-    if (!this.signer) return this.send(target.origin, target.path, url, body, headers, timeoutMs, maxBytes, signal);
+    if (!this.signer) return this.sendRpc(target, body, headers, timeoutMs, maxBytes, signal);
     const peer = this.sessions ? `${options.receiver ?? ''} ${target.base}` : '';
     // The common case, a session already open: signed at once, no wait.
     const session = this.sessions && !this.takesNoSessions(peer) ? this.sessions.sign(peer, { method: 'POST', url, body, headers }) : undefined;
     if (session) {
       Object.assign(headers, session);
-      return this.send(target.origin, target.path, url, body, headers, timeoutMs, maxBytes, signal).catch((e: unknown) =>
+      return this.sendRpc(target, body, headers, timeoutMs, maxBytes, signal).catch((e: unknown) =>
         this.afterSessionLost(e, target, peer, options.receiver, body, headers, this.clock.now() + timeoutMs, timeoutMs, maxBytes, signal),
       );
     }
     const deadline = this.clock.now() + timeoutMs;
     const signed = await this.authenticate(target, peer, options.receiver, body, headers, timeoutMs);
     if (signal?.aborted) throw abortErrorOf(signal, `POST ${url}`);
-    const sent = this.send(target.origin, target.path, url, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
+    const sent = this.sendRpc(target, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
     return signed ? sent.catch((e: unknown) => this.afterSessionLost(e, target, peer, options.receiver, body, headers, deadline, timeoutMs, maxBytes, signal)) : sent;
   }
 
@@ -353,7 +375,7 @@ export class PeerClient {
     this.sessions!.forget(peer, SESSION_KEY_ID.exec(headers['Signature-Input'] ?? '')?.[1]);
     await this.authenticate(target, peer, receiver, body, headers, this.remaining(deadline, timeoutMs));
     if (signal?.aborted) throw abortErrorOf(signal, `POST ${target.url}`);
-    return this.send(target.origin, target.path, target.url, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
+    return this.sendRpc(target, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
   }
 
   /** What is left of a call's budget, never less than 1 ms (the deadline then passes at once). */
@@ -420,6 +442,105 @@ export class PeerClient {
     return pending;
   }
 
+  /** One call to a peer's request route: over its multiplexed connection when it speaks sov-mux, else an HTTP POST. */
+  private sendRpc(
+    target: Target,
+    body: Uint8Array,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+  ): Promise<WireSuccess<RpcReply>> {
+    if (this.mux && !this.closing) {
+      const connection = this.muxConnection(target.base);
+      if (connection) return connection.call(headers, body, timeoutMs, maxBytes, signal, this.deadlineQueue(timeoutMs), this.clock);
+      if (!this.speaksNoMux(target.base)) return this.sendOnNewMux(target, body, headers, timeoutMs, maxBytes, signal);
+    }
+    return this.send(target.origin, target.path, target.url, body, headers, timeoutMs, maxBytes, signal);
+  }
+
+  /** The least loaded open connection to `base` that takes another call. */
+  private muxConnection(base: string): MuxConnection | undefined {
+    const peer = this.muxPeers.get(base);
+    if (!peer) return undefined;
+    let best: MuxConnection | undefined;
+    for (const connection of peer.connections) if (connection.usable && (!best || connection.load < best.load)) best = connection;
+    return best;
+  }
+
+  private speaksNoMux(base: string): boolean {
+    const until = this.withoutMux.get(base);
+    if (until === undefined) return false;
+    if (until > this.clock.now()) return true;
+    this.withoutMux.delete(base);
+    return false;
+  }
+
+  /** Opens a connection to the peer (shared by the calls that wait for it), then sends; over HTTP when the peer does not switch. */
+  private async sendOnNewMux(
+    target: Target,
+    body: Uint8Array,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+  ): Promise<WireSuccess<RpcReply>> {
+    const deadline = this.clock.now() + timeoutMs;
+    const opening = this.openMuxTo(target.base, timeoutMs);
+    const connection = await (signal ? untilAborted(opening, signal, `POST ${target.url}`) : opening);
+    const left = this.remaining(deadline, timeoutMs);
+    if (connection?.usable) return connection.call(headers, body, left, maxBytes, signal, this.deadlineQueue(left), this.clock);
+    return this.send(target.origin, target.path, target.url, body, headers, left, maxBytes, signal);
+  }
+
+  private openMuxTo(base: string, timeoutMs: number): Promise<MuxConnection | undefined> {
+    let peer = this.muxPeers.get(base);
+    if (peer?.opening) return peer.opening;
+    if (!peer) {
+      if (this.muxPeers.size >= MAX_CACHED_TARGETS) this.dropMuxPeer(this.muxPeers.keys().next().value!);
+      peer = { connections: [], opening: undefined };
+      this.muxPeers.set(base, peer);
+    }
+    if (peer.connections.length >= this.connectionsPerPeer) {
+      const limit = peer.connections.reduce((n, c) => n + c.maxStreams, 0);
+      return Promise.reject(new SovError('TOO_MANY_IN_FLIGHT', `${limit} calls are in flight to ${base} on ${peer.connections.length} connections (connectionsPerPeer): none takes another`));
+    }
+    const held = peer;
+    held.opening = openMux({ base, timeoutMs, idleMs: MUX_IDLE_MS, clock: this.clock })
+      .then((opened) => {
+        if (opened.kind !== 'open') {
+          if (opened.kind === 'unsupported') this.markNoMux(base);
+          return undefined;
+        }
+        const connection = opened.connection;
+        if (this.closing) {
+          connection.destroy();
+          return undefined;
+        }
+        held.connections.push(connection);
+        connection.onGone = () => {
+          const at = held.connections.indexOf(connection);
+          if (at >= 0) held.connections.splice(at, 1);
+        };
+        return connection;
+      })
+      .finally(() => {
+        held.opening = undefined;
+      });
+    return held.opening;
+  }
+
+  private markNoMux(base: string): void {
+    if (this.withoutMux.size >= MAX_CACHED_TARGETS) this.withoutMux.delete(this.withoutMux.keys().next().value!);
+    this.withoutMux.set(base, this.clock.now() + NO_MUX_RETRY_MS);
+  }
+
+  private dropMuxPeer(base: string): void {
+    const peer = this.muxPeers.get(base);
+    this.muxPeers.delete(base);
+    for (const connection of peer?.connections ?? []) void connection.close();
+  }
+
   /** One POST with its deadline, body cap and the caller's signal. */
   private send(
     origin: string,
@@ -473,8 +594,11 @@ export class PeerClient {
     return queue;
   }
 
-  /** Closes every pooled connection; calls in flight finish first. */
+  /** Closes every pooled and multiplexed connection; calls in flight finish first. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.closing = true;
+    const connections = [...this.muxPeers.values()].flatMap((peer) => peer.connections);
+    this.muxPeers.clear();
+    await Promise.all([this.dispatcher.close(), ...connections.map((c) => c.close())]);
   }
 }
