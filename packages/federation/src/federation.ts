@@ -16,6 +16,7 @@ import {
 import { signFederatedRequest, verifyRouteReceipt, type FederatedOperation, type RouteReceipt } from '@sov/crypto';
 import { RegistryLink, type RegistryLinkStatus } from './internal/registryLink';
 import { fetchRegistryJson } from './internal/fetchRegistryJson';
+import type { MirroredPage } from './internal/searchClient';
 import { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice, type ScoreWeights } from './serviceScore';
 
 /** Options of the federation capability. */
@@ -24,6 +25,17 @@ export interface FederationOptions {
   primary?: string;
   /** The other registries searched. @default [] */
   registries?: string[];
+  /**
+   * How a search reaches the registries. `mirror`: one request to the
+   * primary's federated search (`GET /v1/federation/search`), which answers
+   * from its own listings and its copies of its peers'; listed registries
+   * it does not mirror (or whose copy is stale) are asked directly, in the
+   * same search. Falls back to `fanout` while the primary has no such route
+   * (asked again after a minute) or is down. `fanout`: every registry is
+   * asked directly, in parallel.
+   * @default 'mirror'
+   */
+  mode?: 'mirror' | 'fanout';
   /** Time budget of each registry's search in ms: a slower registry is left out of that answer. @default 2000 */
   searchTimeoutMs?: number;
   /** How long a search answer is reused, in ms (dropped early for an agent a registry reports gone). @default 300000 (the guide's five minutes) */
@@ -73,8 +85,16 @@ export interface RegistrySearchOutcome {
   ok: boolean;
   /** Agents it returned. */
   count: number;
-  /** Its answer time in ms. */
+  /** Its answer time in ms (for `mirror`, that of the one request to the primary). */
   ms: number;
+  /** `direct`: this agent asked the registry; `mirror`: the primary answered from its copy of the registry's listings. */
+  via: 'direct' | 'mirror';
+  /** For `mirror`: whether the primary's copy follows the registry's event stream right now. */
+  connected?: boolean;
+  /** For `mirror`: when the primary last heard from the registry (an event or a keep-alive). */
+  lastEventAt?: string;
+  /** For `mirror`: the registry lists more than the primary keeps of it, so some of its agents may be missing. */
+  truncated?: boolean;
   error?: { code: string; message: string };
 }
 
@@ -136,6 +156,19 @@ export interface FederationApi {
   clearCache(): void;
 }
 
+/** One registry's part of a search, asked directly or taken from the primary's mirror answer. */
+interface RegistryAnswer {
+  url: string;
+  primary: boolean;
+  agents: AgentRecord[];
+  outcome: RegistrySearchOutcome;
+}
+
+/** How long a primary without a federated search route is not asked for one again, in ms. */
+const MIRROR_RETRY_MS = 60_000;
+/** Most registries known only from the primary's answers whose peer_left events are followed. */
+const MAX_WATCHED = 32;
+
 interface CacheEntry {
   until: number;
   page: FederatedSearchPage;
@@ -172,6 +205,8 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 2000);
   const transactionTimeoutMs = positive('transactionTimeoutMs', options.transactionTimeoutMs, 15_000);
   const pathTtlMs = options.pathTtlMs === 0 ? 0 : positive('pathTtlMs', options.pathTtlMs, 30_000);
+  const mode = options.mode ?? 'mirror';
+  if (mode !== 'mirror' && mode !== 'fanout') throw new SovError('INVALID_CONFIG', `federation mode must be 'mirror' or 'fanout' (got ${JSON.stringify(mode)})`);
   const weights: ScoreWeights = { ...DEFAULT_SCORE_WEIGHTS, ...options.weights };
   for (const [k, v] of Object.entries(weights)) {
     if (!(Number.isFinite(v) && v >= 0)) throw new SovError('INVALID_CONFIG', `federation weights.${k} must be a number >= 0 (got ${v})`);
@@ -187,23 +222,109 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   let clock: Clock | undefined;
   const cache = new Map<string, CacheEntry>();
   const paths = new Map<string, { hops: RegistryHop[]; until: number }>();
+  /** The primary has no federated search route until then. */
+  let mirrorRetryAt = 0;
+  /** The registries the primary mirrors (its peers), from its last answer: listed ones outside it are asked at once. */
+  let mirroredUrls: Set<string> | undefined;
+  /** Registries known only from the primary's answers: followed for peer_left, never searched directly. */
+  const watched = new Map<string, RegistryLink>();
+  let started = false;
 
   const dropAgent = (agentId: string) => {
     for (const [key, entry] of cache) if (entry.agents.has(agentId)) cache.delete(key);
   };
 
-  async function searchOne(link: RegistryLink, query: SearchQuery): Promise<{ agents: AgentRecord[]; outcome: RegistrySearchOutcome }> {
-    const started = clock!.now();
+  async function searchOne(link: RegistryLink, query: SearchQuery): Promise<RegistryAnswer> {
+    const t0 = clock!.now();
+    const answer = { url: link.url, primary: link.primary };
     try {
       const page = await link.searches.search(query);
       link.markUp();
-      return { agents: page.agents, outcome: { url: link.url, ok: true, count: page.agents.length, ms: clock!.now() - started } };
+      return { ...answer, agents: page.agents, outcome: { url: link.url, ok: true, count: page.agents.length, ms: clock!.now() - t0, via: 'direct' } };
     } catch (e) {
       link.markDown(e);
       const err = toSovError(e);
       logger?.warn('federated search failed on a registry', { registry: link.url, code: err.code, error: err.message });
-      return { agents: [], outcome: { url: link.url, ok: false, count: 0, ms: clock!.now() - started, error: { code: err.code, message: err.message } } };
+      return { ...answer, agents: [], outcome: { url: link.url, ok: false, count: 0, ms: clock!.now() - t0, via: 'direct', error: { code: err.code, message: err.message } } };
     }
+  }
+
+  const fanOut = (targets: RegistryLink[], query: SearchQuery) => Promise.all(targets.map((l) => searchOne(l, query)));
+
+  /** Follows peer_left of registries the primary mirrors that this agent does not list, so the cache rule holds for their agents too. */
+  function watch(urls: Iterable<string>): void {
+    for (const url of urls) {
+      if (!started || watched.size >= MAX_WATCHED || watched.has(url) || links.some((l) => l.url === url)) continue;
+      const link = new RegistryLink(url, false, searchTimeoutMs, clock!);
+      watched.set(link.url, link);
+      void link.connect((e) => dropAgent(e.data.peer_id), logger!, connectTimeoutMs, clock!);
+    }
+  }
+
+  /** The primary's federated search split into one answer per registry; undefined when the primary gave none (fan out instead). */
+  async function viaMirror(query: SearchQuery): Promise<{ answers: RegistryAnswer[]; covered: Set<string>; peers: Set<string> } | undefined> {
+    const link = primary!;
+    const t0 = clock!.now();
+    let page: MirroredPage;
+    try {
+      page = await link.searches.federatedSearch(query);
+      link.markUp();
+    } catch (e) {
+      const err = toSovError(e);
+      if (err.code === 'ROUTE_NOT_FOUND') {
+        mirrorRetryAt = clock!.now() + MIRROR_RETRY_MS;
+        logger?.info('federation: the primary has no federated search; fanning out', { registry: link.url });
+      } else {
+        if (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT') link.markDown(e);
+        logger?.warn('federation: the primary federated search failed; fanning out', { registry: link.url, code: err.code, error: err.message });
+      }
+      return undefined;
+    }
+    const ms = clock!.now() - t0;
+    const byId = new Map<string, RegistryAnswer>();
+    const covered = new Set<string>();
+    const peers = new Set<string>();
+    for (const r of page.registries) {
+      const url = r.self ? link.url : r.url.replace(/\/+$/, '');
+      if (!r.self) peers.add(url);
+      if (r.ok) covered.add(url);
+      const outcome: RegistrySearchOutcome = {
+        url,
+        ok: r.ok,
+        count: r.count,
+        ms,
+        via: 'mirror',
+        connected: r.connected,
+        ...(r.lastEventAt ? { lastEventAt: r.lastEventAt } : {}),
+        ...(r.truncated ? { truncated: true } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      };
+      byId.set(r.id, { url, primary: r.self, agents: [], outcome });
+    }
+    for (const tagged of page.agents) {
+      const { registry, ...agent } = tagged;
+      byId.get(registry)?.agents.push(agent);
+    }
+    return { answers: [...byId.values()], covered, peers };
+  }
+
+  /** Every registry's answer: through the primary's mirror when it offers one, else each asked directly. */
+  async function gather(query: SearchQuery): Promise<RegistryAnswer[]> {
+    const link = primary!;
+    const reachable = link.up || link.status().error === undefined;
+    if (mode === 'fanout' || clock!.now() < mirrorRetryAt || !reachable) return fanOut(links, query);
+    const others = links.filter((l) => !l.primary);
+    const known = mirroredUrls;
+    const early = known ? others.filter((l) => !known.has(l.url)) : [];
+    const [mirrored, earlyAnswers] = await Promise.all([viaMirror(query), fanOut(early, query)]);
+    if (!mirrored) return [...earlyAnswers, ...(await fanOut(links.filter((l) => !early.includes(l)), query))];
+    mirroredUrls = mirrored.peers;
+    watch(mirrored.peers);
+    // A listed registry the primary has no fresh copy of is asked directly; its answer replaces the mirror's refusal.
+    const late = others.filter((l) => !early.includes(l) && !mirrored.covered.has(l.url));
+    const direct = new Set([...early, ...late].map((l) => l.url));
+    const lateAnswers = await fanOut(late, query);
+    return [...mirrored.answers.filter((a) => !direct.has(a.url)), ...earlyAnswers, ...lateAnswers];
   }
 
   async function searchAll(capability: string, requirements: ServiceRequirements = {}): Promise<FederatedSearchPage> {
@@ -218,24 +339,23 @@ export function federation(options: FederationOptions = {}): Capability<Federati
     const query: SearchQuery = { capabilities: [capability, ...(requirements.capabilities ?? [])], limit: requirements.limit ?? 50 };
     if (requirements.minReputation !== undefined) query.minReputation = requirements.minReputation;
     if (requirements.maxPrice !== undefined) query.maxPrice = requirements.maxPrice;
-    const answers = await Promise.all(links.map((l) => searchOne(l, query)));
+    const answers = await gather(query);
 
     const maxPrice = requirements.maxPrice ?? defaultMaxPrice;
     const service = requirements.service ?? capability;
     const merged = new Map<string, FederatedMatch>();
-    answers.forEach((answer, i) => {
-      const link = links[i]!;
+    for (const answer of answers) {
       for (const agent of answer.agents) {
         const seen = merged.get(agent.id);
         if (seen) {
-          seen.registries.push(link.url);
+          seen.registries.push(answer.url);
           // The primary's record wins: it is the one the primary bonus is for.
-          if (link.primary) Object.assign(seen, { agent, registry: link.url });
+          if (answer.primary) Object.assign(seen, { agent, registry: answer.url });
           continue;
         }
-        merged.set(agent.id, { agent, registry: link.url, registries: [link.url], price: undefined, score: 0 });
+        merged.set(agent.id, { agent, registry: answer.url, registries: [answer.url], price: undefined, score: 0 });
       }
-    });
+    }
     const results = [...merged.values()];
     for (const m of results) {
       m.price = servicePrice(m.agent, service);
@@ -362,10 +482,14 @@ export function federation(options: FederationOptions = {}): Capability<Federati
       context.addTargetResolver(resolver);
     },
     async start() {
+      started = true;
       await Promise.all(links.map((l) => l.connect((e) => dropAgent(e.data.peer_id), logger!, connectTimeoutMs, clock!)));
     },
     async shutdown() {
-      await Promise.all(links.map((l) => l.close()));
+      started = false;
+      await Promise.all([...links, ...watched.values()].map((l) => l.close()));
+      watched.clear();
+      mirroredUrls = undefined;
       cache.clear();
       paths.clear();
     },

@@ -122,6 +122,8 @@ describe('federated search across a triangle of registries', () => {
     });
     const live = await serviceAgent('live-on-z', reg.Z!.url, 'sum', { price: 50 });
     agents.push(live);
+    // X answers from its copy of Z's listings, which follows Z's events: wait for the new one to arrive there.
+    await until('X mirrors the listing on Z', async () => JSON.stringify(await (await fetch(`${reg.X!.url}/v1/federation/search?capability=sum`)).json()).includes('live-on-z'));
     const ranked = await fed.searchAll('sum', { maxPrice: 100 });
     expect(ranked.results.map((r) => r.agent.name)).toEqual(['gone', 'live-on-z']);
     await expect(client.call({ capability: 'sum', federated: true, maxPrice: 100 }, 'sum', { a: 1 })).resolves.toMatchObject({ servedBy: 'live-on-z' });

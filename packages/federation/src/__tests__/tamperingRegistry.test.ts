@@ -24,6 +24,8 @@ async function tamperingRegistry(port: number, identity: Identity, peers: () => 
     req.on('end', () => {
       void (async () => {
         if (req.method === 'GET' && req.url === '/v1/federation/peers') return send(res, 200, { success: true, list: list() });
+        // It lists no agents of its own and serves no event stream (the mirrors of A and C get a refusal and retry).
+        if (req.method === 'GET') return send(res, 404, { success: false, error: { code: 'ROUTE_NOT_FOUND', message: `No route GET ${req.url}` } });
         const body = JSON.parse(Buffer.concat(chunks).toString()) as { service: string; params: { request: FederatedRequest; hops: RouteHop[] } };
         if (body.service === 'peer') return send(res, 200, { success: true, result: { list: list() } });
         let request = body.params.request;

@@ -1,10 +1,34 @@
 import { Pool } from 'undici';
-import { NetworkError, RemoteError, SovError, TimeoutError, isSovError, isWireFailure, searchQueryString, type Clock, type SearchPage, type SearchQuery } from '@sov/core';
+import { NetworkError, RemoteError, SovError, TimeoutError, isSovError, isWireFailure, searchQueryString, type AgentRecord, type Clock, type SearchPage, type SearchQuery } from '@sov/core';
 
 const MAX_BYTES = 8 * 1024 * 1024;
 
+/** A record of a federated search answer: an agent record tagged with the id of the registry that lists it. */
+export type MirroredRecord = AgentRecord & { registry: string };
+
+/** How one registry counted in the primary's federated search (the registry's FederatedSearchOutcome). */
+export interface MirroredOutcome {
+  id: string;
+  url: string;
+  self: boolean;
+  ok: boolean;
+  connected: boolean;
+  lastEventAt?: string;
+  count: number;
+  total: number;
+  truncated?: boolean;
+  error?: { code: string; message: string };
+}
+
+/** What `GET /v1/federation/search` answers. */
+export interface MirroredPage {
+  agents: MirroredRecord[];
+  registries: MirroredOutcome[];
+}
+
 /**
- * Searches one registry (`GET /v1/agents`) over a keep-alive undici pool.
+ * Searches one registry (`GET /v1/agents`, or its federated search
+ * `GET /v1/federation/search`) over a keep-alive undici pool.
  * A federated search sends one of these to every registry at once, so each
  * costs as little client time as it can: no fetch Request/Response objects
  * per call, one deadline timer from the clock. Failures are SovErrors: the
@@ -25,7 +49,31 @@ export class SearchClient {
   }
 
   async search(query: SearchQuery): Promise<SearchPage> {
-    const path = `/v1/agents?${searchQueryString(query)}`;
+    const { body, url, status } = await this.get(`/v1/agents?${searchQueryString(query)}`);
+    const page = body as Partial<SearchPage> & { success?: unknown };
+    if (page.success !== true || !Array.isArray(page.agents)) {
+      throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a search page', status, method: 'GET', url });
+    }
+    return { agents: page.agents, total: page.total ?? page.agents.length, nextCursor: page.nextCursor ?? null };
+  }
+
+  /** The registry's federated search: its own listings and its peers' mirrored ones, each tagged with its registry. */
+  async federatedSearch(query: SearchQuery): Promise<MirroredPage> {
+    const { body, url, status } = await this.get(`/v1/federation/search?${searchQueryString(query)}`);
+    const page = body as { success?: unknown; agents?: unknown; registries?: unknown };
+    const registries = page.registries as MirroredOutcome[] | undefined;
+    if (
+      page.success !== true ||
+      !Array.isArray(page.agents) ||
+      !Array.isArray(registries) ||
+      !registries.every((r) => typeof r?.id === 'string' && typeof r.url === 'string' && typeof r.ok === 'boolean')
+    ) {
+      throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a federated search page', status, method: 'GET', url });
+    }
+    return { agents: page.agents as MirroredRecord[], registries };
+  }
+
+  private async get(path: string): Promise<{ body: unknown; url: string; status: number }> {
     const url = `${this.baseUrl}${path}`;
     const controller = new AbortController();
     let timedOut = false;
@@ -51,11 +99,7 @@ export class SearchClient {
         throw new RemoteError({ code: 'REMOTE_ERROR', message: `not a JSON answer: ${text.slice(0, 120)}`, status: res.statusCode, method: 'GET', url }, { cause });
       }
       if (isWireFailure(body)) throw new RemoteError({ code: body.error.code, message: body.error.message, status: res.statusCode, method: 'GET', url });
-      const page = body as Partial<SearchPage> & { success?: unknown };
-      if (page.success !== true || !Array.isArray(page.agents)) {
-        throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a search page', status: res.statusCode, method: 'GET', url });
-      }
-      return { agents: page.agents, total: page.total ?? page.agents.length, nextCursor: page.nextCursor ?? null };
+      return { body, url, status: res.statusCode };
     } catch (e) {
       if (timedOut) throw new TimeoutError(`GET ${url}`, this.timeoutMs, { cause: e });
       if (isSovError(e)) throw e;
