@@ -42,7 +42,12 @@ function resultCheckOf(contract: ServiceContract): ResultCheck {
   if (schema === undefined) return undefined;
   if (isStandardSchema(schema)) return { standard: schema };
   clientAjv ??= createAjv();
-  return { ajv: compileSchema(clientAjv, schema, `outputSchema of service "${contract.name}"`) };
+  // Ajv keeps one schema per $id: another schema object with a known $id (a second copy of a
+  // contract's module, say) gets an Ajv of its own instead of a refusal. The same object is compiled once.
+  const id = typeof schema === 'object' ? schema.$id : undefined;
+  const known = typeof id === 'string' ? clientAjv.getSchema(id) : undefined;
+  const ajv = known !== undefined && known.schema !== schema ? createAjv() : clientAjv;
+  return { ajv: compileSchema(ajv, schema, `outputSchema of service "${contract.name}"`) };
 }
 
 function outputInvalid(service: string, agentId: string, problems: FieldProblem[]): SovError {
