@@ -121,65 +121,36 @@ describe('the packed packages', () => {
   });
 });
 
-const agentEsm = `
-import { Agent, createLogger } from '@sov/core';
-import { Identity } from '@sov/crypto';
-import { serviceRouter } from '@sov/services';
+/** One program as an ES module (.mjs) or a CommonJS one (.cjs): only how it loads the packages differs. */
+function program(format: 'esm' | 'cjs', imports: Record<string, string[]>, body: string): string {
+  const head = Object.entries(imports)
+    .map(([pkg, names]) => (format === 'esm' ? `import { ${names.join(', ')} } from '${pkg}';` : `const { ${names.join(', ')} } = require('${pkg}');`))
+    .join('\n');
+  return `${head}\n(async () => {\n${body}\n})().catch((e) => { console.error(e); process.exitCode = 1; });\n`;
+}
 
-const agent = new Agent({ name: 'upper-esm', registryUrl: process.argv[2], identity: Identity.generate(), port: 0, logger: createLogger({ level: 'error' }) });
-agent.use(serviceRouter()).register({
-  name: 'uppercase',
-  inputSchema: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
-  handler: ({ text }) => ({ text: text.toUpperCase(), by: 'esm' }),
-});
-await agent.start();
-agent.shutdownOnSignals();
-console.log('ready ' + agent.url);
-`;
-
-const agentCjs = `
-const { Agent, createLogger } = require('@sov/core');
-const { Identity } = require('@sov/crypto');
-const { serviceRouter } = require('@sov/services');
-
-const agent = new Agent({ name: 'upper-cjs', registryUrl: process.argv[2], identity: Identity.generate(), port: 0, logger: createLogger({ level: 'error' }) });
-agent.use(serviceRouter()).register({
-  name: 'shout',
-  inputSchema: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
-  handler: ({ text }) => ({ text: text.toUpperCase(), by: 'cjs' }),
-});
-agent.start().then(() => {
+/** An agent that serves `service`, registered (signed) with the registry named by argv[2]. */
+const agentProgram = (format: 'esm' | 'cjs', service: string) =>
+  program(format, { '@sov/core': ['Agent', 'createLogger'], '@sov/crypto': ['Identity'], '@sov/services': ['serviceRouter'] }, `
+  const agent = new Agent({ name: 'upper-${format}', registryUrl: process.argv[2], identity: Identity.generate(), port: 0, logger: createLogger({ level: 'error' }) });
+  agent.use(serviceRouter()).register({
+    name: '${service}',
+    inputSchema: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
+    handler: ({ text }) => ({ text: text.toUpperCase(), by: '${format}' }),
+  });
+  await agent.start();
   agent.shutdownOnSignals();
-  console.log('ready ' + agent.url);
-});
-`;
+  console.log('ready ' + agent.url);`);
 
-// A caller that serves nothing: initialize() and call, by capability through the registry and by URL.
-const callerEsm = `
-import { Agent, createLogger } from '@sov/core';
-import { Identity } from '@sov/crypto';
-
-const [registryUrl, service, url] = process.argv.slice(2);
-const caller = new Agent({ name: 'caller-esm', registryUrl, identity: Identity.generate(), logger: createLogger({ level: 'error' }) });
-await caller.initialize();
-console.log(JSON.stringify(await caller.call({ capability: service }, service, { text: 'from esm' })));
-console.log(JSON.stringify(await caller.call(url, service, { text: 'by url' })));
-await caller.shutdown();
-`;
-
-const callerCjs = `
-const { Agent, createLogger } = require('@sov/core');
-const { Identity } = require('@sov/crypto');
-
-const [registryUrl, service, url] = process.argv.slice(2);
-const caller = new Agent({ name: 'caller-cjs', registryUrl, identity: Identity.generate(), logger: createLogger({ level: 'error' }) });
-(async () => {
+/** A caller that serves nothing: initialize() and call, by capability through the registry and by URL. */
+const callerProgram = (format: 'esm' | 'cjs') =>
+  program(format, { '@sov/core': ['Agent', 'createLogger'], '@sov/crypto': ['Identity'] }, `
+  const [registryUrl, service, url] = process.argv.slice(2);
+  const caller = new Agent({ name: 'caller-${format}', registryUrl, identity: Identity.generate(), logger: createLogger({ level: 'error' }) });
   await caller.initialize();
-  console.log(JSON.stringify(await caller.call({ capability: service }, service, { text: 'from cjs' })));
+  console.log(JSON.stringify(await caller.call({ capability: service }, service, { text: 'from ${format}' })));
   console.log(JSON.stringify(await caller.call(url, service, { text: 'by url' })));
-  await caller.shutdown();
-})().catch((e) => { console.error(e); process.exitCode = 1; });
-`;
+  await caller.shutdown();`);
 
 /** Starts a process and resolves with it and the first stdout match of `ready`, or rejects with its output if it exits first. */
 function startUntil(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
@@ -219,10 +190,10 @@ describe('an agent and a caller from the installed packages', () => {
   const agents: ChildProcess[] = [];
 
   beforeAll(async () => {
-    writeFileSync(join(project, 'agent.mjs'), agentEsm);
-    writeFileSync(join(project, 'agent.cjs'), agentCjs);
-    writeFileSync(join(project, 'caller.mjs'), callerEsm);
-    writeFileSync(join(project, 'caller.cjs'), callerCjs);
+    writeFileSync(join(project, 'agent.mjs'), agentProgram('esm', 'uppercase'));
+    writeFileSync(join(project, 'agent.cjs'), agentProgram('cjs', 'shout'));
+    writeFileSync(join(project, 'caller.mjs'), callerProgram('esm'));
+    writeFileSync(join(project, 'caller.cjs'), callerProgram('cjs'));
     // The installed bin, signatures required (the default).
     const started = await startUntil([join(project, 'node_modules', '.bin', 'sov-registry'), '--port', '0', '--memory'], /"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
     registry = started.child;
