@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { exampleModule, readmeExamples, type ReadmeExample } from '@sov/tooling/readme-examples';
+import { exampleModule, extractExamples, readmeExamples, type ReadmeExample } from '@sov/tooling/readme-examples';
 import { TestRegistry } from '@sov/testing';
 
 const root = join(__dirname, '..', '..');
@@ -49,6 +49,52 @@ beforeAll(() => {
   // tsc failing without an error we could place would be a bug of this test: say so.
   if (tsc.status !== 0 && [...errors.values()].every((l) => l.length === 0)) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
 }, 120_000);
+
+describe('the extractor', () => {
+  const readme = [
+    '# x', // 1
+    '```ts', // 2
+    "console.log('compiled only');", // 3
+    '```', // 4
+    '<!-- example: run -->', // 5
+    '```ts', // 6
+    "console.log('run'); // run", // 7
+    '```', // 8
+    '<!-- example: compile', // 9
+    'declare const agent: unknown;', // 10
+    '-->', // 11
+    '```ts', // 12
+    'void agent;', // 13
+    '```', // 14
+    '```sh', // 15
+    'not an example', // 16
+    '```', // 17
+  ].join('\n');
+
+  it('finds each ts block with its mode, what it takes as given and the line of its fence', () => {
+    expect(extractExamples(readme, 'x/README.md', 'x').map(({ where, mode, given, code }) => ({ where, mode, given, code }))).toEqual([
+      { where: 'x/README.md:2', mode: 'compile', given: '', code: "console.log('compiled only');\n" },
+      { where: 'x/README.md:6', mode: 'run', given: '', code: "console.log('run'); // run\n" },
+      { where: 'x/README.md:12', mode: 'compile', given: 'declare const agent: unknown;', code: 'void agent;\n' },
+    ]);
+  });
+
+  it('puts what a fragment takes as given before its code, and knows where the code starts', () => {
+    const [, , fragment] = extractExamples(readme, 'x/README.md', 'x');
+    const { text, codeStartsAt } = exampleModule(fragment!);
+    expect(text.split('\n')[codeStartsAt - 1]).toBe('void agent;');
+  });
+
+  it('refuses a run example that takes something as given', () => {
+    expect(() => extractExamples('<!-- example: run\ndeclare const a: 1;\n-->\n```ts\na;\n```\n', 'y/README.md', 'y')).toThrow(
+      'y/README.md:4: a run example takes nothing as given',
+    );
+  });
+
+  it('reads the printed values a run example promises', () => {
+    expect(expectedLines("console.log(reply.text); // HI\nconsole.log(1);\nfoo(); // not a print\n")).toEqual(['HI']);
+  });
+});
 
 describe('README examples', () => {
   it('are found in the root README and the package READMEs', () => {
