@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { Agent, ERROR_CODES } from '@sov/core';
+import { Agent, isSovErrorCode } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';
@@ -58,7 +58,7 @@ function problem(answer: Answer): string | undefined {
   if (parsed.success !== false || typeof parsed.error?.message !== 'string' || typeof parsed.error.code !== 'string') {
     return `status ${answer.status} not in the wire shape: ${answer.body.slice(0, 200)}`;
   }
-  if (!Object.prototype.hasOwnProperty.call(ERROR_CODES, parsed.error.code)) return `unknown code ${parsed.error.code}`;
+  if (!isSovErrorCode(parsed.error.code)) return `unknown code ${parsed.error.code}`;
   return undefined;
 }
 

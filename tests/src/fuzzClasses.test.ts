@@ -6,7 +6,7 @@
  *
  * Properties, for every input: no 5xx; every 4xx is the SDK's wire format
  * `{ success: false, error: { code, message } }` with a code from core's
- * ERROR_CODES, sent as JSON; the servers answer /health afterwards; and search
+ * declared error codes (isSovErrorCode), sent as JSON; the servers answer /health afterwards; and search
  * results (and stakes) are what they were before the fuzzing.
  *
  * Bounded and seeded: a failure names the input (shrunk by fast-check), the
@@ -15,7 +15,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import * as fc from 'fast-check';
-import { Agent, ERROR_CODES, jsonDepthProblem } from '@sov/core';
+import { Agent, isSovErrorCode, jsonDepthProblem } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';
@@ -46,8 +46,8 @@ function problemOf(answer: Answer | { none: string }): string | undefined {
   if ((body as { success?: unknown } | null)?.success !== false || typeof error !== 'object' || error === null) {
     return `a ${answer.status} not in the wire format { success: false, error: { code, message } }`;
   }
-  if (typeof error.code !== 'string' || !Object.prototype.hasOwnProperty.call(ERROR_CODES, error.code)) {
-    return `a ${answer.status} whose error code ${JSON.stringify(error.code)} is not one of core's ERROR_CODES`;
+  if (typeof error.code !== 'string' || !isSovErrorCode(error.code)) {
+    return `a ${answer.status} whose error code ${JSON.stringify(error.code)} is not a declared error code`;
   }
   if (typeof error.message !== 'string') return `a ${answer.status} whose error has no string message`;
   if (!/^application\/json/i.test(answer.headers['content-type'] ?? '')) {

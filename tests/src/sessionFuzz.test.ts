@@ -3,13 +3,13 @@
  * shape, and session-signed requests with one part changed (keyid, nonce,
  * created, alg, signature, body, covered headers). Properties: no input gets
  * a 5xx or a success; every refusal is the wire format with a code from
- * core's ERROR_CODES; and afterwards the honest caller's session still
+ * declared error codes; and afterwards the honest caller's session still
  * works, because nothing unverified touches a session's replay window.
  *
  * Bounded and seeded: a failure names the input and the seed, and replays.
  */
 import * as fc from 'fast-check';
-import { Agent, ERROR_CODES, SESSION_PATH } from '@sov/core';
+import { Agent, SESSION_PATH, isSovErrorCode } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
 import { rawPost, type RawAnswer } from './rawPost';
@@ -20,7 +20,7 @@ const NUM_RUNS = Number(process.env.SOV_FUZZ_RUNS ?? 200);
 function expectRefusal(answer: RawAnswer, what: string): void {
   if (answer.status < 400 || answer.status >= 500) throw new Error(`${what}: answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
   const code = answer.body.error?.code;
-  if (answer.body.success !== false || typeof code !== 'string' || !Object.prototype.hasOwnProperty.call(ERROR_CODES, code)) {
+  if (answer.body.success !== false || typeof code !== 'string' || !isSovErrorCode(code)) {
     throw new Error(`${what}: a ${answer.status} not in the wire format: ${JSON.stringify(answer.body).slice(0, 200)}`);
   }
 }

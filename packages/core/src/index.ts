@@ -14,7 +14,8 @@ export { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
 export { answerExpectationsInWireFormat, clientErrorHandler } from './wireErrorServer';
 export { RECEIVER_HEADER, SESSION_PATH, receiptPayload } from './ports';
 export { receiverAuthorities } from './receiverAuthorities';
-export { ERROR_CODES, httpStatusOf, isSovErrorCode } from './errors/errorCodes';
+export { CORE_ERROR_CODES, httpStatusOf, isSovErrorCode, errorCodeOwner, registeredErrorCodes } from './errors/errorCodes';
+export { defineErrorCodes } from './errors/defineErrorCodes';
 export { SovError, isSovError, hasErrorCode, toSovError, isWireFailure } from './errors/sovError';
 export { ValidationError, isValidationError } from './errors/validationError';
 export { ConfigError, isConfigError } from './errors/configError';
@@ -47,7 +48,7 @@ export type { DeadlineEntry } from './deadlineQueue';
 export type { JsonLimitProblem } from './jsonLimits';
 export type { MetricSample } from './collectedMetric';
 export type { RequestMetricsOptions } from './requestMetrics';
-export type { SovErrorCode } from './errors/errorCodes';
+export type { CoreErrorCode, SovErrorCode, SovErrorCodeMap } from './errors/errorCodes';
 export type { SovErrorOptions, WireFailure } from './errors/sovError';
 export type { FieldProblem } from './errors/validationError';
 export type {

@@ -3,6 +3,7 @@ export { RequestSigner } from './requestSigner';
 export { RequestVerifier } from './requestVerifier';
 export { NonceCache } from './nonceCache';
 export { SessionInitiator } from './sessionInitiator';
+export { CRYPTO_ERROR_CODES } from './errors/cryptoErrorCodes';
 export { SessionTable } from './sessionTable';
 export { didKeyFromPublicKey, publicKeyFromDidKey, isDidKey, verifyDidSignature } from './didKey';
 export { verifyX25519Binding } from './x25519Binding';
@@ -26,6 +27,7 @@ export { registryKeyResolver } from './registryKeyResolver';
 export { staticKeyResolver } from './staticKeyResolver';
 export { secureMessaging } from './secureMessaging';
 
+export type { CryptoErrorCode } from './errors/cryptoErrorCodes';
 export type { IdentityOptions, IdentityFileOptions, IdentityRegistrationMetadata } from './identity';
 export type { KeystoreOptions } from './keystore';
 export type { RequestSignerOptions } from './requestSigner';

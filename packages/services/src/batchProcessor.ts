@@ -1,4 +1,5 @@
 import { SovError, ValidationError, systemClock, type Clock, type FieldProblem } from '@sov/core';
+import './errors/servicesErrorCodes'; // registers this package's error codes with core, also when this file is loaded without the index
 
 /** Options of a BatchProcessor. */
 export interface BatchProcessorOptions<TItem, TResult> {

@@ -4,6 +4,7 @@ export { BatchProcessor } from './batchProcessor';
 export { callCache } from './callCache';
 export { defineService } from './serviceSchema';
 export { serviceClient } from './serviceClient';
+export { SERVICES_ERROR_CODES } from './errors/servicesErrorCodes';
 
 export type {
   ServiceCatalogEntry,
@@ -24,6 +25,7 @@ export type {
   ServiceResult,
   ServiceSchema,
 } from './serviceSchema';
+export type { ServicesErrorCode } from './errors/servicesErrorCodes';
 export type { ServiceCallArgs, ServiceCaller, ServiceClient } from './serviceClient';
 export type { CallCache, CallCacheOptions, CallCacheStats } from './callCache';
 export type { ServiceMetricsOptions, ServiceMetricsSnapshot } from './serviceMetrics';

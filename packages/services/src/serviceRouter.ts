@@ -29,6 +29,7 @@ import { StakeCache } from './internal/stakeCache';
 import type { CacheTerms, HandlerParams, HandlerResult, ServiceDefinition } from './serviceDefinition';
 import type { JsonSchema, ServiceSchema } from './serviceSchema';
 import { ServiceMetrics, type ServiceMetricsSnapshot } from './serviceMetrics';
+import './errors/servicesErrorCodes'; // registers this package's error codes with core, also when this file is loaded without the index
 
 /** Options of a ServiceRouter. */
 export interface ServiceRouterOptions {

@@ -5,12 +5,14 @@ export { fileState } from './fileState';
 export { memoryState } from './memoryState';
 export { describeStateStoreConformance } from './conformance';
 export { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_STATE_DEPTH, DEFAULT_MAX_VALUE_BYTES } from './stateLimits';
+export { STATE_ERROR_CODES } from './errors/stateErrorCodes';
 export { NotSerializableError, isNotSerializableError } from './errors/notSerializableError';
 export { StateClosedError, isStateClosedError } from './errors/stateClosedError';
 export { StateCorruptError, isStateCorruptError } from './errors/stateCorruptError';
 export { StateLockedError, isStateLockedError } from './errors/stateLockedError';
 export { StateWriteFailedError, isStateWriteFailedError } from './errors/stateWriteFailedError';
 
+export type { StateErrorCode } from './errors/stateErrorCodes';
 export type { JsonValue, StateHealth, StateOperation, StateStore } from './stateStore';
 export type { StateLimits } from './stateLimits';
 export type { MemoryStateStoreOptions } from './memoryStateStore';

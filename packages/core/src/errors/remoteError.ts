@@ -3,10 +3,14 @@ import { isSovError, SovError } from './sovError';
 
 /**
  * An error answered by a remote peer or registry. `code` is the remote's code
- * (REMOTE_ERROR when it sent none we know), `status` the HTTP status it used,
- * `retryAfterMs` its Retry-After when it sent one.
+ * when core or a loaded package declares it, else REMOTE_ERROR (a newer peer,
+ * or a package this process does not load); `remoteCode` is always the code
+ * the remote sent. `status` is the HTTP status it used, `retryAfterMs` its
+ * Retry-After when it sent one.
  */
 export class RemoteError extends SovError {
+  /** The code exactly as the remote sent it (`code` is REMOTE_ERROR when this process does not know it). */
+  readonly remoteCode: string;
   readonly httpStatus: number;
   readonly url: string;
   readonly retryAfterMs: number | undefined;
@@ -21,6 +25,7 @@ export class RemoteError extends SovError {
       details: init.details,
     });
     this.name = 'RemoteError';
+    this.remoteCode = init.code;
     this.httpStatus = init.status;
     this.url = init.url;
     this.retryAfterMs = init.retryAfterMs;

@@ -7,10 +7,10 @@ import { ValidationError } from './validationError';
 describe('errors', () => {
   it('carries a stable code, the cause, and the wire form', () => {
     const cause = new Error('disk full');
-    const e = new SovError('STATE_CORRUPT', 'Snapshot /x is damaged', { cause });
+    const e = new SovError('CAPABILITY_FAILED', 'Capability state failed to start', { cause });
     expect(e.cause).toBe(cause);
     expect(e.status).toBe(500);
-    expect(e.toWire()).toEqual({ success: false, error: { code: 'STATE_CORRUPT', message: 'Snapshot /x is damaged' } });
+    expect(e.toWire()).toEqual({ success: false, error: { code: 'CAPABILITY_FAILED', message: 'Capability state failed to start' } });
     expect(isWireFailure(e.toWire())).toBe(true);
   });
 
@@ -67,13 +67,29 @@ describe('errors', () => {
     expect(e.toWire().error.details).toHaveLength(2);
   });
 
-  it('keeps a remote code it knows and maps one it does not to REMOTE_ERROR', () => {
+  it('keeps a remote code it knows and maps one it does not to REMOTE_ERROR, keeping the one sent as remoteCode', () => {
     const known = new RemoteError({ code: 'INSUFFICIENT_STAKE', message: 'need 100', status: 402, method: 'POST', url: 'http://a/rpc' });
     expect(known.code).toBe('INSUFFICIENT_STAKE');
+    expect(known.remoteCode).toBe('INSUFFICIENT_STAKE');
     expect(known.status).toBe(402);
     expect(known.message).toBe('POST http://a/rpc answered 402 INSUFFICIENT_STAKE: need 100');
-    const unknown = new RemoteError({ code: 'WAT', message: 'x', status: 500, method: 'GET', url: 'http://a' });
+    // A newer peer's code, or one of a package this process does not load.
+    const unknown = new RemoteError({ code: 'WAT_NEW_IN_V9', message: 'x', status: 503, method: 'GET', url: 'http://a' });
     expect(unknown.code).toBe('REMOTE_ERROR');
+    expect(unknown.remoteCode).toBe('WAT_NEW_IN_V9');
+    expect(unknown.status).toBe(503);
+    expect(unknown.message).toBe('GET http://a answered 503 WAT_NEW_IN_V9: x');
+    expect(unknown.toWire()).toEqual({ success: false, error: { code: 'REMOTE_ERROR', message: 'GET http://a answered 503 WAT_NEW_IN_V9: x' } });
     expect(isRemoteError(unknown)).toBe(true);
+    expect(isSovError(unknown)).toBe(true);
+  });
+
+  it('matches a code by its string, also the one a peer sent that this process does not know', () => {
+    const unknown = new RemoteError({ code: 'HANDLER_FAILED_LATER', message: 'boom', status: 500, method: 'POST', url: 'http://a/rpc' });
+    expect(hasErrorCode(unknown, 'HANDLER_FAILED_LATER')).toBe(true);
+    expect(hasErrorCode(unknown, 'REMOTE_ERROR')).toBe(true);
+    expect(hasErrorCode(unknown, 'TIMEOUT')).toBe(false);
+    expect(hasErrorCode(new SovError('TIMEOUT', 'late'), 'TIMEOUT')).toBe(true);
+    expect(hasErrorCode({ code: 'TIMEOUT', remoteCode: 'TIMEOUT' }, 'TIMEOUT')).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { httpStatusOf, isSovErrorCode, type SovErrorCode } from './errorCodes';
+import { httpStatusOf, type SovErrorCode } from './errorCodes';
 
 // A registry-wide symbol, so that a guard recognises errors thrown by another
 // copy of this package (two versions in one node_modules tree).
@@ -54,13 +54,21 @@ export function isSovError(value: unknown): value is SovError {
     typeof value === 'object' &&
     value !== null &&
     (value as Record<symbol, unknown>)[SOV_ERROR] === true &&
-    isSovErrorCode((value as { code?: unknown }).code)
+    typeof (value as { code?: unknown }).code === 'string'
   );
 }
 
-/** Whether a value is a SovError with the given code. */
-export function hasErrorCode(value: unknown, code: SovErrorCode): value is SovError {
-  return isSovError(value) && value.code === code;
+/**
+ * Whether a value is a SovError with the given code. A peer's answer whose
+ * code no loaded package declares (a RemoteError with code REMOTE_ERROR)
+ * matches the code the peer sent, so a caller can branch on any code by its
+ * string without loading the package that declares it.
+ *
+ * @example
+ * if (hasErrorCode(e, 'HANDLER_FAILED')) retryLater();
+ */
+export function hasErrorCode(value: unknown, code: SovErrorCode | (string & {})): value is SovError {
+  return isSovError(value) && (value.code === code || (value as { remoteCode?: unknown }).remoteCode === code);
 }
 
 /**

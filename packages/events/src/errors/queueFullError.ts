@@ -1,4 +1,5 @@
 import { isSovError, SovError } from '@sov/core';
+import './eventsErrorCodes'; // registers this package's error codes with core, also when this file is loaded without the index
 
 /**
  * An event refused because the queue is full and its policy is `reject` (or

@@ -1,4 +1,5 @@
 import { isSovError, SovError } from '@sov/core';
+import './stateErrorCodes'; // registers this package's error codes with core, also when this file is loaded without the index
 
 /** A state store used before open(), after close(), or after a write failure closed it. */
 export class StateClosedError extends SovError {

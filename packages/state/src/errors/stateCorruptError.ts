@@ -1,4 +1,5 @@
 import { isSovError, SovError } from '@sov/core';
+import './stateErrorCodes'; // registers this package's error codes with core, also when this file is loaded without the index
 
 /** Stored state that cannot be read back as written: names the file and, when known, the byte offset. */
 export class StateCorruptError extends SovError {

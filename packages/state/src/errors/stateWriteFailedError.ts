@@ -1,4 +1,5 @@
 import { isSovError, SovError } from '@sov/core';
+import './stateErrorCodes'; // registers this package's error codes with core, also when this file is loaded without the index
 
 /**
  * A write the store could not make durable (disk full, I/O error, a snapshot
