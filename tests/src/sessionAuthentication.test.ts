@@ -1,7 +1,8 @@
 import { Agent, SESSION_PATH, type Clock } from '@sov/core';
-import { Identity, RequestVerifier, type SessionInitiator } from '@sov/crypto';
+import { Identity, RequestVerifier } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';
+import { RawCaller } from './rawCaller';
 import { rawPost } from './rawPost';
 
 /** A clock the test moves by hand (for the receiver's session expiry). */
@@ -16,34 +17,6 @@ function handClock(): Clock & { advance(ms: number): void } {
 }
 
 const rpcBody = (text: string) => Buffer.from(JSON.stringify({ service: 'whoami', params: { text } }));
-
-/** One caller's raw view of the protocol: its handshake and its session requests, signed as agent.call would sign them. */
-class RawCaller {
-  readonly sessions: SessionInitiator;
-  constructor(readonly identity: Identity) {
-    this.sessions = identity.createSessionAuthenticator();
-  }
-
-  handshakeHeaders(origin: string, receiverId: string, body: Uint8Array): Record<string, string> {
-    const sov = { 'x-sov-receiver': receiverId };
-    return { 'content-type': 'application/json', ...sov, ...this.identity.signer.sign({ method: 'POST', url: `${origin}${SESSION_PATH}`, body, headers: sov }) };
-  }
-
-  async open(origin: string, receiverId: string): Promise<string> {
-    const offer = this.sessions.offer(`${receiverId} ${origin}`, receiverId);
-    const answer = await rawPost(`${origin}${SESSION_PATH}`, this.handshakeHeaders(origin, receiverId, offer.body), offer.body);
-    expect(answer.status).toBe(200);
-    offer.complete(answer.body);
-    return this.sessions.sessionWith(`${receiverId} ${origin}`)!;
-  }
-
-  sessionHeaders(origin: string, receiverId: string, body: Uint8Array): Record<string, string> {
-    const sov = { 'x-sov-receiver': receiverId };
-    const signed = this.sessions.sign(`${receiverId} ${origin}`, { method: 'POST', url: `${origin}/rpc`, body, headers: sov });
-    if (!signed) throw new Error('no session open');
-    return { 'content-type': 'application/json', ...sov, ...signed };
-  }
-}
 
 describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)', () => {
   let registry: TestRegistry;

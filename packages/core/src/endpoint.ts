@@ -3,7 +3,7 @@ import { STATUS_CODES, createServer, ServerResponse, type IncomingMessage, type 
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { RequestMetrics } from './requestMetrics';
 import { SovError, isSovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
@@ -327,6 +327,8 @@ export class AgentEndpoint implements EndpointRegistrar {
   /** The agent's Prometheus registry, served at `GET /metrics`; capabilities add their metrics to it. */
   readonly metrics = new Registry();
   private readonly requestMetrics: RequestMetrics;
+  /** Requests that came over multiplexed connections (they are counted in the request metrics too). */
+  private readonly muxStreams: Counter;
 
   constructor(options: AgentEndpointOptions) {
     this.options = options;
@@ -363,6 +365,20 @@ export class AgentEndpoint implements EndpointRegistrar {
       durationHelp: 'Time to serve a request, by route',
       labels: ['route', 'code'],
       durationLabels: 1,
+    });
+    this.muxStreams = new Counter({
+      name: 'sov_agent_mux_requests_total',
+      help: 'Requests to the request route that came over multiplexed (sov-mux/1) connections',
+      registers: [this.metrics],
+    });
+    const muxConnections = this.muxConnections;
+    new Gauge({
+      name: 'sov_agent_mux_connections',
+      help: 'Open multiplexed (sov-mux/1) connections',
+      registers: [this.metrics],
+      collect() {
+        this.set(muxConnections.size);
+      },
     });
     this.routes.add('GET', '/metrics', {
       kind: 'plain',
@@ -703,6 +719,7 @@ export class AgentEndpoint implements EndpointRegistrar {
     const requestId = requestIdOf(headers['x-request-id']);
     if (!this.accepting) return this.refusal(new SovError('SHUTTING_DOWN', 'Agent is shutting down and takes no new requests'));
     this.inFlight++;
+    this.muxStreams.inc();
     const started = performance.now();
     let outcome = 'ok';
     this.active.add(flight);

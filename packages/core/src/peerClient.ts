@@ -488,9 +488,8 @@ export class PeerClient {
     const deadline = this.clock.now() + timeoutMs;
     const opening = this.openMuxTo(target.base, timeoutMs);
     const connection = await (signal ? untilAborted(opening, signal, `POST ${target.url}`) : opening);
-    const left = this.remaining(deadline, timeoutMs);
-    if (connection?.usable) return connection.call(headers, body, left, maxBytes, signal, this.deadlineQueue(left), this.clock);
-    return this.send(target.origin, target.path, target.url, body, headers, left, maxBytes, signal);
+    if (connection?.usable) return connection.call(headers, body, timeoutMs, maxBytes, signal, undefined, this.clock, deadline);
+    return this.send(target.origin, target.path, target.url, body, headers, this.remaining(deadline, timeoutMs), maxBytes, signal);
   }
 
   private openMuxTo(base: string, timeoutMs: number): Promise<MuxConnection | undefined> {

@@ -123,7 +123,7 @@ class MuxCall implements DeadlineEntry {
     private readonly reject: (error: Error) => void,
   ) {
     if (queue) queue.add(this);
-    else this.timer = clock.setTimeout(() => this.expire(), timeoutMs);
+    else this.timer = clock.setTimeout(() => this.expire(), Math.max(0, deadline - clock.now()));
     if (signal) {
       this.onAbort = () => this.giveUp(abortErrorOf(signal, `POST ${connection.url}`));
       signal.addEventListener('abort', this.onAbort, { once: true });
@@ -221,7 +221,11 @@ export class MuxConnection implements FrameSink {
     return this.calls.size;
   }
 
-  /** Sends one request; settles as the call does (see MuxCall). */
+  /**
+   * Sends one request; settles as the call does (see MuxCall). `deadline`
+   * (epoch ms) is when its budget of `timeoutMs` ends, when it began before
+   * now; a call with one gets its own timer, not `queue`'s.
+   */
   call(
     headers: Readonly<Record<string, string>>,
     body: Uint8Array,
@@ -230,6 +234,7 @@ export class MuxConnection implements FrameSink {
     signal: AbortSignal | undefined,
     queue: DeadlineQueue | undefined,
     clock: Clock,
+    deadline?: number,
   ): Promise<WireSuccess<RpcReply>> {
     return new Promise<WireSuccess<RpcReply>>((resolve, reject) => {
       if (!this.usable) {
@@ -245,7 +250,8 @@ export class MuxConnection implements FrameSink {
         return;
       }
       if (!this.referenced) this.ref();
-      this.calls.set(stream, new MuxCall(this, stream, clock.now() + timeoutMs, timeoutMs, maxBytes, signal, queue, clock, resolve, reject));
+      const ends = deadline ?? clock.now() + timeoutMs;
+      this.calls.set(stream, new MuxCall(this, stream, ends, timeoutMs, maxBytes, signal, deadline === undefined ? queue : undefined, clock, resolve, reject));
       this.writer.write(frame);
     });
   }

@@ -1,0 +1,116 @@
+import { FRAME_CANCEL, FRAME_HEAD, FRAME_REQUEST, FRAME_RESPONSE, FrameReader, cancelFrame, replyFrame, requestFrame, type FrameSink } from './muxFrames';
+
+interface Seen {
+  type: number;
+  stream: number;
+  payload: string;
+}
+
+/** A sink that records frames; refuses the heads `refuse` says no to. */
+function recorder(refuse: (type: number, stream: number, length: number) => boolean = () => false) {
+  const frames: Seen[] = [];
+  const refused: number[] = [];
+  const broken: string[] = [];
+  const sink: FrameSink = {
+    head: (type, stream, length) => {
+      if (refuse(type, stream, length)) {
+        refused.push(stream);
+        return false;
+      }
+      return true;
+    },
+    frame: (type, stream, payload) => frames.push({ type, stream, payload: payload.toString('latin1') }),
+    malformed: (reason) => broken.push(reason),
+  };
+  return { sink, frames, refused, broken };
+}
+
+/** A deterministic generator (mulberry32), so a failing split can be replayed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function frames(): Buffer[] {
+  return [
+    requestFrame(1, { 'Signature-Input': 'sig1=()', 'x-sov-receiver': 'did:key:z' }, Buffer.from('{"service":"a"}')),
+    replyFrame(FRAME_RESPONSE, 2, 200, '{"success":true,"result":"ü"}'),
+    cancelFrame(3),
+    requestFrame(4, {}, Buffer.alloc(70_000, 0x61)),
+    replyFrame(FRAME_RESPONSE, 5, 404, ''),
+  ];
+}
+
+describe('sov-mux frames', () => {
+  it('encodes a request with lowercased header names, the header length and the body', () => {
+    const frame = requestFrame(7, { 'Content-Digest': 'sha-256=:x:' }, Buffer.from('{}'));
+    expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
+    expect(frame[4]).toBe(FRAME_REQUEST);
+    expect(frame.readUInt32BE(5)).toBe(7);
+    const headerBytes = frame.readUInt16BE(FRAME_HEAD);
+    expect(JSON.parse(frame.toString('utf8', 11, 11 + headerBytes))).toEqual({ 'content-digest': 'sha-256=:x:' });
+    expect(frame.toString('utf8', 11 + headerBytes)).toBe('{}');
+  });
+
+  it('refuses to encode a header block over 65535 bytes', () => {
+    expect(() => requestFrame(1, { 'x-sov-big': 'a'.repeat(70_000) }, Buffer.alloc(0))).toThrow(/over 65535/);
+  });
+
+  it('reads the same frames however the bytes are split, one byte at a time included', () => {
+    const bytes = Buffer.concat(frames());
+    const whole = recorder();
+    new FrameReader(whole.sink).push(bytes);
+    expect(whole.frames.map((f) => [f.type, f.stream])).toEqual([
+      [FRAME_REQUEST, 1],
+      [FRAME_RESPONSE, 2],
+      [FRAME_CANCEL, 3],
+      [FRAME_REQUEST, 4],
+      [FRAME_RESPONSE, 5],
+    ]);
+    const next = random(15);
+    for (let round = 0; round < 200; round++) {
+      const split = recorder();
+      const reader = new FrameReader(split.sink);
+      const oneByte = round === 0;
+      for (let at = 0; at < bytes.length; ) {
+        const size = oneByte ? 1 : 1 + Math.floor(next() * (next() < 0.5 ? 16 : 20_000));
+        reader.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      expect(split.frames).toEqual(whole.frames);
+      expect(split.broken).toEqual([]);
+    }
+  });
+
+  it('skips a refused frame unread, split or whole, and goes on with the next', () => {
+    const bytes = Buffer.concat(frames());
+    const next = random(99);
+    for (let round = 0; round < 100; round++) {
+      const r = recorder((type, stream) => stream === 4 || stream === 2);
+      const reader = new FrameReader(r.sink);
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(next() * 9000);
+        reader.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      expect(r.frames.map((f) => f.stream)).toEqual([1, 3, 5]);
+      expect(r.refused).toEqual([2, 4]);
+    }
+  });
+
+  it('stops at a frame shorter than its own head, and reads nothing after it', () => {
+    const bad = Buffer.alloc(FRAME_HEAD);
+    bad.writeUInt32BE(2, 0);
+    const r = recorder();
+    const reader = new FrameReader(r.sink);
+    reader.push(Buffer.concat([cancelFrame(1), bad, cancelFrame(2)]));
+    reader.push(cancelFrame(3));
+    expect(r.frames.map((f) => f.stream)).toEqual([1]);
+    expect(r.broken).toEqual(['a frame of 2 bytes is shorter than its head']);
+  });
+});
