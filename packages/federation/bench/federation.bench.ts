@@ -1,11 +1,16 @@
 /**
- * Federation benchmark, every registry in its own process on loopback:
- * - federated search over 4 registries (searchAll: 4 parallel searches,
- *   merge, dedupe, score; the answer cache off) vs one registry's search
- *   (the same searchAll over the primary alone, so the same client and
- *   code), and beside core's HttpRegistryClient.search of one registry.
- *   Target: p50 <= 1.5x.
- * - a 2-hop cross-registry transaction (origin -> A -> B -> C -> agent and
+ * Federation benchmark, registries on loopback (A peers with B, C and D;
+ * B with E):
+ * - mirrored federated search over 4 registries (searchAll in mode
+ *   'mirror': one request to A, which answers from its own listings and its
+ *   mirrors of B, C and D; merge, dedupe, score; the answer cache off) vs
+ *   one registry's search (the same searchAll over A alone, so the same
+ *   client and code). Target: p50 <= 1.5x. Beside it the old fan-out
+ *   (mode 'fanout': 4 parallel searches) and its floor (4 bare parallel
+ *   undici GETs vs 1), and core's HttpRegistryClient.search of one registry.
+ * - mirror lag: from a registration on D answered to the listing visible in
+ *   A's federated search, p50.
+ * - a 2-hop cross-registry transaction (origin -> A -> B -> E -> agent and
  *   back, every hop verified and countersigned, the route receipt checked)
  *   vs a direct signed call of the same agent (agent.call by URL, Ed25519
  *   per request) and vs the agent's default session-authenticated call.
@@ -45,18 +50,21 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sov-federation-bench-'));
-  const names = ['A', 'B', 'C', 'D'];
+  const names = ['A', 'B', 'C', 'D', 'E'];
   const ids = names.map(() => Identity.generate());
   const ports = await Promise.all(names.map(() => freePort()));
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
-  // A line A - B - C - D: a 2-hop path A -> C, and four registries to search.
-  const peersOf = (i: number) => [i - 1, i + 1].filter((j) => j >= 0 && j < names.length).map((j) => ({ url: urls[j]!, id: ids[j]!.id }));
+  // A star A - B, A - C, A - D (four registries to search, all mirrored by A) and B - E: a 2-hop path A -> E.
+  const edges: Array<[number, number]> = [[0, 1], [0, 2], [0, 3], [1, 4]];
+  const peersOf = (i: number) =>
+    edges.flatMap(([a, b]) => (a === i ? [b] : b === i ? [a] : [])).map((j) => ({ url: urls[j]!, id: ids[j]!.id }));
+  const searched = urls.slice(0, 4);
   await Promise.all(ids.map((id, i) => id.save(join(dir, `${names[i]}.json`))));
   const configs = names.map((n, i) => ({ port: ports[i], keyFile: join(dir, `${n}.json`), peers: peersOf(i) }));
   // A process per registry where the machine has a core for each (and one for this client); else all four
   // share one process, so that the fan-out is not measured as the scheduler's wake-up latency of five processes.
   // SOV_BENCH_REGISTRIES=each|shared overrides the choice.
-  const mode = process.env.SOV_BENCH_REGISTRIES ?? (availableParallelism() >= names.length + 1 ? 'each' : 'shared');
+  const mode = process.env.SOV_BENCH_REGISTRIES ?? (availableParallelism() >= searched.length + 1 ? 'each' : 'shared');
   const perProcess = mode === 'each';
   const registries = await Promise.all(perProcess ? configs.map((c) => startRegistries([c])) : [startRegistries(configs)]);
   const agents: Agent[] = [];
@@ -70,7 +78,7 @@ async function main(): Promise<void> {
     });
     // Listings to search: the same number in each registry.
     await Promise.all(
-      urls.flatMap((url, r) =>
+      searched.flatMap((url, r) =>
         Array.from({ length: AGENTS_PER_REGISTRY }, async (_, i) => {
           const who = Identity.generate();
           await new HttpRegistryClient({ baseUrl: url, signer: who.signer }).register({
@@ -84,17 +92,26 @@ async function main(): Promise<void> {
         }),
       ),
     );
-    // The transaction's target, registered at C; the origin at A.
-    const target = new Agent({ name: 'echo', registryUrl: urls[2]!, identity: Identity.generate(), logger: quiet });
+    // A's mirrors of B, C and D hold every listing before the search is measured.
+    await waitFor('the mirrors', async () => {
+      const page = (await (await fetch(`${urls[0]}/v1/federation/search?capability=quote`)).json()) as { agents: unknown[] };
+      return page.agents.length === 4 * AGENTS_PER_REGISTRY;
+    });
+    // The transaction's target, registered at E; the origin at A.
+    const target = new Agent({ name: 'echo', registryUrl: urls[4]!, identity: Identity.generate(), logger: quiet });
     target.use(serviceRouter()).register({ name: 'echo', handler: (p: unknown) => Promise.resolve(p) });
     await target.start();
     agents.push(target);
     const origin = new Agent({ name: 'origin', registryUrl: urls[0]!, identity: Identity.generate(), logger: quiet, callAuthentication: 'per-request' });
-    const fed = origin.use(federation({ registries: urls.slice(1), cacheTtlMs: 1, searchTimeoutMs: 2000 }));
+    const fed = origin.use(federation({ registries: searched.slice(1), mode: 'mirror', cacheTtlMs: 1, searchTimeoutMs: 2000 }));
     await origin.start();
     agents.push(origin);
+    const fanner = new Agent({ name: 'fanner', registryUrl: urls[0]!, identity: Identity.generate(), logger: quiet });
+    const fedFan = fanner.use(federation({ registries: searched.slice(1), mode: 'fanout', cacheTtlMs: 1, searchTimeoutMs: 2000 }));
+    await fanner.start();
+    agents.push(fanner);
     const lone = new Agent({ name: 'lone', registryUrl: urls[0]!, identity: Identity.generate(), logger: quiet });
-    const fedOne = lone.use(federation({ cacheTtlMs: 1, searchTimeoutMs: 2000 }));
+    const fedOne = lone.use(federation({ mode: 'fanout', cacheTtlMs: 1, searchTimeoutMs: 2000 }));
     await lone.start();
     agents.push(lone);
     const sessionCaller = new Agent({ name: 'session-caller', identity: Identity.generate(), logger: quiet });
@@ -106,6 +123,12 @@ async function main(): Promise<void> {
       fed.clearCache();
       const page = await fed.searchAll('quote', { maxPrice: 100 });
       if (page.results.length !== 4 * AGENTS_PER_REGISTRY) throw new Error(`federated search found ${page.results.length}`);
+      if (page.registries.some((r) => r.via !== 'mirror')) throw new Error('the mirrored search asked a registry directly');
+    };
+    const fanSearch = async () => {
+      fedFan.clearCache();
+      const page = await fedFan.searchAll('quote', { maxPrice: 100 });
+      if (page.results.length !== 4 * AGENTS_PER_REGISTRY) throw new Error(`fan-out search found ${page.results.length}`);
     };
     const single = async () => {
       fedOne.clearCache();
@@ -117,11 +140,11 @@ async function main(): Promise<void> {
       if (page.agents.length !== AGENTS_PER_REGISTRY) throw new Error(`search found ${page.agents.length}`);
     };
     console.log(
-      `@sov/federation: 4 registries on loopback (${perProcess ? 'a process each' : `one process for the four: ${availableParallelism()} cores`}), ${AGENTS_PER_REGISTRY} listings each, one call at a time`,
+      `@sov/federation: 4 registries searched on loopback (${perProcess ? 'a process each' : `one process for the four: ${availableParallelism()} cores`}), ${AGENTS_PER_REGISTRY} listings each, one call at a time`,
     );
     const s = await compareThroughput(search, single, { rounds: 6, roundMs: 1500 });
     const searchOk = report({
-      name: 'federated search over 4 registries, p50',
+      name: 'mirrored federated search over 4 registries (one request to A), p50',
       unit: 'ms',
       value: s.subject.p50Ms,
       baselineName: "one registry's search (the same searchAll, primary only), p50",
@@ -129,8 +152,16 @@ async function main(): Promise<void> {
       target: { better: 'lower', ratio: 1.5 },
     });
     console.log(`  (p99 ${s.subject.p99Ms.toFixed(2)} ms vs ${s.baseline.p99Ms.toFixed(2)} ms; throughput ratio ${s.ratio.toFixed(3)}x, paired rounds)`);
-    // The floor on this machine: the same four GETs with bare undici and nothing else (no parse, merge or score).
-    const pools = urls.map((u) => new Pool(u, { connections: 4 }));
+    const f = await compareThroughput(fanSearch, single, { rounds: 4, roundMs: 1000 });
+    report({
+      name: '  the old fan-out over 4 registries (4 parallel searches), p50',
+      unit: 'ms',
+      value: f.subject.p50Ms,
+      baselineName: "one registry's search, p50",
+      baseline: f.baseline.p50Ms,
+    });
+    // The fan-out's floor on this machine: the same four GETs with bare undici and nothing else (no parse, merge or score).
+    const pools = searched.map((u) => new Pool(u, { connections: 4 }));
     const bare = (pool: Pool) => pool.request({ method: 'GET', path: '/v1/agents?capability=quote&maxPrice=100&limit=50' }).then((r) => r.body.text());
     const b = await compareThroughput(() => Promise.all(pools.map(bare)), () => bare(pools[0]!), { rounds: 4, roundMs: 1000 });
     report({
@@ -143,16 +174,44 @@ async function main(): Promise<void> {
     await Promise.all(pools.map((p) => p.close()));
     const k = await compareThroughput(search, kySingle, { rounds: 4, roundMs: 1000 });
     report({
-      name: 'federated search over 4 registries, p50',
+      name: 'mirrored federated search over 4 registries, p50',
       unit: 'ms',
       value: k.subject.p50Ms,
       baselineName: "one registry's search with core's HttpRegistryClient, p50",
       baseline: k.baseline.p50Ms,
     });
 
+    // Mirror lag: a registration on D answered, then A's federated search polled until the listing is there.
+    const lags: number[] = [];
+    const poll = new Pool(urls[0]!, { connections: 1 });
+    for (let i = 0; i < 30; i++) {
+      const who = Identity.generate();
+      const capability = `lag-${i}`;
+      await new HttpRegistryClient({ baseUrl: urls[3]!, signer: who.signer }).register({
+        id: who.id,
+        name: `lag-${i}`,
+        endpoint: 'http://127.0.0.1:9/lag',
+        capabilities: [capability],
+        ttl: 3600,
+      });
+      const t0 = performance.now();
+      for (;;) {
+        const res = await poll.request({ method: 'GET', path: `/v1/federation/search?capability=${capability}` });
+        const body = (await res.body.json()) as { agents: unknown[] };
+        if (body.agents.length > 0) break;
+        if (performance.now() - t0 > 5000) throw new Error(`lag-${i} never reached A's mirror`);
+      }
+      lags.push(performance.now() - t0);
+    }
+    await poll.close();
+    lags.sort((a, b) => a - b);
+    console.log(
+      `  mirror lag (registered on D, answered -> visible in A's federated search), p50: ${lags[Math.floor(lags.length / 2)]!.toFixed(2)} ms (max ${lags[lags.length - 1]!.toFixed(2)} ms, ${lags.length} samples)`,
+    );
+
     const params = { text: 'hello across registries' };
     const transact = async () => {
-      const out = await fed.executeCrossRegistryTransaction<typeof params>(target.id, ids[2]!.id, { service: 'echo', params });
+      const out = await fed.executeCrossRegistryTransaction<typeof params>(target.id, ids[4]!.id, { service: 'echo', params });
       if (out.receipt.hops.length !== 3 || out.result.text !== params.text) throw new Error('bad transaction');
     };
     const direct = async () => {
@@ -165,7 +224,7 @@ async function main(): Promise<void> {
     };
     const t = await compareThroughput(transact, direct, { rounds: 6, roundMs: 1500 });
     report({
-      name: '2-hop cross-registry transaction (A -> B -> C -> agent, receipt checked), p50',
+      name: '2-hop cross-registry transaction (A -> B -> E -> agent, receipt checked), p50',
       unit: 'ms',
       value: t.subject.p50Ms,
       baselineName: 'direct signed call (Ed25519 per request), p50',

@@ -145,6 +145,7 @@ export class PeerMirror {
   private resyncTimer: unknown;
   private idleTimer: unknown;
   private closed = false;
+  private changeCount = 0;
 
   constructor(peer: { id: string; url: string }, options: PeerMirrorOptions, deps: { clock: Clock; logger: Logger; validRecord: ValidateFunction }) {
     this.id = peer.id;
@@ -181,6 +182,18 @@ export class PeerMirror {
     await this.running;
     await this.seeding;
     this.records.clear();
+  }
+
+  /** Bumped by every change of what a search of this mirror answers (records, connection): cached answers compare it. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /** Until when, while nothing changes, the mirror stays as fresh as it is at `now` (a down stream turns stale at a known time). */
+  freshUntil(now: number): number {
+    if (this.connected || !this.seeded || this.downSinceMs === undefined) return Infinity;
+    const staleAt = this.downSinceMs + this.opts.staleAfterMs;
+    return staleAt > now ? staleAt : Infinity;
   }
 
   /** Whether records are served at `now`: seeded, and the stream up or down for at most staleAfterMs. */
@@ -237,7 +250,10 @@ export class PeerMirror {
         if (this.error?.code !== err.code) this.logger.warn('federation mirror: peer stream down; retrying', { peer: this.id, code: err.code, error: err.message });
         this.error = { code: err.code, message: err.message };
       }
-      if (this.connected) this.downSinceMs = this.clock.now();
+      if (this.connected) {
+        this.downSinceMs = this.clock.now();
+        this.changeCount++;
+      }
       this.connected = false;
       this.clock.clearTimeout(this.idleTimer);
       if (this.closed) break;
@@ -272,6 +288,7 @@ export class PeerMirror {
     }
     const resumed = this.lastEventId !== undefined;
     this.connected = true;
+    this.changeCount++;
     this.downSinceMs = undefined;
     this.error = undefined;
     this.touch();
@@ -350,7 +367,7 @@ export class PeerMirror {
   private apply(event: StreamEvent, store: MemoryRegistryStore, records: Map<string, AgentRecord>): void {
     if (event.type === 'peer_left') {
       this.dirty.delete(event.peerId);
-      records.delete(event.peerId);
+      if (records.delete(event.peerId)) this.changeCount++;
       void store.delete(event.peerId);
       return;
     }
@@ -401,7 +418,7 @@ export class PeerMirror {
     // being taken (it reads the agent after this refetch began, and events since are held for it).
     if (latest !== mine || this.held || this.closed) return;
     if (gone) {
-      this.records.delete(id);
+      if (this.records.delete(id)) this.changeCount++;
       await this.store.delete(id);
     } else if (record && record.id === id) {
       this.keep(record, this.store, this.records);
@@ -429,6 +446,7 @@ export class PeerMirror {
       return false;
     }
     records.set(record.id, record);
+    this.changeCount++;
     // The peer's lease rules are the peer's: it tells when the agent leaves (peer_left), so the copy never expires here.
     const stored: StoredAgent = {
       id: record.id,
@@ -476,6 +494,7 @@ export class PeerMirror {
           this.store = store;
           this.records = records;
           this.seeded = true;
+          this.changeCount++;
           for (const e of held) this.apply(e, store, records);
           if (this.heldOverflow) this.seedAgain = true;
           this.scheduleResync();

@@ -134,6 +134,14 @@ export interface RegistryFederationDeps {
   receiver(): ReceiverBinding | undefined;
   /** The registry's base URL, once listening. */
   url(): string | undefined;
+  /**
+   * A number that changes whenever the registry's own search results may
+   * (joins, leaves, updates); with it, federated answers are cached for
+   * `searchCacheMs` while it and every mirror stay the same. @default no caching
+   */
+  searchGeneration?(): number;
+  /** How long a federated answer may be served again while nothing changed, in ms. @default 1000 */
+  searchCacheMs?: number;
 }
 
 interface PeerState extends FederationPeerStatus {
@@ -178,6 +186,8 @@ export class RegistryFederation {
   private readonly mirrorOptions: PeerMirrorOptions | undefined;
   private readonly mirrors = new Map<string, PeerMirror>();
   private validRecord: ValidateFunction | undefined;
+  /** Recent federated answers, serialised, by request URL; each valid while its stamp holds and until `until`. */
+  private readonly answers = new Map<string, { stamp: string; until: number; body: string }>();
 
   constructor(options: RegistryFederationOptions, deps: RegistryFederationDeps) {
     this.identity = options.identity;
@@ -247,6 +257,8 @@ export class RegistryFederation {
     agents: Array<AgentRecord & { registry: string }>;
     total: number;
     registries: FederatedSearchOutcome[];
+    /** Until when the answer holds while nothing changes (the first own lease to end, a mirror turning stale). */
+    validUntil: number;
   }> {
     const search = storeSearchOf(query, (q) => {
       if (!this.validate.search(q)) throw new ValidationError('federated search', problemsOf(this.validate.search));
@@ -256,6 +268,8 @@ export class RegistryFederation {
     }
     const now = this.deps.clock.now();
     const own = await this.deps.store.search(search, now);
+    let validUntil = Infinity;
+    for (const a of own.agents) if (a.expiresAtMs < validUntil) validUntil = a.expiresAtMs;
     const agents: Array<AgentRecord & { registry: string }> = own.agents.map((a) => ({ ...toRecord(a, now), registry: this.id }));
     const registries: FederatedSearchOutcome[] = [
       { id: this.id, url: this.deps.url() ?? '', self: true, ok: true, connected: true, count: own.agents.length, total: own.total },
@@ -269,6 +283,7 @@ export class RegistryFederation {
         continue;
       }
       const answer = await mirror.search(search, now);
+      validUntil = Math.min(validUntil, mirror.freshUntil(now));
       const st = mirror.status();
       const outcome: FederatedSearchOutcome = {
         id: peer.id,
@@ -288,7 +303,16 @@ export class RegistryFederation {
       for (const r of answer.agents) agents.push({ ...r, registry: peer.id });
     }
     agents.sort((a, b) => b.reputation - a.reputation || (a.id < b.id ? -1 : a.id > b.id ? 1 : a.registry < b.registry ? -1 : 1));
-    return { agents, total, registries };
+    return { agents, total, registries, validUntil };
+  }
+
+  /** What a cached federated answer must match: the own store's generation and every mirror's changes; undefined: no caching. */
+  private answerStamp(): string | undefined {
+    const generation = this.deps.searchGeneration?.();
+    if (generation === undefined || (this.deps.searchCacheMs ?? 1000) <= 0) return undefined;
+    let stamp = String(generation);
+    for (const m of this.mirrors.values()) stamp += `,${m.changes}`;
+    return stamp;
   }
 
   /** Mounts the federation routes and starts peering once the registry listens. */
@@ -321,11 +345,24 @@ export class RegistryFederation {
     }));
 
     if (this.mirrorOptions) {
-      app.get('/v1/federation/search', async (req) => ({
-        success: true,
-        ...(await this.federatedSearch(req.query as Record<string, string | string[] | undefined>)),
-        nextCursor: null,
-      }));
+      app.get('/v1/federation/search', async (req, reply) => {
+        const now = this.deps.clock.now();
+        const stamp = this.answerStamp();
+        const hit = stamp === undefined ? undefined : this.answers.get(req.url);
+        let body: string;
+        if (hit && hit.stamp === stamp && hit.until > now) {
+          body = hit.body;
+        } else {
+          const { validUntil, ...page } = await this.federatedSearch(req.query as Record<string, string | string[] | undefined>);
+          body = JSON.stringify({ success: true, ...page, nextCursor: null });
+          if (stamp !== undefined) {
+            this.answers.delete(req.url);
+            this.answers.set(req.url, { stamp, until: Math.min(validUntil, now + (this.deps.searchCacheMs ?? 1000)), body });
+            if (this.answers.size > 1000) this.answers.delete(this.answers.keys().next().value!);
+          }
+        }
+        return reply.type('application/json; charset=utf-8').serializer((b: unknown) => b as string).send(body);
+      });
     }
 
     app.get('/v1/federation/path', async (req) => {
