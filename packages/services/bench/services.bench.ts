@@ -11,6 +11,8 @@
  *   guide's process_data over a data set (1,000 readings); for 64 readings
  *   and a tiny echo, where the router's fixed cost per call shows, the
  *   figures and that cost in ns are printed without the target;
+ * - the tiny echo with zod validators (Standard Schema) vs with its JSON
+ *   Schemas (Ajv), through handleRequest;
  * - invalid-input requests per second vs valid ones;
  * - cached calls (the guide's PerformantAgent.cached_request): agent.call
  *   with callCache() to a service declared cacheable vs the same call to the
@@ -22,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { join } from 'node:path';
 import Ajv from 'ajv';
+import { z } from 'zod';
 import { Pool } from 'undici';
 import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
@@ -164,6 +167,23 @@ async function inProcess(): Promise<boolean> {
   reportPlain('  router cost per call over raw ajv, tiny echo', c.extraNs, 'ns');
   reportPlain('    of which the 3 clock readings every call needs (execution_time and latency histogram: 2, deadline: 1)', clockNs, 'ns');
   const router = new ServiceRouter().register(echoService);
+  // The same echo with zod validators (Standard Schema) in place of its JSON Schemas: what a zod user pays over Ajv.
+  const zodRouter = new ServiceRouter().register({
+    name: 'echo',
+    inputSchema: z.strictObject({ text: z.string().max(1000), tags: z.array(z.string()).max(10).optional() }),
+    outputSchema: z.object({ text: z.string() }),
+    handler: async ({ text }) => ({ text }),
+  });
+  const request = { service: 'echo', params };
+  const standard = await compareThroughput(() => zodRouter.handleRequest(request), () => router.handleRequest(request), { rounds: 5, roundMs: 500 });
+  report({
+    name: 'handleRequest tiny echo, zod validators (Standard Schema)',
+    unit: 'req/s',
+    value: standard.subject.opsPerSec,
+    baselineName: 'the same echo with JSON Schemas (Ajv)',
+    baseline: standard.baseline.opsPerSec,
+    ratio: standard.ratio,
+  });
   const valid = { service: 'echo', params };
   const invalid = { service: 'echo', params: { text: 42, tags: 'x', extra: true } };
   const refusals = await compareThroughput(() => router.handleRequest(invalid), () => router.handleRequest(valid), { rounds: 5, roundMs: 500 });

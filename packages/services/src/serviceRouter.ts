@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import {
-  DeadlineQueue,
   SovError,
   ValidationError,
   createLogger,
@@ -19,6 +18,7 @@ import {
   type VerifiedCaller,
   type WireFailure,
 } from '@sov/core';
+import { DeadlineQueue } from '@sov/core/internal';
 import type Ajv from 'ajv';
 import { paramsKey } from './internal/paramsKey';
 import { compileService, type CompiledService, type ServiceCache } from './internal/compiledService';
@@ -328,21 +328,23 @@ export class ServiceRouter {
         }
       }
       let input: unknown = params;
-      const validateInput = service.validateInput;
-      if (error === undefined && terms === undefined && validateInput !== undefined && !validateInput(params)) {
-        error = invalidInput(name, problemsOf(validateInput.errors));
-        cacheKey = undefined;
-      }
-      // A Standard Schema validator runs instead of Ajv; the handler gets its output (transforms applied).
-      const standardInput = service.standardInput;
-      if (error === undefined && terms === undefined && standardInput !== undefined) {
-        const checked = checkStandard(standardInput, params);
-        const outcome = checked instanceof Promise ? await checked : checked;
-        if (outcome.ok) {
-          input = outcome.value;
-        } else {
-          error = invalidInput(name, outcome.problems);
-          cacheKey = undefined;
+      if (error === undefined && terms === undefined) {
+        const validateInput = service.validateInput;
+        if (validateInput !== undefined) {
+          if (!validateInput(params)) {
+            error = invalidInput(name, problemsOf(validateInput.errors));
+            cacheKey = undefined;
+          }
+        } else if (service.standardInput !== undefined) {
+          // A Standard Schema validator runs instead of Ajv; the handler gets its output (transforms applied).
+          const checked = checkStandard(service.standardInput, params);
+          const outcome = checked instanceof Promise ? await checked : checked;
+          if (outcome.ok) {
+            input = outcome.value;
+          } else {
+            error = invalidInput(name, outcome.problems);
+            cacheKey = undefined;
+          }
         }
       }
       if (error === undefined && terms === undefined) {
@@ -357,16 +359,16 @@ export class ServiceRouter {
           call.release();
         }
       }
-      const validateOutput = service.validateOutput;
-      if (error === undefined && terms === undefined && validateOutput !== undefined && !validateOutput(result)) {
-        error = this.outputInvalid(name, problemsOf(validateOutput.errors));
-      }
-      // What is sent is the result as returned (the wire form); the validator only checks it.
-      const standardOutput = service.standardOutput;
-      if (error === undefined && terms === undefined && standardOutput !== undefined) {
-        const checked = checkStandard(standardOutput, result);
-        const outcome = checked instanceof Promise ? await checked : checked;
-        if (!outcome.ok) error = this.outputInvalid(name, outcome.problems);
+      if (error === undefined && terms === undefined) {
+        const validateOutput = service.validateOutput;
+        if (validateOutput !== undefined) {
+          if (!validateOutput(result)) error = this.outputInvalid(name, problemsOf(validateOutput.errors));
+        } else if (service.standardOutput !== undefined) {
+          // What is sent is the result as returned (the wire form); the validator only checks it.
+          const checked = checkStandard(service.standardOutput, result);
+          const outcome = checked instanceof Promise ? await checked : checked;
+          if (!outcome.ok) error = this.outputInvalid(name, outcome.problems);
+        }
       }
     } catch (e) {
       // Only a bug of ours gets here; answer it like any other failure.
