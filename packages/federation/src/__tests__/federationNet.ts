@@ -1,6 +1,6 @@
 import { Agent, createLogger, type Logger } from '@sov/core';
 import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
-import { RegistryServer, type FederationPeer } from '@sov/registry';
+import { RegistryServer, type FederationMirrorOptions, type FederationPeer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
 import { freePort } from '@sov/testing';
 
@@ -30,7 +30,12 @@ export async function until(what: string, check: () => boolean | Promise<boolean
 export async function federationNet(
   names: string[],
   edges: Array<[string, string]>,
-  options: { maxHops?: number; extraPeers?: Record<string, FederationPeer[]>; oneWay?: Array<[string, string]> } = {},
+  options: {
+    maxHops?: number;
+    extraPeers?: Record<string, FederationPeer[]>;
+    oneWay?: Array<[string, string]>;
+    mirror?: FederationMirrorOptions | false;
+  } = {},
 ): Promise<{ reg: Record<string, NetRegistry>; close(): Promise<void> }> {
   const ports = await Promise.all(names.map(() => freePort()));
   const ids = names.map(() => Identity.generate());
@@ -54,7 +59,13 @@ export async function federationNet(
         logger: quiet,
         dashboard: false,
         rateLimit: false,
-        federation: { identity: ids[i]!, peers: peersOf(name), retryMs: 50, ...(options.maxHops ? { maxHops: options.maxHops } : {}) },
+        federation: {
+          identity: ids[i]!,
+          peers: peersOf(name),
+          retryMs: 50,
+          ...(options.maxHops ? { maxHops: options.maxHops } : {}),
+          ...(options.mirror !== undefined ? { mirror: options.mirror } : {}),
+        },
       });
       reg[name] = { name, identity: ids[i]!, url: server.url, server };
     }),
