@@ -130,10 +130,11 @@ export interface ServiceDefinition<
   /**
    * For Standard Schema validators: the JSON Schemas the catalog lists. A
    * validator that exports its own JSON Schema (Standard JSON Schema,
-   * `~standard.jsonSchema`: zod 4.2+, arktype, valibot through its adapter)
-   * needs none; any other needs one here, or `register` refuses it. Not for
-   * a JSON Schema service (its schemas are listed as they are).
-   * @default the validators' own export, for draft-07
+   * `~standard.jsonSchema`, as zod 4 does) needs none; any other needs one
+   * here, or `register` refuses it (INVALID_INPUT at `/jsonSchema/input` or
+   * `/jsonSchema/output`). Each is the wire form: the validator's input
+   * side. Not for a JSON Schema side (listed as it is).
+   * @default the validators' own export of their input side, for draft-07
    */
   jsonSchema?: CatalogJsonSchemas;
   /**
