@@ -121,17 +121,16 @@ describe('sov-mux transport: calls multiplexed on one connection', () => {
 });
 
 describe('sov-mux transport: a peer that does not speak it', () => {
-  it('is called over HTTP, and the upgrade is not asked again on every call', async () => {
+  it.each([
+    ['answers the upgrade 404 (an older agent)', 404],
+    ['answers every request 200 (a plain HTTP server)', 200],
+  ])('a peer that %s is called over HTTP, and the upgrade is not asked again on every call', async (_name, upgradeStatus) => {
     const seen: string[] = [];
     const server = createServer((req, res) => {
       seen.push(`${req.method} ${req.url}`);
-      if (req.url === '/rpc') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ success: true, result: 'plain' }));
-      } else {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ success: false, error: { code: 'ROUTE_NOT_FOUND', message: 'no' } }));
-      }
+      const ok = req.url === '/rpc' || upgradeStatus === 200;
+      res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(ok ? { success: true, result: 'plain' } : { success: false, error: { code: 'ROUTE_NOT_FOUND', message: 'no' } }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

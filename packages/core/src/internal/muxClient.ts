@@ -25,8 +25,6 @@ import {
 } from './muxFrames';
 import { replyOf } from './peerReply';
 
-/** Statuses by which an endpoint says it does not speak sov-mux (an older agent, a plain HTTP server). */
-const NOT_SPOKEN = new Set([400, 404, 405, 426, 501]);
 /** Connection errors that mean the peer cannot be reached at all (so HTTP could not reach it either). */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
 /** Streams assumed when a receiver names no bound. */
@@ -37,9 +35,9 @@ const MAX_GOAWAY_BYTES = 16 * 1024;
 /** How an upgrade attempt ended: a connection, or why the peer is called over HTTP instead. */
 export type MuxOpening =
   | { kind: 'open'; connection: MuxConnection }
-  /** The peer answered the upgrade without switching: it does not speak sov-mux. */
+  /** The peer answered the upgrade without switching (a 404 from an older agent, any answer of a plain HTTP server): it does not speak sov-mux. */
   | { kind: 'unsupported' }
-  /** The peer is there but did not switch this time (it is shutting down, say): HTTP for this call. */
+  /** The peer is there but unavailable for now (503: shutting down, not ready): HTTP for this call, and asked again on the next. */
   | { kind: 'declined' };
 
 /** Options of one connection. */
@@ -90,7 +88,7 @@ export function openMux(options: MuxConnectOptions): Promise<MuxOpening> {
     req.once('response', (res: IncomingMessage) => {
       settle();
       res.resume();
-      resolve({ kind: NOT_SPOKEN.has(res.statusCode ?? 0) ? 'unsupported' : 'declined' });
+      resolve({ kind: res.statusCode === 503 ? 'declined' : 'unsupported' });
     });
     req.once('error', (cause: Error & { code?: string }) => {
       settle();
