@@ -26,6 +26,8 @@ module.exports = function jestConfig(packageDir, overrides = {}) {
     // ky ships ESM only; let swc turn it into CommonJS for jest.
     transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm|ky)[/@])'],
     moduleNameMapper: {
+      // The fenced internal subpaths (not public API), mapped to their sources too.
+      '^@sov/(core|registry)/internal$': path.join(repoRoot, 'packages/$1/src/internal.ts'),
       '^@sov/(core|crypto|state|resilience|services|events|federation|registry|testing|a2a)$':
         path.join(repoRoot, 'packages/$1/src/index.ts'),
     },

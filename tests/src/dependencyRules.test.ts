@@ -4,7 +4,8 @@ import { join, relative, resolve, dirname } from 'node:path';
 /**
  * DESIGN.md's dependency rules: core depends on no sibling; every other
  * package depends on core and on a sibling only where the design allows;
- * imports go through `@sov/<name>`, never into another package's src/.
+ * imports go through `@sov/<name>` (or its fenced, documented
+ * `@sov/<name>/internal`), never into another package's src/ or dist/.
  */
 const ALLOWED: Record<string, string[]> = {
   core: [],
@@ -43,6 +44,38 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(importPattern)].map((m) => m[1]!);
 }
 
+/** The fenced subpaths a sibling may import: `./internal` where the package exports one. */
+function hasInternalSubpath(name: string): boolean {
+  try {
+    const manifest = JSON.parse(readFileSync(join(packagesDir, name, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+    return manifest.exports?.['./internal'] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What is wrong with one import of a file of packages/<pkg>: a relative path
+ * out of the package, a deep path into a sibling (its dist/ or src/, or a
+ * subpath other than its documented /internal), a sibling it may not depend on.
+ */
+function importProblems(pkg: string, file: string, spec: string, isTest: boolean): string[] {
+  const where = relative(root, file);
+  if (spec.startsWith('.')) {
+    const rel = relative(join(packagesDir, pkg), resolve(dirname(file), spec));
+    return rel.startsWith('..') ? [`${where} reaches outside its package: ${spec}`] : [];
+  }
+  if (!spec.startsWith('@sov/')) return [];
+  const [, name, ...deep] = spec.split('/');
+  const problems: string[] = [];
+  const fenced = deep.length === 1 && deep[0] === 'internal' && name !== pkg && hasInternalSubpath(name!);
+  if (deep.length && !fenced) problems.push(`${where} imports a deep path: ${spec}`);
+  if (!isTest && name !== pkg && name !== 'tooling' && !ALLOWED[pkg]!.includes(name!)) {
+    problems.push(`${where} imports @sov/${name}, which packages/${pkg} may not depend on`);
+  }
+  return problems;
+}
+
 describe('dependency rules', () => {
   it('knows every package', () => {
     for (const p of packages) expect(Object.keys(ALLOWED)).toContain(p);
@@ -60,26 +93,26 @@ describe('dependency rules', () => {
     if (pkg !== 'core') expect(siblings).toContain('core');
   });
 
-  it.each(packages)('packages/%s imports siblings only through @sov/<name> and only the allowed ones', (pkg) => {
+  it.each(packages)('packages/%s imports siblings only through @sov/<name> (or a fenced /internal) and only the allowed ones', (pkg) => {
     const srcDir = join(packagesDir, pkg, 'src');
     const bad: string[] = [];
     for (const file of sourceFiles(srcDir)) {
       const isTest = /\.test\.ts$|__tests__/.test(file);
-      for (const spec of importsOf(file)) {
-        if (spec.startsWith('.')) {
-          const target = resolve(dirname(file), spec);
-          const rel = relative(join(packagesDir, pkg), target);
-          if (rel.startsWith('..')) bad.push(`${relative(root, file)} reaches outside its package: ${spec}`);
-        } else if (spec.startsWith('@sov/')) {
-          const [, name, ...deep] = spec.split('/');
-          if (deep.length) bad.push(`${relative(root, file)} imports a deep path: ${spec}`);
-          if (!isTest && name !== pkg && name !== 'tooling' && !ALLOWED[pkg]!.includes(name!)) {
-            bad.push(`${relative(root, file)} imports @sov/${name}, which packages/${pkg} may not depend on`);
-          }
-        }
-      }
+      for (const spec of importsOf(file)) bad.push(...importProblems(pkg, file, spec, isTest));
     }
     expect(bad).toEqual([]);
+  });
+
+  it.each(packages)('packages/%s fences and documents every subpath it exports', (pkg) => {
+    const manifest = JSON.parse(readFileSync(join(packagesDir, pkg, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+    const subpaths = Object.keys(manifest.exports ?? {}).filter((k) => k !== '.' && k !== './package.json');
+    for (const subpath of subpaths) {
+      // The only subpath a sibling may import is ./internal, and it must say it is not public API.
+      expect({ pkg, subpath }).toEqual({ pkg, subpath: './internal' });
+      const entry = readFileSync(join(packagesDir, pkg, 'src', 'internal.ts'), 'utf8');
+      expect(entry).toContain('NOT PUBLIC API');
+      expect(readFileSync(join(packagesDir, pkg, 'README.md'), 'utf8')).toContain(`@sov/${pkg}/internal`);
+    }
   });
 
   it('apps import packages only through their entry points', () => {
@@ -88,7 +121,7 @@ describe('dependency rules', () => {
     for (const app of readdirSync(appsDir)) {
       for (const file of sourceFiles(join(appsDir, app, 'src'))) {
         for (const spec of importsOf(file)) {
-          if (/packages\/|\/src\//.test(spec) && !spec.startsWith('./')) bad.push(`${relative(root, file)}: ${spec}`);
+          if (/packages\/|\/src\/|^@sov\/[^/]+\/internal/.test(spec) && !spec.startsWith('./')) bad.push(`${relative(root, file)}: ${spec}`);
         }
       }
     }
@@ -96,9 +129,21 @@ describe('dependency rules', () => {
   });
 
   it('the checker catches a forbidden import (self-test)', () => {
-    const spec = '../../registry/src/registryServer';
-    const file = join(packagesDir, 'core', 'src', 'agent.ts');
-    expect(relative(join(packagesDir, 'core'), resolve(dirname(file), spec)).startsWith('..')).toBe(true);
-    expect(ALLOWED.core).not.toContain('registry');
+    const file = join(packagesDir, 'services', 'src', 'serviceRouter.ts');
+    expect(importProblems('services', file, '@sov/core', false)).toEqual([]);
+    expect(importProblems('services', file, '@sov/core/internal', false)).toEqual([]);
+    expect(importProblems('testing', file, '@sov/registry/internal', false)).toEqual([]);
+    for (const deep of ['@sov/core/dist/index.js', '@sov/core/dist/internal.cjs', '@sov/core/src/deadlineQueue', '@sov/core/internal/x']) {
+      expect(importProblems('services', file, deep, false)).toEqual([`packages/services/src/serviceRouter.ts imports a deep path: ${deep}`]);
+    }
+    // events may depend on state, but state exports no internal subpath.
+    expect(importProblems('events', file, '@sov/state/internal', false)).toEqual(['packages/services/src/serviceRouter.ts imports a deep path: @sov/state/internal']);
+    expect(importProblems('services', file, '../../core/src/deadlineQueue', false)).toEqual(['packages/services/src/serviceRouter.ts reaches outside its package: ../../core/src/deadlineQueue']);
+    expect(importProblems('services', file, '@sov/registry/internal', false)).toEqual([
+      'packages/services/src/serviceRouter.ts imports @sov/registry, which packages/services may not depend on',
+    ]);
+    expect(importProblems('core', join(packagesDir, 'core', 'src', 'agent.ts'), '@sov/core/internal', false)).toEqual([
+      'packages/core/src/agent.ts imports a deep path: @sov/core/internal',
+    ]);
   });
 });

@@ -15,7 +15,8 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import * as fc from 'fast-check';
-import { Agent, isSovErrorCode, jsonDepthProblem } from '@sov/core';
+import { Agent, isSovErrorCode } from '@sov/core';
+import { jsonDepthProblem } from '@sov/core/internal';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
 import { TestRegistry } from '@sov/testing';

@@ -1,18 +1,16 @@
 export { Agent } from './agent';
 export { AgentEndpoint } from './endpoint';
-export { CollectedMetric } from './collectedMetric';
-export { RequestMetrics } from './requestMetrics';
-export { HttpRegistryClient, searchQueryString } from './registryClient';
+export { HttpRegistryClient } from './registryClient';
 export { PeerClient, RECEIPT_HEADER } from './peerClient';
 export { RegistryEventStream } from './registryEvents';
 export { MAX_AMOUNT, REGISTRY_EVENT_TYPES, isAmount } from './wire';
 export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
 export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';
-export { DeadlineQueue } from './deadlineQueue';
+// jsonDepthProblem is in @sov/core/internal; kept here until the registry's server imports it from there.
 export { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
 export { answerExpectationsInWireFormat, clientErrorHandler } from './wireErrorServer';
-export { RECEIVER_HEADER, SESSION_PATH, receiptPayload } from './ports';
+export { RECEIVER_HEADER, SESSION_PATH } from './ports';
 export { receiverAuthorities } from './receiverAuthorities';
 export { CORE_ERROR_CODES, httpStatusOf, isSovErrorCode, errorCodeOwner, registeredErrorCodes } from './errors/errorCodes';
 export { defineErrorCodes } from './errors/defineErrorCodes';
@@ -44,10 +42,6 @@ export type { RegistryEventSubscription, RegistryEventsOptions } from './registr
 export type { AgentConfig, AgentConfigInput, ConfigSources, LogLevel } from './config';
 export type { Logger, LoggerOptions } from './logger';
 export type { Clock } from './clock';
-export type { DeadlineEntry } from './deadlineQueue';
-export type { JsonLimitProblem } from './jsonLimits';
-export type { MetricSample } from './collectedMetric';
-export type { RequestMetricsOptions } from './requestMetrics';
 export type { CoreErrorCode, SovErrorCode, SovErrorCodeMap } from './errors/errorCodes';
 export type { SovErrorOptions, WireFailure } from './errors/sovError';
 export type { FieldProblem } from './errors/validationError';

@@ -1,4 +1,5 @@
-import { receiptPayload, type CallReceipt, type UnsignedReceipt } from '@sov/core';
+import type { CallReceipt, UnsignedReceipt } from '@sov/core';
+import { receiptPayload } from '@sov/core/internal';
 import { isDidKey, verifyDidSignature } from './didKey';
 import { fromBase64Url, toBase64Url } from './internal/base64url';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { receiptPayload } from '@sov/core';
+import { receiptPayload } from '@sov/core/internal';
 import { verifyReceipt } from './callReceipts';
 import { verifyDidSignature } from './didKey';
 import { Identity } from './identity';

@@ -1,17 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import EventEmitter from 'eventemitter3';
-import {
-  DeadlineQueue,
-  SovError,
-  TimeoutError,
-  ValidationError,
-  systemClock,
-  toSovError,
-  type Clock,
-  type DeadlineEntry,
-  type Logger,
-} from '@sov/core';
+import { SovError, TimeoutError, ValidationError, systemClock, toSovError, type Clock, type Logger } from '@sov/core';
+import { DeadlineQueue, type DeadlineEntry } from '@sov/core/internal';
 import type { StateStore } from '@sov/state';
 import type { Registry } from 'prom-client';
 import { QueueFullError } from './errors/queueFullError';

@@ -1,8 +1,7 @@
 export { RegistryServer } from './registryServer';
 export { MemoryRegistryStore } from './memoryRegistryStore';
 export { EmbeddedRegistryStore } from './embeddedRegistryStore';
-export { availabilityOf, registeredAgent, renewedAgent, toRecord } from './storedAgent';
-export { PRIOR_REPUTATION, emptyStanding, ratedStanding } from './internal/reputation';
+export { PRIOR_REPUTATION, emptyStanding } from './internal/reputation';
 export { RegistryFederation, federationRoutes } from './federation/registryFederation';
 
 export type { RegistryServerOptions } from './registryServer';

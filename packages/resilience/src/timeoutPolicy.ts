@@ -1,4 +1,5 @@
-import { abortErrorOf, DeadlineQueue, systemClock, TimeoutError, type Clock, type DeadlineEntry } from '@sov/core';
+import { abortErrorOf, systemClock, TimeoutError, type Clock } from '@sov/core';
+import { DeadlineQueue, type DeadlineEntry } from '@sov/core/internal';
 import { NEVER_ABORTED } from './internal/neverAborted';
 import type { Dispose, ExecutionContext, Policy, Work } from './policy';
 

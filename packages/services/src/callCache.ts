@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  CollectedMetric,
   ConfigError,
   abortErrorOf,
   type AgentContext,
@@ -11,6 +10,7 @@ import {
   type RpcReply,
   type WireSuccess,
 } from '@sov/core';
+import { CollectedMetric } from '@sov/core/internal';
 import { BoundedCache } from './internal/boundedCache';
 import { paramsKey } from './internal/paramsKey';
 import type { CacheTerms } from './serviceDefinition';

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { CollectedMetric, type MetricSample as Sample } from '@sov/core';
+import { CollectedMetric, type MetricSample as Sample } from '@sov/core/internal';
 import { ServiceStats } from './internal/serviceStats';
 
 /** A service's counters, as `getServiceCatalog()` shows them. */

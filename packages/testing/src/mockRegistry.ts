@@ -18,7 +18,8 @@ import {
   type SearchQuery,
   type StakeBalance,
 } from '@sov/core';
-import { MemoryRegistryStore, ratedStanding, registeredAgent, renewedAgent, toRecord, type StoredAgent } from '@sov/registry';
+import { MemoryRegistryStore, type StoredAgent } from '@sov/registry';
+import { ratedStanding, registeredAgent, renewedAgent, toRecord } from '@sov/registry/internal';
 
 /** One call made to a MockRegistry. */
 export interface MockRegistryCall {

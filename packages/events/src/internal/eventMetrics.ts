@@ -1,4 +1,4 @@
-import { CollectedMetric, type MetricSample } from '@sov/core';
+import { CollectedMetric, type MetricSample } from '@sov/core/internal';
 import type { Registry } from 'prom-client';
 
 /** Upper bounds of the handler duration histogram, in seconds. */

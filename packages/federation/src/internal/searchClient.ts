@@ -1,5 +1,17 @@
 import { Pool } from 'undici';
-import { NetworkError, RemoteError, SovError, TimeoutError, isSovError, isWireFailure, searchQueryString, type AgentRecord, type Clock, type SearchPage, type SearchQuery } from '@sov/core';
+import {
+  NetworkError,
+  RemoteError,
+  SovError,
+  TimeoutError,
+  isSovError,
+  isWireFailure,
+  type AgentRecord,
+  type Clock,
+  type SearchPage,
+  type SearchQuery,
+} from '@sov/core';
+import { searchQueryString } from '@sov/core/internal';
 
 const MAX_BYTES = 8 * 1024 * 1024;
 

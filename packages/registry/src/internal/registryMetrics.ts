@@ -1,4 +1,4 @@
-import { RequestMetrics } from '@sov/core';
+import { RequestMetrics } from '@sov/core/internal';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The registry's Prometheus metrics, in a registry of their own (never the global one). */

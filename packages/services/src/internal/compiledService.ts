@@ -1,7 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
-import { ConfigError, MAX_AMOUNT, ValidationError, isAmount, type DeadlineQueue, type FieldProblem } from '@sov/core';
+import { ConfigError, MAX_AMOUNT, ValidationError, isAmount, type FieldProblem } from '@sov/core';
+import type { DeadlineQueue } from '@sov/core/internal';
 import type { ServiceDefinition, ServiceHandler } from '../serviceDefinition';
 import type { JsonSchema } from '../serviceSchema';
 import { BoundedCache } from './boundedCache';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { TimeoutError, type DeadlineEntry, type Logger, type VerifiedCaller } from '@sov/core';
+import { TimeoutError, type Logger, type VerifiedCaller } from '@sov/core';
+import type { DeadlineEntry } from '@sov/core/internal';
 import type { ServiceContext } from '../serviceDefinition';
 
 /** What the router is told about the request it serves (core's RequestContext fits). */

@@ -1,0 +1,23 @@
+/**
+ * `@sov/core/internal`: plumbing that the SDK's own packages share.
+ *
+ * NOT PUBLIC API: anything here may change or go away in any release, patch
+ * releases included, without a changeset entry that says so. Import it only
+ * from a `@sov/*` package of the same release; applications use `@sov/core`.
+ *
+ * It is built with the main entry as one set of chunks (tsup `splitting`, ESM
+ * and CJS), so a class here and the same class behind `@sov/core` are one.
+ *
+ * @packageDocumentation
+ */
+export { CollectedMetric } from './collectedMetric';
+export { RequestMetrics } from './requestMetrics';
+export { DeadlineQueue } from './deadlineQueue';
+export { receiptPayload } from './ports';
+export { jsonDepthProblem } from './jsonLimits';
+export { searchQueryString } from './registryClient';
+
+export type { MetricSample } from './collectedMetric';
+export type { RequestMetricsOptions } from './requestMetrics';
+export type { DeadlineEntry } from './deadlineQueue';
+export type { JsonLimitProblem } from './jsonLimits';
