@@ -1,4 +1,4 @@
-import { Agent, createLogger } from '@sov/core';
+import { echoAgent, waitFor } from './muxEcho';
 import { CANCEL, GOAWAY, RESPONSE, RawMux, cancelFrame, requestFrame, statusFrame } from './rawMux';
 
 /**
@@ -7,38 +7,6 @@ import { CANCEL, GOAWAY, RESPONSE, RawMux, cancelFrame, requestFrame, statusFram
  * codec): every refusal of a broken or hostile caller, the limits, and
  * shutdown.
  */
-const quiet = createLogger({ silent: true });
-
-/** An agent whose handler answers `{ echo }`, waits `ms` when asked, and records what it saw of its signal. */
-async function echoAgent(options: { bodyLimit?: number } = {}) {
-  const aborted: string[] = [];
-  const agent = new Agent({ name: 'mux-echo', logger: quiet, allowAnonymous: true, shutdownTimeoutMs: 2000, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
-  agent.handle(async (request, ctx) => {
-    const params = (request.params ?? {}) as { ms?: number; tag?: string };
-    if (params.ms) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, params.ms);
-        ctx.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          aborted.push(`${params.tag ?? ''}:${(ctx.signal.reason as { code?: string }).code ?? ''}`);
-          resolve();
-        });
-      });
-    }
-    return { result: { echo: params.tag ?? null } };
-  });
-  await agent.start();
-  return { agent, url: agent.url!, aborted };
-}
-
-async function waitFor(condition: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('sov-mux receiver: what a broken or hostile caller gets', () => {
   let peer: Awaited<ReturnType<typeof echoAgent>>;
   beforeAll(async () => {

@@ -204,6 +204,11 @@ function parseQuery(query: string): RouteRequest['query'] {
   return out;
 }
 
+/** What a route handler and the guards see of a request. */
+function routeRequestOf(extra: RouteExtras, headers: RequestHeaders, body: unknown, caller: VerifiedCaller | undefined, requestId: string): RouteRequest {
+  return { method: extra.method, path: extra.path, params: extra.params, query: parseQuery(extra.query), headers, body, caller, requestId };
+}
+
 /** Writes a complete reply. */
 function send(res: ServerResponse, status: number, contentType: string, payload: string, headers?: Record<string, string>, requestId?: string): void {
   if (res.headersSent || res.destroyed) return;
@@ -449,17 +454,7 @@ export class AgentEndpoint implements EndpointRegistrar {
       kind: 'served',
       label: route.url,
       signed,
-      work: (body, ctx, headers, extra) =>
-        route.handler({
-          method: extra.method,
-          path: extra.path,
-          params: extra.params,
-          query: parseQuery(extra.query),
-          headers,
-          body,
-          caller: ctx.caller,
-          requestId: ctx.requestId,
-        }),
+      work: (body, ctx, headers, extra) => route.handler(routeRequestOf(extra, headers, body, ctx.caller, ctx.requestId)),
     });
   }
 
@@ -783,16 +778,7 @@ export class AgentEndpoint implements EndpointRegistrar {
       }
     }
     if (this.guards.length > 0) {
-      const routeRequest: RouteRequest = {
-        method: extra.method,
-        path: extra.path,
-        params: extra.params,
-        query: parseQuery(extra.query),
-        headers,
-        body,
-        caller,
-        requestId,
-      };
+      const routeRequest = routeRequestOf(extra, headers, body, caller, requestId);
       for (const guard of this.guards) await guard(routeRequest);
     }
     return { caller, body };

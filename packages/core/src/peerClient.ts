@@ -1,11 +1,12 @@
 import { Agent as Dispatcher, type Dispatcher as DispatcherTypes } from 'undici';
 import { systemClock, type Clock } from './clock';
-import { DeadlineQueue, type DeadlineEntry } from './deadlineQueue';
+import { DeadlineQueue } from './deadlineQueue';
 import { abortErrorOf } from './errors/cancelledError';
 import { NetworkError } from './errors/networkError';
 import { SovError, isSovError } from './errors/sovError';
-import { TimeoutError } from './errors/timeoutError';
 import { RECEIVER_HEADER, SESSION_PATH, type SessionAuthenticator, type Signer } from './ports';
+import { ExpiringSet } from './internal/expiringSet';
+import { PendingCall } from './internal/pendingCall';
 import { openMux, type MuxConnection } from './internal/muxClient';
 import { replyOf } from './internal/peerReply';
 import type { AgentRequest, RpcReply, WireSuccess } from './wire';
@@ -162,42 +163,27 @@ function rawHeader(raw: Buffer[], name: string): string | undefined {
  * destroys the socket) the moment it gives up; undici's own header and body
  * timeouts are idle timers between chunks, not a deadline.
  */
-class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry {
-  done = false;
-  next: DeadlineEntry | undefined = undefined;
-  private settled = false;
+class PeerCallHandler extends PendingCall implements DispatcherTypes.DispatchHandlers {
   private abortConnection: ((error: Error) => void) | undefined;
   /** Why the call gave up before undici handed it a connection: given to `abort` when it does. */
   private failure: Error | undefined;
-  private timer: unknown;
   private status = 0;
   private retryAfter: string | undefined;
   private readonly chunks: Buffer[] = [];
   private size = 0;
-  private readonly onAbort: (() => void) | undefined;
 
   constructor(
-    private readonly url: string,
-    readonly deadline: number,
-    private readonly timeoutMs: number,
+    url: string,
+    deadline: number,
+    timeoutMs: number,
     private readonly maxBytes: number,
-    private readonly signal: AbortSignal | undefined,
-    private readonly queue: DeadlineQueue | undefined,
-    private readonly clock: Clock,
+    signal: AbortSignal | undefined,
+    queue: DeadlineQueue | undefined,
+    clock: Clock,
     private readonly resolve: (reply: WireSuccess<RpcReply>) => void,
     private readonly reject: (error: Error) => void,
   ) {
-    if (queue) queue.add(this);
-    else this.timer = clock.setTimeout(() => this.expire(), timeoutMs);
-    if (signal) {
-      this.onAbort = () => this.giveUp(abortErrorOf(signal, `POST ${url}`));
-      signal.addEventListener('abort', this.onAbort, { once: true });
-    }
-  }
-
-  /** The deadline passed. */
-  expire(): void {
-    this.giveUp(new TimeoutError(`POST ${this.url}`, this.timeoutMs));
+    super(url, deadline, timeoutMs, signal, queue, clock);
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -260,13 +246,6 @@ class PeerCallHandler implements DispatcherTypes.DispatchHandlers, DeadlineEntry
   private tooLarge(what: string): SovError {
     return new SovError('RESPONSE_TOO_LARGE', `POST ${this.url} answered a body larger than ${this.maxBytes} bytes (it ${what})`);
   }
-
-  private finish(): void {
-    this.settled = true;
-    if (this.queue) this.queue.finish(this);
-    else this.clock.clearTimeout(this.timer);
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
-  }
 }
 
 /**
@@ -292,16 +271,16 @@ export class PeerClient {
   private readonly sessions: SessionAuthenticator | undefined;
   /** Handshakes on their way, by peer: concurrent first calls share one. */
   private readonly handshakes = new Map<string, Promise<boolean>>();
-  /** Peers that take no sessions, until when. */
-  private readonly withoutSessions = new Map<string, number>();
+  /** Peers that take no sessions (called per request for a while before they are asked again). */
+  private readonly withoutSessions: ExpiringSet;
   /** Whether signed requests may share a connection with others in flight (see PeerClientOptions.pipelining). */
   private readonly pipelined: boolean;
   private readonly mux: boolean;
   private readonly connectionsPerPeer: number;
   /** Multiplexed connections by peer endpoint (origin and path prefix). */
   private readonly muxPeers = new Map<string, MuxPeer>();
-  /** Peer endpoints that do not speak sov-mux, until when. */
-  private readonly withoutMux = new Map<string, number>();
+  /** Peer endpoints that do not speak sov-mux (called over HTTP for a while before they are asked again). */
+  private readonly withoutMux: ExpiringSet;
   private closing = false;
 
   constructor(options: PeerClientOptions = {}) {
@@ -311,6 +290,8 @@ export class PeerClient {
     this.timeoutMs = positiveOption('timeoutMs', options.timeoutMs ?? 10000);
     this.maxResponseBytes = positiveOption('maxResponseBytes', options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
     this.clock = options.clock ?? systemClock;
+    this.withoutSessions = new ExpiringSet(this.clock, NO_SESSIONS_RETRY_MS, MAX_CACHED_TARGETS);
+    this.withoutMux = new ExpiringSet(this.clock, NO_MUX_RETRY_MS, MAX_CACHED_TARGETS);
     if (options.transport !== undefined && options.transport !== 'mux' && options.transport !== 'http') {
       throw new SovError('INVALID_CONFIG', `PeerClient transport must be 'mux' or 'http', got ${JSON.stringify(options.transport)}`);
     }
@@ -343,7 +324,7 @@ export class PeerClient {
     if (!this.signer) return this.sendRpc(target, body, headers, timeoutMs, maxBytes, signal);
     const peer = this.sessions ? `${options.receiver ?? ''} ${target.base}` : '';
     // The common case, a session already open: signed at once, no wait.
-    const session = this.sessions && !this.takesNoSessions(peer) ? this.sessions.sign(peer, { method: 'POST', url, body, headers }) : undefined;
+    const session = this.sessions && !this.withoutSessions.has(peer) ? this.sessions.sign(peer, { method: 'POST', url, body, headers }) : undefined;
     if (session) {
       Object.assign(headers, session);
       return this.sendRpc(target, body, headers, timeoutMs, maxBytes, signal).catch((e: unknown) =>
@@ -397,7 +378,7 @@ export class PeerClient {
     timeoutMs: number,
   ): Promise<boolean> {
     const signable = { method: 'POST', url: target.url, body, headers };
-    if (this.sessions && !this.takesNoSessions(peer)) {
+    if (this.sessions && !this.withoutSessions.has(peer)) {
       let session = this.sessions.sign(peer, signable);
       // The handshake is shared by every call waiting for it: one caller's abort does not end it (its own call still stops).
       if (!session && (await this.handshake(target, peer, receiver, timeoutMs))) session = this.sessions.sign(peer, signable);
@@ -407,14 +388,6 @@ export class PeerClient {
       }
     }
     Object.assign(headers, await this.signer!.sign(signable));
-    return false;
-  }
-
-  private takesNoSessions(peer: string): boolean {
-    const until = this.withoutSessions.get(peer);
-    if (until === undefined) return false;
-    if (until > this.clock.now()) return true;
-    this.withoutSessions.delete(peer);
     return false;
   }
 
@@ -433,8 +406,7 @@ export class PeerClient {
         return true;
       } catch (e) {
         if (!isSovError(e) || e.code !== 'ROUTE_NOT_FOUND') throw e;
-        if (this.withoutSessions.size >= MAX_CACHED_TARGETS) this.withoutSessions.delete(this.withoutSessions.keys().next().value!);
-        this.withoutSessions.set(peer, this.clock.now() + NO_SESSIONS_RETRY_MS);
+        this.withoutSessions.add(peer);
         return false;
       }
     })().finally(() => this.handshakes.delete(peer));
@@ -454,7 +426,7 @@ export class PeerClient {
     if (this.mux && !this.closing) {
       const connection = this.muxConnection(target.base);
       if (connection) return connection.call(headers, body, timeoutMs, maxBytes, signal, this.deadlineQueue(timeoutMs), this.clock);
-      if (!this.speaksNoMux(target.base)) return this.sendOnNewMux(target, body, headers, timeoutMs, maxBytes, signal);
+      if (!this.withoutMux.has(target.base)) return this.sendOnNewMux(target, body, headers, timeoutMs, maxBytes, signal);
     }
     return this.send(target.origin, target.path, target.url, body, headers, timeoutMs, maxBytes, signal);
   }
@@ -466,14 +438,6 @@ export class PeerClient {
     let best: MuxConnection | undefined;
     for (const connection of peer.connections) if (connection.usable && (!best || connection.load < best.load)) best = connection;
     return best;
-  }
-
-  private speaksNoMux(base: string): boolean {
-    const until = this.withoutMux.get(base);
-    if (until === undefined) return false;
-    if (until > this.clock.now()) return true;
-    this.withoutMux.delete(base);
-    return false;
   }
 
   /** Opens a connection to the peer (shared by the calls that wait for it), then sends; over HTTP when the peer does not switch. */
@@ -508,7 +472,7 @@ export class PeerClient {
     held.opening = openMux({ base, timeoutMs, idleMs: MUX_IDLE_MS, clock: this.clock })
       .then((opened) => {
         if (opened.kind !== 'open') {
-          if (opened.kind === 'unsupported') this.markNoMux(base);
+          if (opened.kind === 'unsupported') this.withoutMux.add(base);
           return undefined;
         }
         const connection = opened.connection;
@@ -527,11 +491,6 @@ export class PeerClient {
         held.opening = undefined;
       });
     return held.opening;
-  }
-
-  private markNoMux(base: string): void {
-    if (this.withoutMux.size >= MAX_CACHED_TARGETS) this.withoutMux.delete(this.withoutMux.keys().next().value!);
-    this.withoutMux.set(base, this.clock.now() + NO_MUX_RETRY_MS);
   }
 
   private dropMuxPeer(base: string): void {

@@ -2,8 +2,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Clock } from '../clock';
-import type { DeadlineEntry, DeadlineQueue } from '../deadlineQueue';
-import { abortErrorOf } from '../errors/cancelledError';
+import type { DeadlineQueue } from '../deadlineQueue';
 import { NetworkError } from '../errors/networkError';
 import { RemoteError } from '../errors/remoteError';
 import { SovError } from '../errors/sovError';
@@ -23,6 +22,7 @@ import {
   requestFrame,
   type FrameSink,
 } from './muxFrames';
+import { PendingCall } from './pendingCall';
 import { replyOf } from './peerReply';
 
 /** Connection errors that mean the peer cannot be reached at all (so HTTP could not reach it either). */
@@ -101,36 +101,20 @@ export function openMux(options: MuxConnectOptions): Promise<MuxOpening> {
 }
 
 /** One call in flight on a connection: its deadline, the caller's signal, its reply's cap. */
-class MuxCall implements DeadlineEntry {
-  done = false;
-  next: DeadlineEntry | undefined = undefined;
-  private settled = false;
-  private timer: unknown;
-  private readonly onAbort: (() => void) | undefined;
-
+class MuxCall extends PendingCall {
   constructor(
     private readonly connection: MuxConnection,
     readonly stream: number,
-    readonly deadline: number,
-    private readonly timeoutMs: number,
+    deadline: number,
+    timeoutMs: number,
     readonly maxBytes: number,
-    private readonly signal: AbortSignal | undefined,
-    private readonly queue: DeadlineQueue | undefined,
-    private readonly clock: Clock,
+    signal: AbortSignal | undefined,
+    queue: DeadlineQueue | undefined,
+    clock: Clock,
     private readonly resolve: (reply: WireSuccess<RpcReply>) => void,
     private readonly reject: (error: Error) => void,
   ) {
-    if (queue) queue.add(this);
-    else this.timer = clock.setTimeout(() => this.expire(), Math.max(0, deadline - clock.now()));
-    if (signal) {
-      this.onAbort = () => this.giveUp(abortErrorOf(signal, `POST ${connection.url}`));
-      signal.addEventListener('abort', this.onAbort, { once: true });
-    }
-  }
-
-  /** The deadline passed. */
-  expire(): void {
-    this.giveUp(new TimeoutError(`POST ${this.connection.url}`, this.timeoutMs));
+    super(connection.url, deadline, timeoutMs, signal, queue, clock);
   }
 
   /** The caller stops waiting: the receiver is told (CANCEL), and a late answer is dropped. */
@@ -159,13 +143,6 @@ class MuxCall implements DeadlineEntry {
       return;
     }
     this.resolve(reply);
-  }
-
-  private finish(): void {
-    this.settled = true;
-    if (this.queue) this.queue.finish(this);
-    else this.clock.clearTimeout(this.timer);
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
   }
 }
 
