@@ -13,7 +13,6 @@ import {
   answerExpectationsInWireFormat,
   MAX_AMOUNT,
   isAmount,
-  jsonDepthProblem,
   receiverAuthorities,
   systemClock,
   toSovError,
@@ -28,6 +27,7 @@ import {
   type VerifiedCaller,
   type Verifier,
 } from '@sov/core';
+import { jsonDepthProblem } from '@sov/core/internal';
 import { MemoryRegistryStore } from './memoryRegistryStore';
 import type { RegistryStore } from './registryStore';
 import { KeyedLock } from './internal/keyedLock';
@@ -531,7 +531,8 @@ export class RegistryServer {
         await this.store.put(agent);
         // Inside the section (here and below): one agent's events follow the order of its writes, and with a
         // shared store the event commits with the write.
-        await this.publish(alive ? 'peer_updated' : 'peer_joined', { peer_id: reg.id, name: reg.name, capabilities: reg.capabilities });
+        // The record rides along: a federated registry's mirror of this one applies it without reading it back.
+        await this.publish(alive ? 'peer_updated' : 'peer_joined', { peer_id: reg.id, name: reg.name, capabilities: reg.capabilities, record: toRecord(agent, now) });
         return { agent, alive, now };
       });
       this.logger.info(alive ? 'agent re-registered' : 'agent registered', { agentId: reg.id, endpoint: reg.endpoint });
@@ -578,7 +579,7 @@ export class RegistryServer {
         if (!agent) throw new SovError('NOT_FOUND', `No agent registered with id ${req.params.id}`);
         const updated: StoredAgent = { ...agent, metadata };
         await this.store.put(updated);
-        await this.publish('peer_updated', { peer_id: updated.id, fields: ['metadata'] });
+        await this.publish('peer_updated', { peer_id: updated.id, fields: ['metadata'], record: toRecord(updated, this.clock.now()) });
         return updated;
       });
       return { success: true, agent: toRecord(updated, this.clock.now()) };
@@ -753,7 +754,8 @@ export class RegistryServer {
     if (this.dashboard) dashboardRoutes(app, { clock: this.clock, logger: this.logger, onEvent: (l) => this.onEvent(l) });
     a2aDirectoryRoutes(app, { store: this.store, clock: this.clock, logger: this.logger, caller: (req) => this.caller(req, false), body: (req) => this.body(req), bindHost: this.opts.host });
     if (this.federationOptions) {
-      federationRoutes(app, this.federationOptions, { store: this.store, clock: this.clock, logger: this.logger, body: (req) => this.body(req), receiver: () => this.receiver, url: () => this.address });
+      federationRoutes(app, this.federationOptions, { store: this.store, clock: this.clock, logger: this.logger, body: (req) => this.body(req), receiver: () => this.receiver, url: () => this.address,
+        searchGeneration: () => this.generation, searchCacheMs: this.opts.searchCacheMs });
     }
   }
 }

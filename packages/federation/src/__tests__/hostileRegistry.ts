@@ -7,9 +7,10 @@ import { signPeerList, type Identity } from '@sov/crypto';
  * naming its peers) and then tries to hurt the registries that mirror it: a
  * snapshot with malformed records first and more valid ones than a mirror
  * keeps, a cursor that never ends, and a flood of events about agents that
- * do not exist.
+ * do not exist (with no record in them, as an older registry sends them).
  */
-export async function hostileRegistry(port: number, identity: Identity, peers: Array<{ id: string; url: string }>) {
+export async function hostileRegistry(port: number, identity: Identity, peers: Array<{ id: string; url: string }>, options: { flood?: number } = {}) {
+  const flood = options.flood ?? 2000;
   const url = `http://127.0.0.1:${port}`;
   const now = new Date().toISOString();
   const later = new Date(Date.now() + 3_600_000).toISOString();
@@ -55,9 +56,9 @@ export async function hostileRegistry(port: number, identity: Identity, peers: A
         streams.add(res);
         res.on('close', () => streams.delete(res));
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        for (let burst = 0; burst < 20; burst++) {
+        for (let burst = 0; burst < Math.ceil(flood / 100); burst++) {
           let chunk = '';
-          for (let i = 0; i < 100; i++) {
+          for (let i = 0; i < Math.min(100, flood - burst * 100); i++) {
             eventsSent++;
             chunk += `id: ${eventsSent}\nevent: peer_joined\ndata: ${JSON.stringify({ at: now, data: { peer_id: randomBytes(12).toString('hex') } })}\n\n`;
           }

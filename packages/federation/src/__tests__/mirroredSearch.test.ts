@@ -151,8 +151,9 @@ describe("a registry's mirror of its peers (GET /v1/federation/search) along a l
       ]);
       const via = Object.fromEntries(page.registries.map((r) => [r.url, r.via]));
       expect(via).toEqual({ [reg.A!.url]: 'mirror', [reg.B!.url]: 'mirror', [reg.C!.url]: 'direct' });
-      // The records come back as /v1/agents gives them, without the federated answer's tag.
-      expect(page.results[0]!.agent).not.toHaveProperty('registry');
+      // Records from the mirror keep the federated answer's tag: the id of the registry that lists them.
+      const fromB = page.results.find((r) => r.agent.name === 'on-b')!;
+      expect(fromB.agent).toMatchObject({ registry: reg.B!.identity.id });
       // Once known, a registry outside the mirror is asked at the same time as the primary.
       fed.clearCache();
       expect((await fed.searchAll('quote')).results).toHaveLength(3);
@@ -265,6 +266,24 @@ describe('a mirror whose peer stream goes down', () => {
     for (let i = 1; i <= 5; i++) await listing(b.url, `gap-${i}`, 'gap');
     await link.restore();
     await until('A re-seeded', async () => names(await federatedSearch(a.url, 'capability=gap')).join() === 'gap-1,gap-2,gap-3,gap-4,gap-5', 5000);
+  });
+});
+
+describe('a peer whose events carry no record (an older registry)', () => {
+  it('has each record read back after its event', async () => {
+    const home = Identity.generate();
+    const older = Identity.generate();
+    const [homePort, olderPort] = await Promise.all([freePort(), freePort()]);
+    const peer = await hostileRegistry(olderPort, older, [{ id: home.id, url: `http://127.0.0.1:${homePort}` }], { flood: 5 });
+    const a = await RegistryServer.start(registryOptions(home, homePort, [{ url: peer.url, id: older.id }], {}, { maxRecordsPerPeer: 100 }));
+    try {
+      // 30 valid listings from the snapshot, then 5 joined agents read back one by one.
+      await until('the read-back records are mirrored', async () => (await federatedSearch(a.url, 'capability=quote&limit=500')).agents.length === 35);
+      expect(peer.recordReads()).toBe(5);
+    } finally {
+      await a.close();
+      await peer.close();
+    }
   });
 });
 

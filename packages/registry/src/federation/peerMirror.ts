@@ -72,6 +72,8 @@ interface StreamEvent {
   type: string;
   peerId: string;
   reputation?: unknown;
+  /** The agent's record, when the peer sends it with peer_joined / peer_updated (this SDK's registries do). */
+  record?: unknown;
 }
 
 /** Reads a JSON body of at most MAX_BODY_BYTES; RESPONSE_TOO_LARGE past it. */
@@ -301,7 +303,7 @@ export class PeerMirror {
         pendingBytes = 0;
         if (msg.id !== undefined && /^[0-9]{1,20}$/.test(msg.id)) this.lastEventId = msg.id;
         if (msg.event === undefined || !(STREAM_TYPES as readonly string[]).includes(msg.event)) return;
-        let payload: { data?: { peer_id?: unknown; reputation?: unknown } };
+        let payload: { data?: { peer_id?: unknown; reputation?: unknown; record?: unknown } };
         try {
           payload = JSON.parse(msg.data) as typeof payload;
         } catch {
@@ -309,7 +311,7 @@ export class PeerMirror {
         }
         const peerId = payload?.data?.peer_id;
         if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 256) return;
-        this.onStreamEvent({ type: msg.event, peerId, reputation: payload.data?.reputation });
+        this.onStreamEvent({ type: msg.event, peerId, reputation: payload.data?.reputation, record: payload.data?.record });
       },
       onComment: (comment) => {
         // The peer no longer has every event after our resume point: what we hold may have missed some.
@@ -378,6 +380,17 @@ export class PeerMirror {
     }
     if (!known && !this.dirty.has(event.peerId) && records.size + this.dirty.size >= this.opts.maxRecords) {
       this.dropped++;
+      return;
+    }
+    if (event.record !== undefined) {
+      // The record came with the event: no read back (a malformed one, or one about another agent, is ignored and counted).
+      const record = this.checked(event.record);
+      if (record?.id === event.peerId) {
+        this.dirty.delete(event.peerId);
+        this.keep(record, store, records);
+      } else if (record) {
+        this.malformed++;
+      }
       return;
     }
     this.dirty.add(event.peerId);
