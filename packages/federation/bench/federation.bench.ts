@@ -152,6 +152,22 @@ async function main(): Promise<void> {
       target: { better: 'lower', ratio: 1.5 },
     });
     console.log(`  (p99 ${s.subject.p99Ms.toFixed(2)} ms vs ${s.baseline.p99Ms.toFixed(2)} ms; throughput ratio ${s.ratio.toFixed(3)}x, paired rounds)`);
+    // The mirrored search's floor: the one GET and the JSON.parse of its answer (4x the records) vs those of one registry's.
+    const floorPool = new Pool(urls[0]!, { connections: 4 });
+    const getParsed = (path: string) => floorPool.request({ method: 'GET', path }).then(async (r) => JSON.parse(await r.body.text()) as unknown);
+    const m = await compareThroughput(
+      () => getParsed('/v1/federation/search?capability=quote&maxPrice=100&limit=50'),
+      () => getParsed('/v1/agents?capability=quote&maxPrice=100&limit=50'),
+      { rounds: 4, roundMs: 1000 },
+    );
+    report({
+      name: "  floor: 1 bare GET + JSON.parse of A's federated answer (40 records), p50",
+      unit: 'ms',
+      value: m.subject.p50Ms,
+      baselineName: "of one registry's answer (10 records), p50",
+      baseline: m.baseline.p50Ms,
+    });
+    await floorPool.close();
     const f = await compareThroughput(fanSearch, single, { rounds: 4, roundMs: 1000 });
     report({
       name: '  the old fan-out over 4 registries (4 parallel searches), p50',
