@@ -240,14 +240,9 @@ export class ServiceRouter {
     return this;
   }
 
-  /** The guide's name for `register`. */
-  registerService<
-    TParams = unknown,
-    TResult = unknown,
-    TInput extends ServiceSchema = ServiceSchema,
-    TOutput extends ServiceSchema = ServiceSchema,
-  >(definition: ServiceDefinition<HandlerParams<TParams, NoInfer<TInput>>, HandlerResult<TResult, NoInfer<TOutput>>, TInput, TOutput>): this {
-    return this.register<TParams, TResult, TInput, TOutput>(definition);
+  /** The guide's name for `register` (the same method, typed the same). */
+  get registerService(): this['register'] {
+    return this.register.bind(this);
   }
 
   /**

@@ -99,6 +99,14 @@ router.register({
   },
 });
 
+// The guide's name, registerService, is typed the same.
+router.registerService({
+  name: 'words_guide',
+  inputSchema: wordsIn,
+  // @ts-expect-error the schema says text is a string
+  handler: (params: { text: boolean }) => params.text,
+});
+
 // A handler that names its params by a type the schema agrees with compiles.
 router.register({ name: 'words_annotated', inputSchema: wordsIn, handler: ({ text }: { text: string }) => text.length });
 
