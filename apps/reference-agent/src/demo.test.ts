@@ -25,6 +25,7 @@ describe('pnpm demo', () => {
     expect(out).toMatch(/reputation to 0\.6; reusing the receipt: CONFLICT/);
     expect(out).toContain('added "count_words" while running; the client found it by search and counted 3 words');
     expect(out).toContain('Four calls, one session: 1 Ed25519-signed handshake');
+    expect(out).toMatch(/\.\.\.on one connection: \d+ calls multiplexed \(sov-mux\/1/);
     expect(out).toContain('journaled 5 served calls');
     expect(out).toContain('The official A2A SDK client read the uppercaser\'s card (skills uppercase, analyse, count_words; its JWS verified) and called "uppercase" with a signed SendMessage: "HELLO FROM A2A"');
     // federation (#13)

@@ -34,10 +34,10 @@ function say(line: string): void {
 
 const short = (id: string) => `${id.slice(0, 16)}…${id.slice(-6)}`;
 
-/** How many session handshakes an agent has answered, from its /metrics. */
-async function sessionHandshakes(url: string): Promise<number> {
+/** A sample of an agent's /metrics (the first line that starts with `series`), 0 when absent. */
+async function metricOf(url: string, series: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('sov_agent_requests_total{route="/sov/session",code="ok"}'));
+  const line = text.split('\n').find((l) => l.startsWith(series));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -115,9 +115,13 @@ async function main(): Promise<void> {
     if (upper.text !== text.toUpperCase()) throw new Error(`expected ${JSON.stringify(text.toUpperCase())}, got ${JSON.stringify(upper.text)}`);
     say(`Signed call to "uppercase" with "${text}" returned "${upper.text}"`);
     for (const word of ['one', 'two', 'three']) await client.call(target.id, 'uppercase', { text: word });
-    const handshakes = await sessionHandshakes(worker.agent.url!);
+    const handshakes = await metricOf(worker.agent.url!, 'sov_agent_requests_total{route="/sov/session",code="ok"}');
     if (handshakes !== 1) throw new Error(`expected one session handshake for four calls, the uppercaser saw ${handshakes}`);
     say('Four calls, one session: 1 Ed25519-signed handshake (X25519, both identities bound), then HMAC-SHA256 (RFC 9421) per request');
+    const multiplexed = await metricOf(worker.agent.url!, 'sov_agent_mux_requests_total');
+    const connections = await metricOf(worker.agent.url!, 'sov_agent_mux_connections ');
+    if (multiplexed < 4 || connections !== 1) throw new Error(`expected the four calls on one sov-mux connection, the uppercaser saw ${multiplexed} on ${connections}`);
+    say(`...on one connection: ${multiplexed} calls multiplexed (sov-mux/1, an HTTP Upgrade on the agent's port), each frame verified like an HTTP request`);
 
     step('send a sealed message');
     const received = new Promise<{ from: string; message: unknown }>((resolve) => worker.secure.onMessage((m) => resolve(m)));
