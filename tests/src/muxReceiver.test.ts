@@ -95,6 +95,20 @@ describe('sov-mux receiver: what a broken or hostile caller gets', () => {
     raw.close();
   });
 
+  it('gives a cancelled stream back to the caller at once: its handler is told, its late answer is not sent, and its id may carry a new call', async () => {
+    const raw = await RawMux.open(peer.url);
+    raw.request(8, { service: 'x', params: { ms: 3000, tag: 'cancelled' } });
+    await new Promise((r) => setTimeout(r, 50));
+    raw.send(cancelFrame(8));
+    await waitFor(() => peer.aborted.includes('cancelled:CANCELLED'));
+    raw.request(8, { service: 'x', params: { tag: 'reused' } });
+    expect(await raw.on(8)).toMatchObject({ status: 200, body: { result: { echo: 'reused' } } });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(raw.frames.filter((f) => f.stream === 8)).toHaveLength(1);
+    expect(raw.closed).toBe(false);
+    raw.close();
+  });
+
   it('treats a cancel of an unknown stream as nothing', async () => {
     const raw = await RawMux.open(peer.url);
     raw.send(cancelFrame(77));

@@ -90,7 +90,11 @@ export class MuxServerConnection implements FrameSink {
   frame(type: number, stream: number, payload: Buffer): void {
     if (this.closed) return;
     if (type === FRAME_CANCEL) {
-      this.streams.get(stream)?.abort(new SovError('CANCELLED', 'The caller cancelled the call'));
+      // The stream is the caller's again at once: its handler is told, and its late answer is not sent.
+      const flight = this.streams.get(stream);
+      if (!flight) return;
+      this.streams.delete(stream);
+      flight.abort(new SovError('CANCELLED', 'The caller cancelled the call'));
       return;
     }
     if (stream === 0) return this.goAway('a request on stream 0');
@@ -141,7 +145,9 @@ export class MuxServerConnection implements FrameSink {
   }
 
   private done(stream: number, flight: InFlight, reply: MuxReply): void {
-    if (this.streams.get(stream) === flight) this.streams.delete(stream);
+    // Cancelled, or the connection ended: nobody waits for this answer (the stream id may already serve another call).
+    if (this.streams.get(stream) !== flight) return;
+    this.streams.delete(stream);
     this.answer(stream, reply);
   }
 
