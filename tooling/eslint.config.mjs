@@ -19,6 +19,8 @@ export function sovEslint(tsconfigRootDir) {
         '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
         // Event handlers must be async functions (@sov/events refuses sync ones), awaiting or not.
         '@typescript-eslint/require-await': 'off',
+        // `interface SovErrorCodeMap extends XErrorCodeTable {}` is how a package adds its error codes (declaration merging).
+        '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'with-single-extends' }],
         'no-restricted-imports': [
           'error',
           {

@@ -7,8 +7,7 @@ export { MAX_AMOUNT, REGISTRY_EVENT_TYPES, isAmount } from './wire';
 export { loadConfig, CONFIG_ENV, LOG_LEVELS } from './config';
 export { createLogger, withRequestId, currentRequestId } from './logger';
 export { systemClock, sleep } from './clock';
-// jsonDepthProblem is in @sov/core/internal; kept here until the registry's server imports it from there.
-export { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
+export { DEFAULT_MAX_JSON_DEPTH } from './jsonLimits';
 export { answerExpectationsInWireFormat, clientErrorHandler } from './wireErrorServer';
 export { RECEIVER_HEADER, SESSION_PATH } from './ports';
 export { receiverAuthorities } from './receiverAuthorities';

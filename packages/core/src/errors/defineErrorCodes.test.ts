@@ -7,7 +7,6 @@ import { SovError, isSovError } from './sovError';
 const WIDGET_ERROR_CODES = defineErrorCodes('@sov/widget-test', { WIDGET_JAMMED: 423, WIDGET_GONE: 410 } as const);
 type WidgetErrorCodeTable = typeof WIDGET_ERROR_CODES;
 declare module './errorCodes' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
   interface SovErrorCodeMap extends WidgetErrorCodeTable {}
 }
 

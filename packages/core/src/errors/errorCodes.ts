@@ -90,8 +90,7 @@ export type CoreErrorCode = keyof typeof CORE_ERROR_CODES;
  * }
  * type StateErrorCodeTable = typeof STATE_ERROR_CODES;
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
-export interface SovErrorCodeMap extends CoreErrorCodeTable {}
+export interface SovErrorCodeMap extends CoreErrorCodeTable {} // filled by declaration merging
 type CoreErrorCodeTable = typeof CORE_ERROR_CODES;
 
 /** A stable error code: core's or one a package this program imports declares. */

@@ -1,5 +1,9 @@
 import { defineErrorCodes } from '@sov/core';
 
+declare module '@sov/core' {
+  interface SovErrorCodeMap extends CryptoErrorCodeTable {}
+}
+
 /**
  * The error codes `@sov/crypto` owns, with the HTTP status each is sent with.
  * Registered with `@sov/core` when the package loads; unique across packages.
@@ -38,10 +42,4 @@ export const CRYPTO_ERROR_CODES = defineErrorCodes('@sov/crypto', {
 
 /** An error code of `@sov/crypto`. */
 export type CryptoErrorCode = keyof typeof CRYPTO_ERROR_CODES;
-
 type CryptoErrorCodeTable = typeof CRYPTO_ERROR_CODES;
-
-declare module '@sov/core' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging adds the codes to SovErrorCode
-  interface SovErrorCodeMap extends CryptoErrorCodeTable {}
-}

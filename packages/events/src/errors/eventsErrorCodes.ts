@@ -1,5 +1,9 @@
 import { defineErrorCodes } from '@sov/core';
 
+declare module '@sov/core' {
+  interface SovErrorCodeMap extends EventsErrorCodeTable {}
+}
+
 /**
  * The error codes `@sov/events` owns, with the HTTP status each is sent with.
  * Registered with `@sov/core` when the package loads; unique across packages.
@@ -11,10 +15,4 @@ export const EVENTS_ERROR_CODES = defineErrorCodes('@sov/events', {
 
 /** An error code of `@sov/events`. */
 export type EventsErrorCode = keyof typeof EVENTS_ERROR_CODES;
-
 type EventsErrorCodeTable = typeof EVENTS_ERROR_CODES;
-
-declare module '@sov/core' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging adds the codes to SovErrorCode
-  interface SovErrorCodeMap extends EventsErrorCodeTable {}
-}

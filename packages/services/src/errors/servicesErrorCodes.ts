@@ -1,5 +1,9 @@
 import { defineErrorCodes } from '@sov/core';
 
+declare module '@sov/core' {
+  interface SovErrorCodeMap extends ServicesErrorCodeTable {}
+}
+
 /**
  * The error codes `@sov/services` owns, with the HTTP status each is sent
  * with. Registered with `@sov/core` when the package loads; unique across
@@ -20,10 +24,4 @@ export const SERVICES_ERROR_CODES = defineErrorCodes('@sov/services', {
 
 /** An error code of `@sov/services`. */
 export type ServicesErrorCode = keyof typeof SERVICES_ERROR_CODES;
-
 type ServicesErrorCodeTable = typeof SERVICES_ERROR_CODES;
-
-declare module '@sov/core' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging adds the codes to SovErrorCode
-  interface SovErrorCodeMap extends ServicesErrorCodeTable {}
-}

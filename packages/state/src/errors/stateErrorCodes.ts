@@ -1,5 +1,9 @@
 import { defineErrorCodes } from '@sov/core';
 
+declare module '@sov/core' {
+  interface SovErrorCodeMap extends StateErrorCodeTable {}
+}
+
 /**
  * The error codes `@sov/state` owns, with the HTTP status each is sent with.
  * Registered with `@sov/core` when the package loads; unique across packages.
@@ -19,10 +23,4 @@ export const STATE_ERROR_CODES = defineErrorCodes('@sov/state', {
 
 /** An error code of `@sov/state`. */
 export type StateErrorCode = keyof typeof STATE_ERROR_CODES;
-
 type StateErrorCodeTable = typeof STATE_ERROR_CODES;
-
-declare module '@sov/core' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging adds the codes to SovErrorCode
-  interface SovErrorCodeMap extends StateErrorCodeTable {}
-}
