@@ -269,6 +269,31 @@ describe('a mirror whose peer stream goes down', () => {
   });
 });
 
+describe('a peer that restarts on an empty store', () => {
+  it('is followed afresh when it peers again: its old listings go, its new ones (event ids starting over) come', async () => {
+    const idA = Identity.generate();
+    const idB = Identity.generate();
+    const [portA, portB] = await Promise.all([freePort(), freePort()]);
+    const urlA = `http://127.0.0.1:${portA}`;
+    const urlB = `http://127.0.0.1:${portB}`;
+    const a = await RegistryServer.start(registryOptions(idA, portA, [{ url: urlB, id: idB.id }]));
+    let b = await RegistryServer.start(registryOptions(idB, portB, [{ url: urlA, id: idA.id }]));
+    try {
+      for (let i = 0; i < 4; i++) await listing(b.url, `before-${i}`, 'restart');
+      await until('A mirrors B', async () => names(await federatedSearch(a.url, 'capability=restart')).length === 4);
+      await b.close();
+      b = await RegistryServer.start(registryOptions(idB, portB, [{ url: urlA, id: idA.id }]));
+      await until('A follows the new B', async () => (await federatedSearch(a.url, 'capability=restart')).agents.length === 0, 5000);
+      // Event ids 1, 2 on the new B: below the old resume point, so only a fresh stream delivers them.
+      await listing(b.url, 'after-0', 'restart');
+      await listing(b.url, 'after-1', 'restart');
+      await until('A sees the new listings', async () => names(await federatedSearch(a.url, 'capability=restart')).join() === 'after-0,after-1', 5000);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 describe('a peer whose events carry no record (an older registry)', () => {
   it('has each record read back after its event', async () => {
     const home = Identity.generate();

@@ -148,6 +148,8 @@ export class PeerMirror {
   private idleTimer: unknown;
   private closed = false;
   private changeCount = 0;
+  /** Set by restart until the stream reconnected afresh. */
+  private restarting = false;
 
   constructor(peer: { id: string; url: string }, options: PeerMirrorOptions, deps: { clock: Clock; logger: Logger; validRecord: ValidateFunction }) {
     this.id = peer.id;
@@ -170,6 +172,21 @@ export class PeerMirror {
     // Down now: the resume (or the first connection's snapshot) comes with the reconnect; try again later.
     if (!this.connected) return this.scheduleResync();
     void this.seed();
+  }
+
+  /**
+   * The peer peered again: it restarted, perhaps on a new store whose event
+   * ids start over (a resume point from before would skip its new events).
+   * Follows its stream afresh, without a resume point, which takes a new
+   * snapshot; the current copy serves meanwhile.
+   */
+  restart(): void {
+    if (this.closed) return;
+    this.lastEventId = undefined;
+    this.restarting = true;
+    this.controller?.abort();
+    this.clock.clearTimeout(this.sleepTimer);
+    this.wake?.();
   }
 
   /** Stops the stream and every timer; the copy is dropped. */
@@ -249,8 +266,10 @@ export class PeerMirror {
       } catch (e) {
         if (this.closed) break;
         const err = toSovError(e);
-        if (this.error?.code !== err.code) this.logger.warn('federation mirror: peer stream down; retrying', { peer: this.id, code: err.code, error: err.message });
-        this.error = { code: err.code, message: err.message };
+        if (!this.restarting) {
+          if (this.error?.code !== err.code) this.logger.warn('federation mirror: peer stream down; retrying', { peer: this.id, code: err.code, error: err.message });
+          this.error = { code: err.code, message: err.message };
+        }
       }
       if (this.connected) {
         this.downSinceMs = this.clock.now();
@@ -259,6 +278,11 @@ export class PeerMirror {
       this.connected = false;
       this.clock.clearTimeout(this.idleTimer);
       if (this.closed) break;
+      if (this.restarting) {
+        this.restarting = false;
+        delay = 100;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.sleepTimer = this.clock.setTimeout(resolve, delay);
@@ -269,6 +293,8 @@ export class PeerMirror {
 
   /** One connection to the peer's stream; returns when it ends. */
   private async follow(): Promise<void> {
+    // A restart asked before this attempt is served by it: it starts without a resume point.
+    this.restarting = false;
     const controller = new AbortController();
     this.controller = controller;
     const url = `${this.url}/v1/events?${STREAM_TYPES.map((t) => `type=${t}`).join('&')}`;

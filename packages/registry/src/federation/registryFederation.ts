@@ -494,11 +494,11 @@ export class RegistryFederation {
     this.mirror(peer);
   }
 
-  /** Starts mirroring an active peer; one already mirrored that peers again (it restarted) gets a new snapshot. */
+  /** Starts mirroring an active peer; one already mirrored that peers again (it restarted) is followed afresh, with a new snapshot. */
   private mirror(peer: PeerState): void {
     if (!this.mirrorOptions || !this.validRecord || this.closed) return;
     const known = this.mirrors.get(peer.id);
-    if (known) return known.resync();
+    if (known) return known.restart();
     const mirror = new PeerMirror({ id: peer.id, url: peer.url }, this.mirrorOptions, {
       clock: this.deps.clock,
       logger: this.deps.logger,
