@@ -6,13 +6,14 @@ import { loadConfig, type AgentConfig, type AgentConfigInput } from './config';
 import { AgentEndpoint, type RequestHandler } from './endpoint';
 import { abortErrorOf } from './errors/cancelledError';
 import { LifecycleError } from './errors/lifecycleError';
-import { TimeoutError } from './errors/timeoutError';
 import { createLogger, type Logger } from './logger';
+import { PeerDirectory } from './internal/peerDirectory';
+import { RegistrationKeeper, withDeadline } from './internal/registrationKeeper';
 import { PeerClient } from './peerClient';
 import type { AgentIdentity } from './ports';
 import { HttpRegistryClient, type RegistryClient } from './registryClient';
-import { SovError, isSovError, toSovError } from './errors/sovError';
-import type { AgentRecord, AgentRegistration, AgentRequest, CallReceipt, Lease, RpcReply, WireSuccess } from './wire';
+import { isSovError, toSovError } from './errors/sovError';
+import type { AgentRegistration, AgentRequest, CallReceipt, Lease, RpcReply, WireSuccess } from './wire';
 
 /** The states of an agent's life. */
 export type AgentState = 'created' | 'initializing' | 'initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -156,16 +157,6 @@ const CONFIG_KEYS: ReadonlyArray<keyof AgentConfig> = [
   'heartbeatIntervalMs', 'requestTimeoutMs', 'shutdownTimeoutMs', 'bodyLimit', 'capabilities', 'metadata', 'allowAnonymous',
 ];
 
-function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(what, Math.max(0, Math.round(ms)))), Math.max(0, ms));
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * The agent kernel: lifecycle (initialize → start → shutdown), configuration,
  * logging, the registry lease and the HTTP endpoint. Everything else plugs in
@@ -191,19 +182,13 @@ export class Agent {
   private peerClient: PeerClient | undefined;
   private peerCallWrappers: Array<(next: PeerCaller) => PeerCaller> = [];
   private readonly peerTransports: PeerTransport[] = [];
-  private readonly targetResolvers: TargetResolver[] = [];
   private peerCaller: PeerCaller | undefined;
-  private readonly endpointCache = new Map<string, { endpoint: string; until: number }>();
+  private readonly directory: PeerDirectory;
+  private readonly keeper: RegistrationKeeper;
   private requestHandler: RequestHandler | undefined;
   private readonly requestHandlerWrappers: Array<(next: RequestHandler) => RequestHandler> = [];
   private initialized: Array<Capability<unknown>> = [];
   private undo: Undo[] = [];
-  private registered = false;
-  /** A refresh of the registration waiting to start; changes made meanwhile join it. */
-  private queuedRefresh: Promise<void> | undefined;
-  /** The refresh on its way to the registry. */
-  private inFlightRefresh: Promise<void> | undefined;
-  private heartbeatTimer: unknown;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private agentId: string;
@@ -212,6 +197,19 @@ export class Agent {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.agentId = options.identity?.id ?? options.agentId ?? `urn:sov:anon:${randomUUID()}`;
+    this.directory = new PeerDirectory(this.clock, () => this.agentId, () => this.registryClient);
+    this.keeper = new RegistrationKeeper({
+      clock: this.clock,
+      agentId: () => this.agentId,
+      config: () => this.config,
+      logger: () => this.logger,
+      registry: () => this.registryClient,
+      record: () => this.registration(),
+      live: () => this.currentState === 'running' || this.currentState === 'starting',
+      running: () => this.currentState === 'running',
+      registered: (lease) => this.lifecycleEvents.emit('registered', lease),
+      heartbeatError: (error) => this.lifecycleEvents.emit('heartbeatError', error),
+    });
   }
 
   /** The agent's current lifecycle state. */
@@ -231,7 +229,7 @@ export class Agent {
 
   /** Whether the registry holds a live lease for this agent. */
   get isRegistered(): boolean {
-    return this.registered;
+    return this.keeper.registered;
   }
 
   /**
@@ -247,23 +245,7 @@ export class Agent {
    * await agent.refreshRegistration(); // searchable now, not at the next lease renewal
    */
   refreshRegistration(): Promise<void> {
-    if (!this.registered || !this.registryClient) return Promise.resolve();
-    this.queuedRefresh ??= this.runRefresh(this.inFlightRefresh);
-    return this.queuedRefresh;
-  }
-
-  private async runRefresh(previous: Promise<void> | undefined): Promise<void> {
-    // Let every change made in this tick join this registration.
-    await Promise.resolve();
-    if (previous) await previous.catch(() => undefined);
-    const mine = this.queuedRefresh;
-    this.queuedRefresh = undefined;
-    this.inFlightRefresh = mine;
-    try {
-      if (this.registered && (this.currentState === 'running' || this.currentState === 'starting')) await this.register();
-    } finally {
-      if (this.inFlightRefresh === mine) this.inFlightRefresh = undefined;
-    }
+    return this.keeper.refresh();
   }
 
   /** The validated configuration (after initialize). */
@@ -328,7 +310,7 @@ export class Agent {
     const signal = options.signal;
     if (signal?.aborted) throw abortErrorOf(signal, `Call of ${service}`);
     const request: AgentRequest = params === undefined ? { service } : { service, params };
-    const candidates = await this.resolveTarget(target, service, options.failover ?? 3);
+    const candidates = await this.directory.resolve(target, service, options.failover ?? 3);
     let lastError: unknown;
     for (const peer of candidates) {
       if (signal?.aborted) throw abortErrorOf(signal, `Call of ${service}`);
@@ -378,47 +360,6 @@ export class Agent {
       this.peerCaller = caller;
     }
     return this.peerCaller;
-  }
-
-  private async resolveTarget(target: string | CallQuery, service: string, failover: number): Promise<CallTarget[]> {
-    if (typeof target === 'string') {
-      if (/^https?:\/\//.test(target)) return [{ id: target, endpoint: target.replace(/\/+$/, '') }];
-      const cached = this.endpointCache.get(target);
-      if (cached && cached.until > this.clock.now()) return [{ id: target, endpoint: cached.endpoint }];
-      if (!this.registryClient) throw new SovError('NOT_FOUND', `Cannot find agent ${target}: this agent has no registry`);
-      const record = await this.registryClient.get(target);
-      if (this.endpointCache.size >= 1000) this.endpointCache.delete(this.endpointCache.keys().next().value!);
-      this.endpointCache.set(target, { endpoint: record.endpoint, until: this.clock.now() + 30_000 });
-      return [{ id: record.id, endpoint: record.endpoint }];
-    }
-    for (const resolve of this.targetResolvers) {
-      const found = await resolve(target, service, Math.max(1, failover));
-      if (found === undefined) continue;
-      const others = found.filter((t) => t.id !== this.agentId);
-      if (others.length === 0) throw new SovError('NOT_FOUND', `No agent matches ${JSON.stringify({ ...target, service })}`);
-      return others.slice(0, Math.max(1, failover));
-    }
-    if (target.federated) {
-      throw new SovError('INVALID_INPUT', 'A federated query needs a capability that resolves it: agent.use(federation(...))');
-    }
-    if (!this.registryClient) throw new SovError('NOT_FOUND', 'Cannot search for a peer: this agent has no registry');
-    const capabilities = [...(target.capabilities ?? []), ...(target.capability ? [target.capability] : [])];
-    const page = await this.registryClient.search({
-      ...(capabilities.length ? { capabilities } : {}),
-      ...(target.minReputation !== undefined ? { minReputation: target.minReputation } : {}),
-      ...(target.maxPrice !== undefined ? { maxPrice: target.maxPrice } : {}),
-      limit: 20,
-    });
-    const priceOf = (a: AgentRecord) => a.services.find((s) => s.name === service)?.price;
-    const matches = page.agents.filter((a) => {
-      if (a.id === this.agentId) return false;
-      const price = priceOf(a);
-      return target.maxPrice === undefined || price === undefined || price <= target.maxPrice;
-    });
-    if (matches.length === 0) {
-      throw new SovError('NOT_FOUND', `No agent matches ${JSON.stringify({ ...target, service })}`);
-    }
-    return matches.slice(0, Math.max(1, failover)).map((a) => ({ id: a.id, endpoint: a.endpoint }));
   }
 
   /** Adds a capability and returns its API. Only before initialize. */
@@ -586,7 +527,7 @@ export class Agent {
     if (identity?.signReceipt) endpoint.setReceiptSigner(identity.id, (r) => identity.signReceipt!(r));
     else if (this.options.identity) this.log.warn('identity has no verifier: incoming calls are not authenticated');
     endpoint.addReadinessCheck('registry', () =>
-      this.registryClient ? { ok: this.registered, detail: this.registered ? 'registered' : 'not registered' } : true,
+      this.registryClient ? { ok: this.keeper.registered, detail: this.keeper.registered ? 'registered' : 'not registered' } : true,
     );
     endpoint.addReadinessCheck('lifecycle', () => ({ ok: this.currentState === 'running', detail: this.currentState }));
 
@@ -627,10 +568,10 @@ export class Agent {
       this.log!.info('listening', { url });
 
       if (this.registryClient) {
-        await this.register();
-        this.undo.push({ what: 'deregister', run: () => this.deregister() });
-        this.scheduleHeartbeat();
-        this.undo.push({ what: 'stop the heartbeat', run: () => this.stopHeartbeat() });
+        await this.keeper.register();
+        this.undo.push({ what: 'deregister', run: () => this.keeper.deregister() });
+        this.keeper.startHeartbeat();
+        this.undo.push({ what: 'stop the heartbeat', run: () => this.keeper.stopHeartbeat() });
       }
       for (const cap of this.capabilities) {
         try {
@@ -673,12 +614,12 @@ export class Agent {
     this.setState('stopping');
     log.info('shutting down', { reason, inFlight: endpoint.inFlight });
     endpoint.stopIntake();
-    this.stopHeartbeat();
+    this.keeper.stopHeartbeat();
     try {
       await withDeadline(
         (async () => {
           // Leave the registry first so no peer finds us while we drain.
-          const leaving = this.deregister().catch((e: unknown) =>
+          const leaving = this.keeper.deregister().catch((e: unknown) =>
             log.warn('deregistration failed', { error: toSovError(e).message }),
           );
           const drained = await endpoint.drain(left());
@@ -743,54 +684,6 @@ export class Agent {
     };
   }
 
-  private async register(): Promise<void> {
-    const { lease } = await this.registryClient!.register(this.registration());
-    this.registered = true;
-    this.log!.info('registered', { registry: this.cfg?.registryUrl, expiresAt: lease.expiresAt });
-    this.lifecycleEvents.emit('registered', lease);
-  }
-
-  private async deregister(): Promise<void> {
-    if (!this.registered || !this.registryClient) return;
-    this.registered = false;
-    await withDeadline(this.registryClient.deregister(this.agentId), this.config.requestTimeoutMs, 'Deregistration');
-    this.log!.info('deregistered');
-  }
-
-  private scheduleHeartbeat(): void {
-    this.heartbeatTimer = this.clock.setTimeout(() => void this.beat(), this.config.heartbeatIntervalMs);
-  }
-
-  private stopHeartbeat(): void {
-    if (this.heartbeatTimer !== undefined) this.clock.clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
-  }
-
-  private async beat(): Promise<void> {
-    this.heartbeatTimer = undefined;
-    if (this.currentState !== 'running' && this.currentState !== 'starting') return;
-    try {
-      await this.registryClient!.heartbeat(this.agentId);
-      this.registered = true;
-    } catch (e) {
-      const err = toSovError(e);
-      this.lifecycleEvents.emit('heartbeatError', err);
-      if (isSovError(e) && (e.code === 'NOT_FOUND' || e.code === 'LEASE_EXPIRED')) {
-        this.registered = false;
-        this.log!.warn('lease lost; registering again', { code: e.code });
-        try {
-          await this.register();
-        } catch (again) {
-          this.log!.warn('re-registration failed', { error: toSovError(again).message });
-        }
-      } else {
-        this.log!.warn('heartbeat failed', { code: err.code, error: err.message });
-      }
-    } finally {
-      if (this.currentState === 'running' && this.heartbeatTimer === undefined) this.scheduleHeartbeat();
-    }
-  }
-
   private context(): AgentContext {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context reads the agent's live fields
     const agent = this;
@@ -829,7 +722,7 @@ export class Agent {
         this.peerCaller = undefined;
       },
       addTargetResolver: (resolver) => {
-        this.targetResolvers.push(resolver);
+        this.directory.resolvers.push(resolver);
       },
       handleRequest: (request, context) => this.endpointInstance!.dispatch(request, context),
       wrapRequestHandler: (wrapper) => {
