@@ -78,7 +78,7 @@ function registryOptions(identity: Identity, port: number, peers: FederationPeer
 }
 
 async function peersOf(url: string) {
-  return ((await (await fetch(`${url}/v1/federation/peers`)).json()) as { peers: Array<{ id: string; status: string; mirror?: { seeded: boolean; connected: boolean; records: number; dropped: number; malformed: number } }> }).peers;
+  return ((await (await fetch(`${url}/v1/federation/peers`)).json()) as { peers: Array<{ id: string; status: string; mirror?: { seeded: boolean; connected: boolean; records: number; bytes: number; dropped: number; malformed: number } }> }).peers;
 }
 
 describe("a registry's mirror of its peers (GET /v1/federation/search) along a line A - B - C", () => {
@@ -338,6 +338,26 @@ describe('a hostile peer', () => {
       for (const id of evil.malformedIds) expect(body.agents.map((x) => x.id)).not.toContain(id);
       // The registry itself is unharmed.
       expect(names(await federatedSearch(a.url, 'capability=quote')).filter((n) => n === 'honest')).toHaveLength(1);
+    } finally {
+      await a.close();
+      await evil.close();
+    }
+  });
+
+  it('cannot make a mirror hold more than maxBytesPerPeer', async () => {
+    const home = Identity.generate();
+    const hostile = Identity.generate();
+    const [homePort, hostilePort] = await Promise.all([freePort(), freePort()]);
+    const evil = await hostileRegistry(hostilePort, hostile, [{ id: home.id, url: `http://127.0.0.1:${homePort}` }]);
+    const a = await RegistryServer.start(registryOptions(home, homePort, [{ url: evil.url, id: hostile.id }], {}, { maxBytesPerPeer: 4000 }));
+    try {
+      await until('the hostile peer is mirrored', async () => (await peersOf(a.url))[0]?.mirror?.seeded === true);
+      const mirror = (await peersOf(a.url))[0]!.mirror!;
+      expect(mirror.bytes).toBeLessThanOrEqual(4000);
+      expect(mirror.records).toBeGreaterThan(0);
+      expect(mirror.records).toBeLessThan(30);
+      expect(mirror.dropped).toBeGreaterThan(0);
+      expect((await federatedSearch(a.url, 'capability=quote&limit=500')).registries[1]).toMatchObject({ ok: true, truncated: true, count: mirror.records });
     } finally {
       await a.close();
       await evil.close();

@@ -8,6 +8,7 @@ import type { StoredAgent } from '../storedAgent';
 /** Limits and timings of one peer's mirror (see RegistryFederationOptions.mirror). */
 export interface PeerMirrorOptions {
   maxRecords: number;
+  maxBytes: number;
   staleAfterMs: number;
   resyncMs: number;
   timeoutMs: number;
@@ -25,7 +26,9 @@ export interface PeerMirrorStatus {
   seeded: boolean;
   /** Records held. */
   records: number;
-  /** Records left out because the mirror was full (maxRecordsPerPeer), since the last snapshot. */
+  /** The records' size (their JSON), bounded by maxBytesPerPeer. */
+  bytes: number;
+  /** Records left out because the mirror was full (maxRecordsPerPeer or maxBytesPerPeer), since the last snapshot. */
   dropped: number;
   /** Records refused as malformed, since the mirror started. */
   malformed: number;
@@ -50,8 +53,9 @@ const MAX_MESSAGE_BYTES = 1024 * 1024;
 const MAX_RECORD_BYTES = 32 * 1024;
 /** Records refetched at once after events. */
 const FETCHERS = 8;
-/** Events held while a snapshot is taken; past this the snapshot is taken again afterwards. */
+/** Events (and their bytes) held while a snapshot is taken; past either the snapshot is taken again a second later. */
 const MAX_HELD_EVENTS = 10_000;
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 const RECORD_FIELDS = [
   'id',
@@ -68,9 +72,18 @@ const RECORD_FIELDS = [
   'availability',
 ] as const satisfies ReadonlyArray<keyof AgentRecord>;
 
+/** One copy of a peer's listings: the records by id (what answers give), their search index, and their size. */
+class MirrorCopy {
+  readonly store = new MemoryRegistryStore({ eventRetention: 1 });
+  readonly records = new Map<string, { record: AgentRecord; bytes: number }>();
+  bytes = 0;
+}
+
 interface StreamEvent {
   type: string;
   peerId: string;
+  /** Its size on the stream. */
+  bytes: number;
   reputation?: unknown;
   /** The agent's record, when the peer sends it with peer_joined / peer_updated (this SDK's registries do). */
   record?: unknown;
@@ -117,8 +130,7 @@ export class PeerMirror {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly validRecord: ValidateFunction;
-  private store = new MemoryRegistryStore({ eventRetention: 1 });
-  private records = new Map<string, AgentRecord>();
+  private copy = new MirrorCopy();
   /** Refetches in flight: agent id -> the refetch's number, or -1 once an event about the agent came meanwhile (its result is then dropped). */
   private readonly inflight = new Map<string, number>();
   private fetchSeq = 0;
@@ -127,6 +139,7 @@ export class PeerMirror {
   private fetchers = 0;
   /** Set while a snapshot is taken: events wait here, applied to the new copy before it replaces the old. */
   private held: StreamEvent[] | undefined;
+  private heldBytes = 0;
   private heldOverflow = false;
   private seeding: Promise<void> | undefined;
   private seedAgain = false;
@@ -200,7 +213,7 @@ export class PeerMirror {
     this.wake?.();
     await this.running;
     await this.seeding;
-    this.records.clear();
+    this.copy = new MirrorCopy();
   }
 
   /** Bumped by every change of what a search of this mirror answers (records, connection): cached answers compare it. */
@@ -231,11 +244,11 @@ export class PeerMirror {
       };
     }
     const { cursor: _cursor, ...rest } = query;
-    const page = await this.store.search(rest, now);
+    const page = await this.copy.store.search(rest, now);
     const agents: AgentRecord[] = [];
     for (const a of page.agents) {
-      const r = this.records.get(a.id);
-      if (r) agents.push(r);
+      const r = this.copy.records.get(a.id);
+      if (r) agents.push(r.record);
     }
     return { ok: true, agents, total: page.total };
   }
@@ -246,7 +259,8 @@ export class PeerMirror {
       url: this.url,
       connected: this.connected,
       seeded: this.seeded,
-      records: this.records.size,
+      records: this.copy.records.size,
+      bytes: this.copy.bytes,
       dropped: this.dropped,
       malformed: this.malformed,
       ...(this.lastMessageMs !== undefined ? { lastEventAt: new Date(this.lastMessageMs).toISOString() } : {}),
@@ -337,7 +351,7 @@ export class PeerMirror {
         }
         const peerId = payload?.data?.peer_id;
         if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 256) return;
-        this.onStreamEvent({ type: msg.event, peerId, reputation: payload.data?.reputation, record: payload.data?.record });
+        this.onStreamEvent({ type: msg.event, peerId, bytes: msg.data.length, reputation: payload.data?.reputation, record: payload.data?.record });
       },
       onComment: (comment) => {
         // The peer no longer has every event after our resume point: what we hold may have missed some.
@@ -384,37 +398,40 @@ export class PeerMirror {
   private onStreamEvent(event: StreamEvent): void {
     if (this.inflight.has(event.peerId)) this.inflight.set(event.peerId, -1);
     if (this.held) {
-      if (this.held.length < MAX_HELD_EVENTS) this.held.push(event);
-      else this.heldOverflow = true;
+      if (this.held.length < MAX_HELD_EVENTS && this.heldBytes + event.bytes <= MAX_HELD_BYTES) {
+        this.held.push(event);
+        this.heldBytes += event.bytes;
+      } else {
+        this.heldOverflow = true;
+      }
       return;
     }
-    this.apply(event, this.store, this.records);
+    this.apply(event, this.copy);
   }
 
   /** Applies one event to a copy: a leave now, a change by refetching the record. */
-  private apply(event: StreamEvent, store: MemoryRegistryStore, records: Map<string, AgentRecord>): void {
+  private apply(event: StreamEvent, copy: MirrorCopy): void {
     if (event.type === 'peer_left') {
       this.dirty.delete(event.peerId);
-      if (records.delete(event.peerId)) this.changeCount++;
-      void store.delete(event.peerId);
+      this.remove(event.peerId, copy);
       return;
     }
-    const known = records.get(event.peerId);
+    const known = copy.records.get(event.peerId);
     if (event.type === 'reputation_changed' && known && typeof event.reputation === 'number' && event.reputation >= 0 && event.reputation <= 1) {
-      this.keep({ ...known, reputation: event.reputation }, store, records);
+      this.keep({ ...known.record, reputation: event.reputation }, known.bytes, copy);
       return;
     }
-    if (!known && !this.dirty.has(event.peerId) && records.size + this.dirty.size >= this.opts.maxRecords) {
+    if (!known && !this.dirty.has(event.peerId) && copy.records.size + this.dirty.size >= this.opts.maxRecords) {
       this.dropped++;
       return;
     }
     if (event.record !== undefined) {
       // The record came with the event: no read back (a malformed one, or one about another agent, is ignored and counted).
-      const record = this.checked(event.record);
-      if (record?.id === event.peerId) {
+      const checked = this.checked(event.record);
+      if (checked?.record.id === event.peerId) {
         this.dirty.delete(event.peerId);
-        this.keep(record, store, records);
-      } else if (record) {
+        this.keep(checked.record, checked.bytes, copy);
+      } else if (checked) {
         this.malformed++;
       }
       return;
@@ -439,52 +456,62 @@ export class PeerMirror {
     const mine = ++this.fetchSeq;
     this.inflight.set(id, mine);
     const url = `${this.url}/v1/agents/${encodeURIComponent(id)}`;
-    let record: AgentRecord | undefined;
+    let checked: { record: AgentRecord; bytes: number } | undefined;
     let gone = false;
     try {
       const res = await fetch(url, { signal: this.deadline() });
       const body = (await boundedJson(res, url)) as { success?: unknown; agent?: unknown; error?: { code?: unknown } };
       if (res.status === 404) gone = true;
-      else if (body?.success === true) record = this.checked(body.agent);
+      else if (body?.success === true) checked = this.checked(body.agent);
       else throw new RemoteError({ code: typeof body?.error?.code === 'string' ? body.error.code : 'REMOTE_ERROR', message: 'the record could not be read', status: res.status, method: 'GET', url });
     } catch (e) {
       if (!this.closed) this.logger.warn('federation mirror: record not read', { peer: this.id, agentId: id, error: toSovError(e).message });
-      record = undefined;
+      checked = undefined;
     }
     const latest = this.inflight.get(id);
     if (latest === mine || latest === -1) this.inflight.delete(id);
     // Another event about this agent came meanwhile (its own refetch or removal decides), or a snapshot is
     // being taken (it reads the agent after this refetch began, and events since are held for it).
     if (latest !== mine || this.held || this.closed) return;
-    if (gone) {
-      if (this.records.delete(id)) this.changeCount++;
-      await this.store.delete(id);
-    } else if (record && record.id === id) {
-      this.keep(record, this.store, this.records);
-    }
+    if (gone) this.remove(id, this.copy);
+    else if (checked?.record.id === id) this.keep(checked.record, checked.bytes, this.copy);
   }
 
-  /** The record when it is one (schema, size), with the known fields only; undefined (counted) otherwise. */
-  private checked(value: unknown): AgentRecord | undefined {
+  /** The record when it is one (schema, size), with the known fields only, and its size; undefined (counted) otherwise. */
+  private checked(value: unknown): { record: AgentRecord; bytes: number } | undefined {
     if (!this.validRecord(value)) {
       this.malformed++;
       return undefined;
     }
     const r = value as Record<string, unknown>;
     const record = Object.fromEntries(RECORD_FIELDS.map((k) => [k, r[k]])) as unknown as AgentRecord;
-    if (JSON.stringify(record).length > MAX_RECORD_BYTES) {
+    const bytes = JSON.stringify(record).length;
+    if (bytes > MAX_RECORD_BYTES) {
       this.malformed++;
       return undefined;
     }
-    return record;
+    return { record, bytes };
   }
 
-  private keep(record: AgentRecord, store: MemoryRegistryStore, records: Map<string, AgentRecord>): boolean {
-    if (!records.has(record.id) && records.size >= this.opts.maxRecords) {
+  private remove(id: string, copy: MirrorCopy): void {
+    const known = copy.records.get(id);
+    if (!known) return;
+    copy.records.delete(id);
+    copy.bytes -= known.bytes;
+    this.changeCount++;
+    void copy.store.delete(id);
+  }
+
+  /** Keeps a record in a copy unless that would pass maxRecordsPerPeer or maxBytesPerPeer (then counted as dropped). */
+  private keep(record: AgentRecord, bytes: number, copy: MirrorCopy): boolean {
+    const known = copy.records.get(record.id);
+    const grown = copy.bytes - (known?.bytes ?? 0) + bytes;
+    if ((!known && copy.records.size >= this.opts.maxRecords) || grown > this.opts.maxBytes) {
       this.dropped++;
       return false;
     }
-    records.set(record.id, record);
+    copy.records.set(record.id, { record, bytes });
+    copy.bytes = grown;
     this.changeCount++;
     // The peer's lease rules are the peer's: it tells when the agent leaves (peer_left), so the copy never expires here.
     const stored: StoredAgent = {
@@ -504,7 +531,7 @@ export class PeerMirror {
       lastBeatMs: 0,
       liveMs: 0,
     };
-    void store.put(stored);
+    void copy.store.put(stored);
     return true;
   }
 
@@ -525,18 +552,18 @@ export class PeerMirror {
       do {
         this.seedAgain = false;
         this.held = [];
+        this.heldBytes = 0;
         this.heldOverflow = false;
         try {
-          const { store, records } = await this.snapshot();
+          const copy = await this.snapshot();
           const held = this.held;
           this.held = undefined;
-          this.store = store;
-          this.records = records;
+          this.copy = copy;
           this.seeded = true;
           this.changeCount++;
-          for (const e of held) this.apply(e, store, records);
-          if (this.heldOverflow) this.seedAgain = true;
-          this.scheduleResync();
+          for (const e of held) this.apply(e, copy);
+          // Events were dropped while the snapshot was taken: take another, a second from now (a flood cannot keep it busy).
+          this.scheduleResync(this.heldOverflow ? 1000 : this.opts.resyncMs);
         } catch (e) {
           this.held = undefined;
           const err = toSovError(e);
@@ -552,16 +579,15 @@ export class PeerMirror {
     return this.seeding;
   }
 
-  private scheduleResync(): void {
+  private scheduleResync(ms = this.opts.resyncMs): void {
     this.clock.clearTimeout(this.resyncTimer);
     if (this.closed) return;
-    this.resyncTimer = this.clock.setTimeout(() => this.resync(), this.opts.resyncMs);
+    this.resyncTimer = this.clock.setTimeout(() => this.resync(), ms);
   }
 
   /** Every listing of the peer, page by page, at most maxRecords of them. */
-  private async snapshot(): Promise<{ store: MemoryRegistryStore; records: Map<string, AgentRecord> }> {
-    const store = new MemoryRegistryStore({ eventRetention: 1 });
-    const records = new Map<string, AgentRecord>();
+  private async snapshot(): Promise<MirrorCopy> {
+    const copy = new MirrorCopy();
     this.dropped = 0;
     let cursor: string | null = null;
     const maxPages = Math.ceil(this.opts.maxRecords / SNAPSHOT_PAGE) + 1;
@@ -578,19 +604,23 @@ export class PeerMirror {
       if (body?.success !== true || !Array.isArray(body.agents)) {
         throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a search page', status: res.status, method: 'GET', url });
       }
+      let full = false;
       for (const value of body.agents) {
-        const record = this.checked(value);
-        if (record && !this.keep(record, store, records)) break;
+        const checked = this.checked(value);
+        if (checked && !this.keep(checked.record, checked.bytes, copy)) {
+          full = true;
+          break;
+        }
       }
-      if (records.size >= this.opts.maxRecords) {
-        const total = typeof body.total === 'number' ? body.total : records.size;
-        this.dropped = Math.max(this.dropped, total - records.size);
+      if (full || copy.records.size >= this.opts.maxRecords) {
+        const total = typeof body.total === 'number' ? body.total : copy.records.size;
+        this.dropped = Math.max(this.dropped, total - copy.records.size);
         break;
       }
       if (typeof body.nextCursor !== 'string' || body.nextCursor.length === 0 || body.nextCursor.length > 256) break;
       cursor = body.nextCursor;
     }
-    if (this.dropped > 0) this.logger.warn('federation mirror: peer lists more than maxRecordsPerPeer', { peer: this.id, kept: records.size, dropped: this.dropped });
-    return { store, records };
+    if (this.dropped > 0) this.logger.warn('federation mirror: peer lists more than the mirror keeps', { peer: this.id, kept: copy.records.size, bytes: copy.bytes, dropped: this.dropped });
+    return copy;
   }
 }

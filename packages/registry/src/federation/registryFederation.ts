@@ -51,6 +51,8 @@ export interface FederationPeer {
 export interface FederationMirrorOptions {
   /** Most records kept of one peer; more are left out (the outcome says `truncated`), so no peer can fill this registry's memory. @default 10000 */
   maxRecordsPerPeer?: number;
+  /** Most bytes (the records' JSON) kept of one peer; more records are left out as for maxRecordsPerPeer. @default 67108864 (64 MiB) */
+  maxBytesPerPeer?: number;
   /**
    * How long a peer's records are still served after its event stream went
    * down, in ms; past it they are left out of federated answers (its outcome
@@ -81,7 +83,7 @@ export interface FederatedSearchOutcome {
   count: number;
   /** Its records matching the search in all (of those mirrored). */
   total: number;
-  /** Set when the peer lists more than maxRecordsPerPeer: some of its records are not mirrored. */
+  /** Set when the peer lists more than maxRecordsPerPeer (or maxBytesPerPeer) allows: some of its records are not mirrored. */
   truncated?: boolean;
   /** Why its records are left out: UNAVAILABLE (no snapshot yet, stream down past staleAfterMs, not peered). */
   error?: { code: string; message: string };
@@ -227,6 +229,7 @@ export class RegistryFederation {
       };
       this.mirrorOptions = {
         maxRecords: ms('maxRecordsPerPeer', 10_000),
+        maxBytes: ms('maxBytesPerPeer', 64 * 1024 * 1024),
         staleAfterMs: ms('staleAfterMs', 10_000),
         resyncMs: ms('resyncMs', 60_000),
         idleMs: ms('idleMs', 45_000),
