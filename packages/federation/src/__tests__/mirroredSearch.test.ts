@@ -294,33 +294,37 @@ describe('a peer that restarts on an empty store', () => {
   });
 });
 
+/** A home registry that mirrors the stand-in of hostileRegistry.ts, for the length of `body`. */
+async function mirroring(
+  mirror: Record<string, number>,
+  standIn: { flood?: number },
+  body: (home: RegistryServer, peer: Awaited<ReturnType<typeof hostileRegistry>>, peerId: string) => Promise<void>,
+): Promise<void> {
+  const home = Identity.generate();
+  const other = Identity.generate();
+  const [homePort, otherPort] = await Promise.all([freePort(), freePort()]);
+  const peer = await hostileRegistry(otherPort, other, [{ id: home.id, url: `http://127.0.0.1:${homePort}` }], standIn);
+  const a = await RegistryServer.start(registryOptions(home, homePort, [{ url: peer.url, id: other.id }], {}, mirror));
+  try {
+    await body(a, peer, other.id);
+  } finally {
+    await a.close();
+    await peer.close();
+  }
+}
+
 describe('a peer whose events carry no record (an older registry)', () => {
-  it('has each record read back after its event', async () => {
-    const home = Identity.generate();
-    const older = Identity.generate();
-    const [homePort, olderPort] = await Promise.all([freePort(), freePort()]);
-    const peer = await hostileRegistry(olderPort, older, [{ id: home.id, url: `http://127.0.0.1:${homePort}` }], { flood: 5 });
-    const a = await RegistryServer.start(registryOptions(home, homePort, [{ url: peer.url, id: older.id }], {}, { maxRecordsPerPeer: 100 }));
-    try {
+  it('has each record read back after its event', () =>
+    mirroring({ maxRecordsPerPeer: 100 }, { flood: 5 }, async (a, peer) => {
       // 30 valid listings from the snapshot, then 5 joined agents read back one by one.
       await until('the read-back records are mirrored', async () => (await federatedSearch(a.url, 'capability=quote&limit=500')).agents.length === 35);
       expect(peer.recordReads()).toBe(5);
-    } finally {
-      await a.close();
-      await peer.close();
-    }
-  });
+    }));
 });
 
 describe('a hostile peer', () => {
-  it('cannot make a mirror hold more than maxRecordsPerPeer, and its malformed records are ignored', async () => {
-    const home = Identity.generate();
-    const hostile = Identity.generate();
-    const [homePort, hostilePort] = await Promise.all([freePort(), freePort()]);
-    const homeUrl = `http://127.0.0.1:${homePort}`;
-    const evil = await hostileRegistry(hostilePort, hostile, [{ id: home.id, url: homeUrl }]);
-    const a = await RegistryServer.start(registryOptions(home, homePort, [{ url: evil.url, id: hostile.id }], {}, { maxRecordsPerPeer: 20 }));
-    try {
+  it('cannot make a mirror hold more than maxRecordsPerPeer, and its malformed records are ignored', () =>
+    mirroring({ maxRecordsPerPeer: 20 }, {}, async (a, evil, hostileId) => {
       await listing(a.url, 'honest', 'quote');
       await until('the hostile peer is mirrored', async () => (await peersOf(a.url))[0]?.mirror?.seeded === true);
       // The flood of events keeps coming meanwhile.
@@ -334,23 +338,14 @@ describe('a hostile peer', () => {
       expect(evil.recordReads()).toBe(0);
       const body = await federatedSearch(a.url, 'capability=quote&limit=500');
       expect(body.registries[1]).toMatchObject({ ok: true, truncated: true });
-      expect(body.agents.filter((x) => x.registry === hostile.id)).toHaveLength(20);
+      expect(body.agents.filter((x) => x.registry === hostileId)).toHaveLength(20);
       for (const id of evil.malformedIds) expect(body.agents.map((x) => x.id)).not.toContain(id);
       // The registry itself is unharmed.
       expect(names(await federatedSearch(a.url, 'capability=quote')).filter((n) => n === 'honest')).toHaveLength(1);
-    } finally {
-      await a.close();
-      await evil.close();
-    }
-  });
+    }));
 
-  it('cannot make a mirror hold more than maxBytesPerPeer', async () => {
-    const home = Identity.generate();
-    const hostile = Identity.generate();
-    const [homePort, hostilePort] = await Promise.all([freePort(), freePort()]);
-    const evil = await hostileRegistry(hostilePort, hostile, [{ id: home.id, url: `http://127.0.0.1:${homePort}` }]);
-    const a = await RegistryServer.start(registryOptions(home, homePort, [{ url: evil.url, id: hostile.id }], {}, { maxBytesPerPeer: 4000 }));
-    try {
+  it('cannot make a mirror hold more than maxBytesPerPeer', () =>
+    mirroring({ maxBytesPerPeer: 4000 }, {}, async (a) => {
       await until('the hostile peer is mirrored', async () => (await peersOf(a.url))[0]?.mirror?.seeded === true);
       const mirror = (await peersOf(a.url))[0]!.mirror!;
       expect(mirror.bytes).toBeLessThanOrEqual(4000);
@@ -358,9 +353,5 @@ describe('a hostile peer', () => {
       expect(mirror.records).toBeLessThan(30);
       expect(mirror.dropped).toBeGreaterThan(0);
       expect((await federatedSearch(a.url, 'capability=quote&limit=500')).registries[1]).toMatchObject({ ok: true, truncated: true, count: mirror.records });
-    } finally {
-      await a.close();
-      await evil.close();
-    }
-  });
+    }));
 });
