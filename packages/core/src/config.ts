@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import Ajv, { type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigError } from './errors/configError';
+import { ajvProblems, createAjv } from './internal/ajvSetup';
 
 /** Log levels, most severe first. */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -66,8 +67,8 @@ const schema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true });
-const validate = ajv.compile(schema);
+// Compiled on first use, not at import: importing the kernel stays cheap.
+let validateConfig: ValidateFunction | undefined;
 
 /** The environment variable that sets each field. */
 export const CONFIG_ENV: Record<keyof AgentConfig, string> = {
@@ -199,15 +200,14 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<AgentConf
     merged.heartbeatIntervalMs = Math.max(10, Math.floor((merged.leaseTtlSec * 1000) / 3));
   }
 
-  if (!validate(merged)) {
-    const first = validate.errors?.[0];
-    if (!first) throw new ConfigError('(config)', 'is invalid');
-    const field =
-      first.keyword === 'required'
-        ? String(first.params.missingProperty)
-        : first.keyword === 'additionalProperties'
-          ? String(first.params.additionalProperty)
-          : first.instancePath.split('/')[1] ?? '(config)';
+  validateConfig ??= createAjv().compile(schema);
+  if (!validateConfig(merged)) {
+    const first = validateConfig.errors?.[0];
+    const problem = first && ajvProblems([first])[0];
+    if (!first || !problem) throw new ConfigError('(config)', 'is invalid');
+    // The pointer's segments, unescaped: `/capabilities/1` is field `capabilities`, shown as `capabilities.1`.
+    const segments = problem.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const field = segments[0] || '(config)';
     const where = origin[field];
     const value = merged[field];
     const source =
@@ -218,7 +218,7 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<AgentConf
           : value !== undefined
             ? ` (got ${JSON.stringify(value)})`
             : '';
-    const path = first.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : field;
+    const path = segments.join('.') || field;
     throw new ConfigError(path, `${describe(first)}${source}`);
   }
   return merged as unknown as AgentConfig;

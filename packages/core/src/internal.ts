@@ -16,6 +16,7 @@ export { DeadlineQueue } from './deadlineQueue';
 export { receiptPayload } from './ports';
 export { jsonDepthProblem } from './jsonLimits';
 export { searchQueryString } from './registryClient';
+export { MAX_PROBLEMS, ajvProblems, capProblems, createAjv, pointerSegment } from './internal/ajvSetup';
 
 export type { MetricSample } from './collectedMetric';
 export type { RequestMetricsOptions } from './requestMetrics';

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import EventEmitter from 'eventemitter3';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import {
@@ -19,7 +19,6 @@ import {
   type AgentRegistration,
   type CallReceipt,
   type Clock,
-  type FieldProblem,
   type Logger,
   type ReceiverBinding,
   type RegistryEvent,
@@ -27,7 +26,7 @@ import {
   type VerifiedCaller,
   type Verifier,
 } from '@sov/core';
-import { jsonDepthProblem } from '@sov/core/internal';
+import { ajvProblems, createAjv, jsonDepthProblem } from '@sov/core/internal';
 import { MemoryRegistryStore } from './memoryRegistryStore';
 import type { RegistryStore } from './registryStore';
 import { KeyedLock } from './internal/keyedLock';
@@ -137,20 +136,6 @@ interface Subscriber {
 }
 
 const eventTypes = new Set<string>(REGISTRY_EVENT_TYPES);
-
-function problems(errors: ErrorObject[] | null | undefined): FieldProblem[] {
-  return (errors ?? []).map((e) => {
-    const path =
-      e.keyword === 'required'
-        ? `${e.instancePath}/${String(e.params.missingProperty)}`
-        : e.keyword === 'additionalProperties'
-          ? `${e.instancePath}/${String(e.params.additionalProperty)}`
-          : e.instancePath || '/';
-    const message =
-      e.keyword === 'required' ? 'is required' : e.keyword === 'additionalProperties' ? 'is not allowed' : (e.message ?? 'is invalid');
-    return { path, message };
-  });
-}
 
 function send(reply: FastifyReply, error: SovError): FastifyReply {
   const retryAfterMs = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
@@ -271,7 +256,7 @@ export class RegistryServer {
     this.agentLocks = new KeyedLock(store.lockAgent ? (key, section) => store.lockAgent!(key, section) : undefined);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ meta: { component: 'registry' } });
-    const ajv = new Ajv({ allErrors: true });
+    const ajv = createAjv();
     this.validate = {
       registration: ajv.compile(registrationSchema(this.opts.maxTtlSec)),
       metadata: ajv.compile(metadataSchema),
@@ -417,7 +402,7 @@ export class RegistryServer {
 
   private check<T>(which: keyof RegistryServer['validate'], what: string, value: unknown): T {
     const v = this.validate[which];
-    if (!v(value)) throw new ValidationError(what, problems(v.errors));
+    if (!v(value)) throw new ValidationError(what, ajvProblems(v.errors));
     return value as T;
   }
 

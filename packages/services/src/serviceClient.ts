@@ -1,7 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { ValidateFunction } from 'ajv';
 import { SovError, ValidationError, type Agent, type CallOptions, type CallOutcome, type CallQuery, type FieldProblem } from '@sov/core';
-import { compileSchema, createAjv, problemsOf } from './internal/schemaValidator';
+import { ajvProblems, createAjv } from '@sov/core/internal';
+import { compileSchema } from './internal/schemaValidator';
 import { checkStandard, isStandardSchema } from './internal/standardSchema';
 import type { ServiceContract, ServiceParams, ServiceResult } from './serviceSchema';
 
@@ -87,7 +88,7 @@ export function serviceClient<const C extends ServiceContract>(agent: ServiceCal
     const outcome = await agent.callDetailed<unknown>(target, service, params, options);
     if (check === undefined) return outcome as CallOutcome<ServiceResult<C>>;
     if ('ajv' in check) {
-      if (!check.ajv(outcome.result)) throw outputInvalid(service, outcome.agentId, problemsOf(check.ajv.errors));
+      if (!check.ajv(outcome.result)) throw outputInvalid(service, outcome.agentId, ajvProblems(check.ajv.errors));
       return outcome as CallOutcome<ServiceResult<C>>;
     }
     const checked = await checkStandard(check.standard, outcome.result);

@@ -18,11 +18,10 @@ import {
   type VerifiedCaller,
   type WireFailure,
 } from '@sov/core';
-import { DeadlineQueue } from '@sov/core/internal';
+import { DeadlineQueue, ajvProblems, createAjv } from '@sov/core/internal';
 import type Ajv from 'ajv';
 import { paramsKey } from './internal/paramsKey';
 import { compileService, type CompiledService, type ServiceCache } from './internal/compiledService';
-import { createAjv, problemsOf } from './internal/schemaValidator';
 import { checkStandard } from './internal/standardSchema';
 import { ServiceCall } from './internal/serviceCall';
 import { StakeCache } from './internal/stakeCache';
@@ -327,7 +326,7 @@ export class ServiceRouter {
         const validateInput = service.validateInput;
         if (validateInput !== undefined) {
           if (!validateInput(params)) {
-            error = invalidInput(name, problemsOf(validateInput.errors));
+            error = invalidInput(name, ajvProblems(validateInput.errors));
             cacheKey = undefined;
           }
         } else if (service.standardInput !== undefined) {
@@ -357,7 +356,7 @@ export class ServiceRouter {
       if (error === undefined && terms === undefined) {
         const validateOutput = service.validateOutput;
         if (validateOutput !== undefined) {
-          if (!validateOutput(result)) error = this.outputInvalid(name, problemsOf(validateOutput.errors));
+          if (!validateOutput(result)) error = this.outputInvalid(name, ajvProblems(validateOutput.errors));
         } else if (service.standardOutput !== undefined) {
           // What is sent is the result as returned (the wire form); the validator only checks it.
           const checked = checkStandard(service.standardOutput, result);

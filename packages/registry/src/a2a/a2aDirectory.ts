@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import Ajv, { type ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SovError, ValidationError, isAmount, type Clock, type FieldProblem, type Logger, type VerifiedCaller } from '@sov/core';
+import { ajvProblems, createAjv } from '@sov/core/internal';
 import type { RegistryStore } from '../registryStore';
 import { PRIOR_REPUTATION } from '../internal/reputation';
 import { fetchCard, type CardFetchLimits } from './cardFetcher';
@@ -64,10 +64,6 @@ export interface A2aDirectoryDeps {
   fetchLimits?: Partial<Omit<CardFetchLimits, 'allowLoopback'>>;
 }
 
-function problemsOf(v: ValidateFunction): FieldProblem[] {
-  return (v.errors ?? []).slice(0, 20).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' }));
-}
-
 function sovExtension(card: DirectoryCard): { did?: unknown; services?: Record<string, { price?: unknown }> } | undefined {
   const ext = card.capabilities?.extensions?.find((e) => e.uri === SOV_EXTENSION_URI);
   return ext?.params && typeof ext.params === 'object' ? (ext.params) : undefined;
@@ -109,7 +105,7 @@ export function a2aDirectoryRoutes(app: FastifyInstance, deps: A2aDirectoryDeps)
     maxBytes: deps.fetchLimits?.maxBytes ?? 65_536,
     allowLoopback: isLoopbackHost(deps.bindHost),
   };
-  const ajv = new Ajv({ allErrors: true });
+  const ajv = createAjv();
   const validateRegistration = ajv.compile(a2aRegistrationSchema);
   const validateCard = ajv.compile(agentCardSchema);
 
@@ -144,7 +140,7 @@ export function a2aDirectoryRoutes(app: FastifyInstance, deps: A2aDirectoryDeps)
     // The signature is checked before anything else, the card fetch included.
     const caller = await deps.caller(req);
     const body = deps.body(req);
-    if (!validateRegistration(body)) throw new ValidationError('A2A registration', problemsOf(validateRegistration));
+    if (!validateRegistration(body)) throw new ValidationError('A2A registration', ajvProblems(validateRegistration.errors));
     const { cardUrl, ttl = 3600 } = body as { cardUrl: string; ttl?: number };
     const id = createHash('sha256').update(cardUrl).digest('base64url').slice(0, 22);
     const existing = live(cards.get(id));
@@ -156,7 +152,7 @@ export function a2aDirectoryRoutes(app: FastifyInstance, deps: A2aDirectoryDeps)
       if (cards.size >= maxCards) throw new SovError('UNAVAILABLE', `The A2A directory holds ${maxCards} cards, its limit`);
     }
     const fetched = await fetchCard(cardUrl, limits);
-    if (!validateCard(fetched)) throw new ValidationError(`agent card at ${cardUrl}`, problemsOf(validateCard));
+    if (!validateCard(fetched)) throw new ValidationError(`agent card at ${cardUrl}`, ajvProblems(validateCard.errors));
     const card = fetched as DirectoryCard;
     let agentId: string | undefined;
     if (caller) {

@@ -1,4 +1,4 @@
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   PeerClient,
@@ -10,10 +10,10 @@ import {
   type AgentRecord,
   type CallReceipt,
   type Clock,
-  type FieldProblem,
   type Logger,
   type ReceiverBinding,
 } from '@sov/core';
+import { ajvProblems, createAjv } from '@sov/core/internal';
 import {
   NonceCache,
   RequestVerifier,
@@ -152,10 +152,6 @@ interface PeerState extends FederationPeerStatus {
 
 const MAX_LIST_BYTES = 256 * 1024;
 
-function problemsOf(v: ValidateFunction): FieldProblem[] {
-  return (v.errors ?? []).slice(0, 20).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' }));
-}
-
 function wireError(e: unknown): { code: string; message: string } {
   const err = toSovError(e);
   return { code: err.code, message: err.message };
@@ -212,7 +208,7 @@ export class RegistryFederation {
     this.verifier = new RequestVerifier({ clock: deps.clock, windowSec: this.windowSec });
     this.routeIds = new NonceCache({ clock: deps.clock });
     this.client = new PeerClient({ signer: options.identity.signer, timeoutMs: this.timeoutMs, clock: deps.clock, maxResponseBytes: 4 * 1024 * 1024 });
-    const ajv = new Ajv({ allErrors: true });
+    const ajv = createAjv();
     this.validate = {
       rpc: ajv.compile(federationRpcSchema),
       peer: ajv.compile(peerParamsSchema),
@@ -264,7 +260,7 @@ export class RegistryFederation {
     validUntil: number;
   }> {
     const search = storeSearchOf(query, (q) => {
-      if (!this.validate.search(q)) throw new ValidationError('federated search', problemsOf(this.validate.search));
+      if (!this.validate.search(q)) throw new ValidationError('federated search', ajvProblems(this.validate.search.errors));
     });
     if (search.cursor !== undefined) {
       throw new ValidationError('federated search', [{ path: '/cursor', message: 'is not supported: each registry gives its first `limit` matches' }]);
@@ -387,7 +383,7 @@ export class RegistryFederation {
     app.post('/v1/federation/rpc', async (req) => {
       const caller = await this.verify(req);
       const body = this.deps.body(req);
-      if (!this.validate.rpc(body)) throw new ValidationError('federation call', problemsOf(this.validate.rpc));
+      if (!this.validate.rpc(body)) throw new ValidationError('federation call', ajvProblems(this.validate.rpc.errors));
       const { service, params } = body as { service: 'peer' | 'route'; params: unknown };
       if (service === 'peer') return { success: true, result: this.acceptPeering(caller, params) };
       return { success: true, result: await this.route(caller, params) };
@@ -512,7 +508,7 @@ export class RegistryFederation {
   }
 
   private acceptPeering(caller: { id: string }, params: unknown): { list: SignedPeerList } {
-    if (!this.validate.peer(params)) throw new ValidationError('peering', problemsOf(this.validate.peer));
+    if (!this.validate.peer(params)) throw new ValidationError('peering', ajvProblems(this.validate.peer.errors));
     const { list } = params as { list: SignedPeerList };
     if (!verifyPeerList(list)) throw new SovError('SIGNATURE_INVALID', `The peer list of ${list.registry} is not signed by it`);
     if (list.registry !== caller.id) throw new SovError('ID_MISMATCH', `The peering request is signed by ${caller.id} but carries the list of ${list.registry}`);
@@ -555,7 +551,7 @@ export class RegistryFederation {
   // ---- routing -------------------------------------------------------------
 
   private async route(caller: { id: string }, params: unknown): Promise<{ hops: RouteHop[]; answer: FederatedAnswer; returns: RouteHop[] }> {
-    if (!this.validate.route(params)) throw new ValidationError('routed request', problemsOf(this.validate.route));
+    if (!this.validate.route(params)) throw new ValidationError('routed request', ajvProblems(this.validate.route.errors));
     const { request, hops } = params as { request: FederatedRequest; hops: RouteHop[] };
     const path = request.path;
     const index = hops.length;

@@ -1,7 +1,7 @@
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
 import type { FieldProblem } from '@sov/core';
+import { MAX_PROBLEMS, capProblems, pointerSegment } from '@sov/core/internal';
 import type { JsonSchema } from '../serviceSchema';
-import { MAX_PROBLEMS } from './schemaValidator';
 
 /** The outcome of a Standard Schema check: the validated value, or every problem (JSON pointers, as Ajv's are). */
 export type StandardOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problems: FieldProblem[] };
@@ -58,7 +58,7 @@ function pointerOf(path: StandardSchemaV1.Issue['path']): string {
   let out = '';
   for (const segment of path) {
     const key = typeof segment === 'object' && segment !== null ? segment.key : segment;
-    out += `/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    out += `/${pointerSegment(String(key))}`;
   }
   return out;
 }
@@ -70,8 +70,7 @@ export function problemsOfIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>):
     const issue = issues[i]!;
     out.push({ path: pointerOf(issue.path), message: String(issue.message) });
   }
-  if (issues.length > MAX_PROBLEMS) out.push({ path: '/', message: `and ${issues.length - MAX_PROBLEMS} more problems` });
-  return out;
+  return capProblems(out, issues.length);
 }
 
 function outcomeOf(result: StandardSchemaV1.Result<unknown>): StandardOutcome {
