@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { Agent } from './agent';
 import type { Capability } from './capability';
 import { SovError } from './errors/sovError';
+import { waitFor } from './internal/waitFor';
 import { createLogger } from './logger';
 import type { RegistryClient } from './registryClient';
 import type { AgentRecord, AgentRegistration } from './wire';
@@ -196,7 +197,7 @@ describe('Agent lifecycle', () => {
     const slow = fetch(`${url}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     await inside;
     const stopping = agent.shutdown();
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the agent to be stopping', () => agent.state === 'stopping');
     const late = await fetch(`${url}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(late.status).toBe(503);
     expect(((await late.json()) as { error: { code: string } }).error.code).toBe('SHUTTING_DOWN');
@@ -340,7 +341,7 @@ describe('the signal a handler gets', () => {
     gone.abort();
     await pending;
     inside = new Promise<void>((r) => (entered = r));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the handler to see its caller go away', () => seen.length === 2);
     await agent.shutdown();
     expect(seen).toEqual([{ aborted: false }, { aborted: true, code: 'UNAVAILABLE' }]);
   });

@@ -120,6 +120,7 @@ describe('the agent endpoint (node:http and its router)', () => {
     const res = await fetch(`${streamer.url!}/events`);
     const text = res.text();
     const stopping = streamer.shutdown();
+    // The behaviour under test: 50 ms into the shutdown the open stream still runs.
     await new Promise((r) => setTimeout(r, 50));
     out!.end('data: last\n\n');
     await stopping;

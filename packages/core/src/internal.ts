@@ -16,9 +16,15 @@ export { DeadlineQueue } from './deadlineQueue';
 export { receiptPayload } from './ports';
 export { jsonDepthProblem } from './jsonLimits';
 export { searchQueryString } from './registryClient';
+// Test tools, public through @sov/testing; here so that core, crypto, state and
+// registry (which @sov/testing depends on) test with the same ones.
+export { ManualClock } from './internal/manualClock';
+export { waitFor } from './internal/waitFor';
 export { MAX_PROBLEMS, ajvProblems, capProblems, createAjv, pointerSegment } from './internal/ajvSetup';
 
 export type { MetricSample } from './collectedMetric';
 export type { RequestMetricsOptions } from './requestMetrics';
 export type { DeadlineEntry } from './deadlineQueue';
 export type { JsonLimitProblem } from './jsonLimits';
+export type { ManualClockOptions } from './internal/manualClock';
+export type { WaitForOptions } from './internal/waitFor';

@@ -1,33 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Clock } from './clock';
+import { ManualClock } from './internal/manualClock';
 import { isCancelledError } from './errors/cancelledError';
 import { PeerClient } from './peerClient';
-
-/** A clock whose timers fire only when the test says so. */
-function manualClock() {
-  let now = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let nextId = 1;
-  const clock: Clock = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const id = nextId++;
-      timers.set(id, { at: now + ms, fn });
-      return id;
-    },
-    clearTimeout: (handle) => void timers.delete(handle as number),
-  };
-  const advance = (ms: number) => {
-    now += ms;
-    for (const [id, t] of [...timers].sort((a, b) => a[1].at - b[1].at)) {
-      if (t.at > now) continue;
-      timers.delete(id);
-      t.fn();
-    }
-  };
-  return { clock, advance };
-}
 
 type Behaviour = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -108,15 +83,15 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('times out a reply whose body never ends, and closes its connection', async () => {
-    const { clock, advance } = manualClock();
+    const clock = new ManualClock({ start: 0 });
     const client = new PeerClient({ transport: 'http', clock, timeoutMs: 500 });
     peer.behaviour = slowBody;
     const started = peer.nextRequest();
     const call = client.call(peer.url, { service: 'x' });
     const outcome = call.catch((e: unknown) => e);
     await started;
-    advance(499);
-    advance(1);
+    clock.advance(499);
+    clock.advance(1);
     expect(await outcome).toMatchObject({ code: 'TIMEOUT', name: 'TimeoutError', message: `POST ${peer.url}/rpc timed out after 500 ms` });
     await peer.servingClosed();
     expect(peer.serving.size).toBe(0);
@@ -124,13 +99,13 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('times out a peer that never answers at all (headers included)', async () => {
-    const { clock, advance } = manualClock();
+    const clock = new ManualClock({ start: 0 });
     const client = new PeerClient({ transport: 'http', clock, timeoutMs: 200 });
     peer.behaviour = () => undefined;
     const started = peer.nextRequest();
     const outcome = client.call(peer.url, { service: 'x' }).catch((e: unknown) => e);
     await started;
-    advance(200);
+    clock.advance(200);
     expect(await outcome).toMatchObject({ code: 'TIMEOUT' });
     await peer.servingClosed();
     await client.close();
@@ -220,11 +195,11 @@ describe('PeerClient deadlines, body cap and cancellation', () => {
   });
 
   it('keeps a connection alive across calls that succeed, with no timer left behind', async () => {
-    const { clock, advance } = manualClock();
+    const clock = new ManualClock({ start: 0 });
     const client = new PeerClient({ transport: 'http', clock, timeoutMs: 1000 });
     expect(await client.call(peer.url, { service: 'x' })).toMatchObject({ success: true, result: 'ok' });
     expect(await client.call(peer.url, { service: 'x' })).toMatchObject({ success: true, result: 'ok' });
-    advance(5000);
+    clock.advance(5000);
     expect(peer.requests).toBe(2);
     // Neither success cut its connection, and no deadline fired later.
     expect(peer.sockets.size).toBeGreaterThan(0);
