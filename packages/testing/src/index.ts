@@ -9,7 +9,11 @@ export { MockRegistry } from './mockRegistry';
 export { TestRegistry } from './testRegistry';
 export { describeRegistryStoreConformance, storedAgent } from './registryStoreConformance';
 export { freePort } from './freePort';
+// One implementation, in core's fenced subpath: core, crypto, state and the
+// registry (which this package depends on) test with the same clock.
+export { ManualClock, waitFor } from '@sov/core/internal';
 
 export type { MockRegistryCall, MockRegistryOptions } from './mockRegistry';
 export type { TestRegistryOptions } from './testRegistry';
 export type { ConformanceTestApi } from './registryStoreConformance';
+export type { ManualClockOptions, WaitForOptions } from '@sov/core/internal';
