@@ -1,9 +1,9 @@
-import { manualClock } from './internal/testClock';
+import { ManualClock } from '@sov/core/internal';
 import { NonceCache } from './nonceCache';
 
 describe('NonceCache', () => {
   it('refuses a value seen before its expiry, accepts it after', () => {
-    const clock = manualClock(1_000);
+    const clock = new ManualClock({ start: 1_000 });
     const cache = new NonceCache({ clock });
     expect(cache.add('a', 2_000)).toBe('fresh');
     expect(cache.add('a', 2_000)).toBe('replay');
@@ -14,7 +14,7 @@ describe('NonceCache', () => {
   });
 
   it('drops expired entries', () => {
-    const clock = manualClock(0);
+    const clock = new ManualClock({ start: 0 });
     const cache = new NonceCache({ clock });
     for (let i = 0; i < 100; i++) cache.add(`n${i}`, 1_000);
     clock.set(1_001);
@@ -23,7 +23,7 @@ describe('NonceCache', () => {
   });
 
   it('stays bounded and never reopens a replay: evicted values, and anything older, are refused', () => {
-    const clock = manualClock(0);
+    const clock = new ManualClock({ start: 0 });
     const cache = new NonceCache({ maxEntries: 3, clock });
     expect(cache.add('a', 10_000)).toBe('fresh');
     expect(cache.add('b', 11_000)).toBe('fresh');

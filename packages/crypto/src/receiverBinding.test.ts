@@ -1,11 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { ReceiverBinding, VerifiableRequest } from '@sov/core';
 import { Identity } from './identity';
-import { manualClock } from './internal/testClock';
+import { ManualClock } from '@sov/core/internal';
 import { RequestSigner } from './requestSigner';
 import { RequestVerifier } from './requestVerifier';
 
-const clock = manualClock();
+const clock = new ManualClock({ start: Date.UTC(2025, 0, 1) });
 const alice = Identity.generate({ clock });
 const agentA = Identity.generate({ clock });
 const agentB = Identity.generate({ clock });

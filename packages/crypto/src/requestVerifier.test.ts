@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { VerifiableRequest } from '@sov/core';
 import { Identity } from './identity';
-import { manualClock } from './internal/testClock';
+import { ManualClock } from '@sov/core/internal';
 import { RequestSigner } from './requestSigner';
 import { RequestVerifier } from './requestVerifier';
 
@@ -29,7 +29,7 @@ function codeOf(fn: () => unknown): string | undefined {
 const flip = (s: string, i: number) => s.slice(0, i) + String.fromCharCode(s.charCodeAt(i) ^ 1) + s.slice(i + 1);
 
 describe('RequestSigner + RequestVerifier', () => {
-  const clock = manualClock();
+  const clock = new ManualClock({ start: Date.UTC(2025, 0, 1) });
   const identity = Identity.generate({ clock });
 
   it('signs with RFC 9421 headers and verifies, returning the caller id', () => {
@@ -104,9 +104,9 @@ describe('RequestSigner + RequestVerifier', () => {
     const old = signed(identity.signer);
     clock.advance(30_000);
     expect(codeOf(() => verifier.verify(old))).toBe('SIGNATURE_EXPIRED');
-    const early = signed(Identity.generate({ clock: { ...clock, now: () => clock.now() + 3_000 } }).signer);
+    const early = signed(Identity.generate({ clock: new ManualClock({ start: clock.now() + 3_000 }) }).signer);
     expect(codeOf(() => verifier.verify(early))).toBe('SIGNATURE_EXPIRED');
-    const slightlyEarly = signed(Identity.generate({ clock: { ...clock, now: () => clock.now() + 1_000 } }).signer);
+    const slightlyEarly = signed(Identity.generate({ clock: new ManualClock({ start: clock.now() + 1_000 }) }).signer);
     expect(verifier.verify(slightlyEarly).id).toMatch(/^did:key:/);
   });
 

@@ -1,6 +1,6 @@
 import { SovError } from '@sov/core';
 import { Identity } from './identity';
-import { manualClock } from './internal/testClock';
+import { ManualClock } from '@sov/core/internal';
 import { SecureMessenger, type PeerKeyResolver, type SealedEnvelope } from './secureMessenger';
 import { staticKeyResolver } from './staticKeyResolver';
 
@@ -14,7 +14,7 @@ async function codeOf(work: Promise<unknown>): Promise<string | undefined> {
 }
 
 function setup(options: { sessionTtlSec?: number } = {}) {
-  const clock = manualClock();
+  const clock = new ManualClock({ start: Date.UTC(2025, 0, 1) });
   const alice = Identity.generate({ clock });
   const bob = Identity.generate({ clock });
   const carol = Identity.generate({ clock });
@@ -97,7 +97,7 @@ describe('SecureMessenger', () => {
     s.clock.advance(300_000);
     expect(await codeOf(s.bobM.open(late))).toBe('ENVELOPE_EXPIRED');
 
-    const ahead = await s.make(s.alice, { clock: { ...s.clock, now: () => s.clock.now() + 60_000 } }).seal(s.bob.id, 'ahead');
+    const ahead = await s.make(s.alice, { clock: new ManualClock({ start: s.clock.now() + 60_000 }) }).seal(s.bob.id, 'ahead');
     expect(await codeOf(s.bobM.open(ahead))).toBe('ENVELOPE_EXPIRED');
 
     const stranger = Identity.generate({ clock: s.clock });

@@ -1,7 +1,7 @@
 import { type SovError } from '@sov/core';
 import { Identity } from './identity';
 import { ReplayWindow, REPLAY_WINDOW_SIZE } from './internal/replayWindow';
-import { manualClock } from './internal/testClock';
+import { ManualClock } from '@sov/core/internal';
 import { SessionTable } from './sessionTable';
 
 const offerOf = (identity: Identity, peer: string, receiverId: string) => {
@@ -40,7 +40,7 @@ describe('SessionTable (the receiver half)', () => {
   });
 
   it('bounds all sessions: expired ones go first, then the oldest', () => {
-    const clock = manualClock();
+    const clock = new ManualClock({ start: Date.UTC(2025, 0, 1) });
     const table = new SessionTable(receiver.id, (d) => receiver.sign(d), { maxSessions: 3, ttlSec: 10, clock });
     const open = () => {
       const caller = Identity.generate();
@@ -81,7 +81,7 @@ describe('SessionTable (the receiver half)', () => {
 
 describe('SessionInitiator (the caller half)', () => {
   it('stops using a session renewBeforeSec before it expires, so a new handshake comes first', () => {
-    const clock = manualClock(Date.now());
+    const clock = new ManualClock({ start: Date.now() });
     const receiver = Identity.generate({ clock });
     const alice = Identity.generate({ clock });
     const table = new SessionTable(receiver.id, (d) => receiver.sign(d), { ttlSec: 100, clock });
