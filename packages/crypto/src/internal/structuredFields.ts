@@ -11,7 +11,7 @@ export type BareItem = number | string | boolean | { token: string } | { bytes: 
 
 /** An inner list of string items with parameters. */
 export interface InnerList {
-  items: string[];
+  readonly items: readonly string[];
   params: Map<string, BareItem>;
 }
 
@@ -221,25 +221,54 @@ const CANONICAL_MEMBER = new RegExp(
   `^([a-z*][a-z0-9_\\-.*]*)=(\\((?:${PLAIN_STRING}(?: ${PLAIN_STRING})*)?\\)((?:;[a-z*][a-z0-9_\\-.*]*=(?:${PLAIN_STRING}|0|-?[1-9][0-9]{0,14}))*))$`,
 );
 
+const LABEL = /^[a-z*][a-z0-9_\-.*]*$/;
+const PARAMS = new RegExp(`^(?:;[a-z*][a-z0-9_\\-.*]*=(?:${PLAIN_STRING}|0|-?[1-9][0-9]{0,14}))*$`);
 /**
- * Parses a Signature-Input holding one member in canonical form (what our
- * signer sends) without the general parser; returns the label, the list and
- * its serialisation, or undefined to fall back to parseSignatureInput.
+ * Component lists already matched by CANONICAL_MEMBER, by their text: a
+ * caller sends the same one or two on every request, so the next requests
+ * check only their label and parameters. Bounded.
  */
-export function parseCanonicalSignatureInput(text: string): { label: string; list: InnerList; serialized: string } | undefined {
-  const match = CANONICAL_MEMBER.exec(text);
-  if (!match) return undefined;
-  const serialized = match[2]!;
-  const paramsText = match[3]!;
-  const itemsText = serialized.slice(1, serialized.length - paramsText.length - 1);
-  const items = itemsText.length === 0 ? [] : itemsText.slice(1, -1).split('" "');
+const knownLists = new Map<string, readonly string[]>();
+
+function paramsOf(paramsText: string): Map<string, BareItem> {
   const params = new Map<string, BareItem>();
   if (paramsText.length > 0) {
+    // A plain string holds no ';', so the parameters split on it.
     for (const param of paramsText.slice(1).split(';')) {
       const eq = param.indexOf('=');
       const value = param.slice(eq + 1);
       params.set(param.slice(0, eq), value.startsWith('"') ? value.slice(1, -1) : Number(value));
     }
   }
-  return { label: match[1]!, list: { items, params }, serialized };
+  return params;
+}
+
+/**
+ * Parses a Signature-Input holding one member in canonical form (what our
+ * signer sends) without the general parser; returns the label, the list and
+ * its serialisation, or undefined to fall back to parseSignatureInput. The
+ * list's items are shared between calls: read them, never change them.
+ */
+export function parseCanonicalSignatureInput(text: string): { label: string; list: InnerList; serialized: string } | undefined {
+  // The list ends at its first ')' outside a string; a list seen before ends there too, and is all that follows its '='.
+  const eq = text.indexOf('=');
+  const close = eq > 0 ? text.indexOf(')', eq) : -1;
+  if (close > 0) {
+    const known = knownLists.get(text.slice(eq + 1, close + 1));
+    if (known) {
+      const label = text.slice(0, eq);
+      const paramsText = text.slice(close + 1);
+      if (LABEL.test(label) && PARAMS.test(paramsText)) return { label, list: { items: known, params: paramsOf(paramsText) }, serialized: text.slice(eq + 1) };
+    }
+  }
+  const match = CANONICAL_MEMBER.exec(text);
+  if (!match) return undefined;
+  const serialized = match[2]!;
+  const paramsText = match[3]!;
+  const listText = serialized.slice(0, serialized.length - paramsText.length);
+  const itemsText = listText.slice(1, -1);
+  const items = Object.freeze(itemsText.length === 0 ? [] : itemsText.slice(1, -1).split('" "'));
+  if (knownLists.size >= 64) knownLists.clear();
+  knownLists.set(listText, items);
+  return { label: match[1]!, list: { items, params: paramsOf(paramsText) }, serialized };
 }
