@@ -1,4 +1,5 @@
-import { FRAME_CANCEL, FRAME_HEAD, FRAME_REQUEST, FRAME_RESPONSE, FrameReader, cancelFrame, replyFrame, requestFrame, type FrameSink } from './muxFrames';
+import type { Socket } from 'node:net';
+import { FRAME_CANCEL, FRAME_HEAD, FRAME_REQUEST, FRAME_RESPONSE, FrameReader, FrameWriter, cancelFrame, replyFrame, requestFrame, type FrameSink } from './muxFrames';
 
 interface Seen {
   type: number;
@@ -112,5 +113,50 @@ describe('sov-mux frames', () => {
     reader.push(cancelFrame(3));
     expect(r.frames.map((f) => f.stream)).toEqual([1]);
     expect(r.broken).toEqual(['a frame of 2 bytes is shorter than its head']);
+  });
+});
+
+describe('sov-mux writer', () => {
+  /** A socket that counts what reaches the wire: one flush per uncork of a corked batch. */
+  function countingSocket() {
+    const flushes: number[] = [];
+    let pending = 0;
+    let corked = 0;
+    const socket = {
+      destroyed: false,
+      cork: () => void corked++,
+      uncork: () => {
+        corked--;
+        if (corked === 0 && pending > 0) {
+          flushes.push(pending);
+          pending = 0;
+        }
+      },
+      write: () => {
+        if (corked > 0) pending++;
+        else flushes.push(1);
+        return true;
+      },
+    };
+    return { socket: socket as unknown as Socket, flushes };
+  }
+
+  it('sends the frames of one tick together, 16 at most in one write', async () => {
+    const { socket, flushes } = countingSocket();
+    const writer = new FrameWriter(socket);
+    for (let i = 0; i < 40; i++) writer.write(cancelFrame(i + 1));
+    expect(flushes).toEqual([16, 16]);
+    await new Promise((r) => process.nextTick(r));
+    expect(flushes).toEqual([16, 16, 8]);
+    writer.write(cancelFrame(99));
+    await new Promise((r) => process.nextTick(r));
+    expect(flushes).toEqual([16, 16, 8, 1]);
+  });
+
+  it('writes nothing to a destroyed socket', () => {
+    const { socket, flushes } = countingSocket();
+    (socket as unknown as { destroyed: boolean }).destroyed = true;
+    new FrameWriter(socket).write(cancelFrame(1));
+    expect(flushes).toEqual([]);
   });
 });
