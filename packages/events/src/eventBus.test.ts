@@ -348,6 +348,143 @@ describe('EventBus', () => {
     await stopping;
   });
 
+  describe('the direct path (memory mode, nothing waiting, room to run)', () => {
+    it('runs started together share one deadline: those that settle in time count ok, each other one times out on its own', async () => {
+      const bus = new EventBus<TestEvents>({ handlerTimeoutMs: 40 });
+      const errors: HandlerErrorData[] = [];
+      const reasons = new Map<number, unknown>();
+      bus.on('job', async function sometimesHangs(e, { signal }) {
+        if (e.data.n % 2 === 0) return;
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        reasons.set(e.data.n, signal.reason);
+      });
+      bus.on('error', async (e) => void errors.push(e.data));
+      await bus.start();
+      const events = [];
+      // One burst, one tick: one clock reading, one deadline for all five.
+      for (let n = 0; n < 5; n++) events.push(bus.emit('job', { n }));
+      const ids = (await Promise.all(events)).map((e) => e.id);
+      await until(() => errors.length === 2);
+      expect(errors.map((e) => e.eventId).sort()).toEqual([ids[1], ids[3]].sort());
+      expect(errors.every((e) => e.timedOut && e.error.code === 'TIMEOUT')).toBe(true);
+      await until(() => reasons.size === 2);
+      expect(reasons.get(1)).toMatchObject({ code: 'TIMEOUT' });
+      await bus.idle();
+      expect(bus.stats()).toMatchObject({ handled: 7, failed: 2 });
+      // A later burst gets a deadline of its own and is not cut short by the first one's.
+      await bus.emit('job', { n: 6 });
+      await bus.idle();
+      expect(bus.stats()).toMatchObject({ handled: 8, failed: 2 });
+      await bus.stop();
+    });
+
+    it('several handlers of one event each get their own context, signal and timeout', async () => {
+      const bus = new EventBus<TestEvents>();
+      const contexts: unknown[] = [];
+      const errors: HandlerErrorData[] = [];
+      let quickSignal: AbortSignal | undefined;
+      bus.on('job', async function slow(_e, ctx) {
+        contexts.push(ctx);
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      }, { timeoutMs: 30 });
+      bus.on('job', async function quick(_e, ctx) {
+        contexts.push(ctx);
+        expect(ctx.redelivered).toBe(false);
+        quickSignal = ctx.signal;
+      });
+      bus.on('error', async (e) => void errors.push(e.data));
+      await bus.start();
+      await bus.emit('job', { n: 1 });
+      await until(() => errors.length === 1);
+      expect(errors[0]).toMatchObject({ handler: 'slow', timedOut: true });
+      expect(contexts).toHaveLength(2);
+      expect(contexts[0]).not.toBe(contexts[1]);
+      expect(quickSignal?.aborted).toBe(false);
+      await bus.idle();
+      expect(bus.stats()).toMatchObject({ handled: 2, failed: 1 });
+      await bus.stop();
+    });
+
+    it('a handler added or removed while events are in flight changes only the events emitted after', async () => {
+      const bus = new EventBus<TestEvents>();
+      const g = gate();
+      const seen: string[] = [];
+      const first = async (e: AgentEvent<'job', { n: number }>) => {
+        seen.push(`first:${e.data.n}`);
+        await g.wait;
+      };
+      bus.on('job', first);
+      await bus.start();
+      await bus.emit('job', { n: 1 });
+      const offSecond = bus.on('job', async (e) => void seen.push(`second:${e.data.n}`));
+      await bus.emit('job', { n: 2 });
+      expect(bus.off('job', first)).toBe(true);
+      await bus.emit('job', { n: 3 });
+      offSecond();
+      await bus.emit('job', { n: 4 });
+      expect(bus.stats().inFlight).toBe(2);
+      g.open();
+      await bus.idle();
+      expect(seen).toEqual(['first:1', 'first:2', 'second:2', 'second:3']);
+      expect(bus.stats()).toMatchObject({ accepted: 4, handled: 4, failed: 0 });
+      await bus.stop();
+    });
+
+    it('isolates a throw before the first await of an async handler', async () => {
+      const bus = new EventBus<TestEvents>();
+      const errors: HandlerErrorData[] = [];
+      const handled: number[] = [];
+      bus.on('job', async function throwsAtOnce(e) {
+        if (e.data.n === 1) throw new Error('bad job');
+        handled.push(e.data.n);
+      });
+      bus.on('job', async (e) => void handled.push(e.data.n * 10));
+      bus.on('error', async (e) => void errors.push(e.data));
+      await bus.start();
+      for (let n = 0; n < 3; n++) await bus.emit('job', { n });
+      await bus.idle();
+      expect(handled.sort((a, b) => a - b)).toEqual([0, 0, 2, 10, 20]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ handler: 'throwsAtOnce', timedOut: false, error: { message: 'bad job' } });
+      expect(bus.stats()).toMatchObject({ handled: 4, failed: 1 });
+      await bus.stop();
+    });
+
+    it('a handler that emits as it starts queues the event instead of nesting: a long chain neither overflows the stack nor loses order', async () => {
+      const bus = new EventBus<TestEvents>({ capacity: 100_000, concurrency: 100_000 });
+      const started: number[] = [];
+      bus.on('job', async (e) => {
+        started.push(e.data.n);
+        if (e.data.n < 20_000) void bus.emit('job', { n: e.data.n + 1 });
+      });
+      await bus.start();
+      await bus.emit('job', { n: 0 });
+      await until(() => started.length === 20_001);
+      await bus.idle();
+      expect(started.every((n, i) => n === i)).toBe(true);
+      expect(bus.stats()).toMatchObject({ accepted: 20_001, handled: 20_001, failed: 0 });
+      await bus.stop();
+    });
+
+    it('a run that reads its signal only after shutdown ran out of time sees it aborted', async () => {
+      const bus = new EventBus<TestEvents>();
+      const g = gate();
+      let late: AbortSignal | undefined;
+      bus.on('job', async (_e, ctx) => {
+        await g.wait;
+        late = ctx.signal;
+      });
+      await bus.start();
+      await bus.emit('job', { n: 1 });
+      const report = await bus.stop(20);
+      expect(report).toMatchObject({ remaining: 1 });
+      g.open();
+      await until(() => late !== undefined);
+      expect(late!.aborted).toBe(true);
+      expect(late!.reason).toMatchObject({ code: 'SHUTTING_DOWN' });
+    });
+  });
+
   describe('durable mode', () => {
     let dir: string;
     beforeEach(() => {

@@ -2,21 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import EventEmitter from 'eventemitter3';
 import { SovError, TimeoutError, ValidationError, systemClock, toSovError, type Clock, type Logger } from '@sov/core';
-import { DeadlineQueue, type DeadlineEntry } from '@sov/core/internal';
+import { DeadlineQueue } from '@sov/core/internal';
 import type { StateStore } from '@sov/state';
 import type { Registry } from 'prom-client';
 import { QueueFullError } from './errors/queueFullError';
 import { EventJournal } from './internal/eventJournal';
 import { HandlerStats, registerEventMetrics, type EventCounters } from './internal/eventMetrics';
 import { EventEnvelope } from './internal/eventEnvelope';
-import { EventQueue, type QueuedEvent } from './internal/eventQueue';
+import { EventQueue } from './internal/eventQueue';
+import { DeadlineCohort, HandlerRun, RunShared, type Registration } from './internal/handlerRun';
 import type {
   AgentEvent,
   BuiltinEvents,
   EventHandler,
   EventMap,
   EventStats,
-  HandlerContext,
   HandlerErrorData,
   HandlerOptions,
   OverflowPolicy,
@@ -65,22 +65,6 @@ export interface EmitOptions {
 type Full<E extends EventMap> = BuiltinEvents & E;
 type TypeOf<E extends EventMap> = Extract<keyof Full<E>, string>;
 
-/** One handler as registered. */
-interface Registration {
-  readonly fn: EventHandler<string, unknown>;
-  readonly name: string;
-  readonly timeoutMs: number;
-  readonly stats: HandlerStats;
-  readonly listener: (entry: DispatchedEvent) => void;
-  /** The deadline queue of its budget, made on first run (undefined without a timeout). */
-  deadlines: DeadlineQueue | undefined;
-}
-
-interface DispatchedEvent extends QueuedEvent {
-  /** Handler runs not settled yet. */
-  pending: number;
-}
-
 interface Waiter {
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -95,45 +79,6 @@ const silent: Logger = { error: () => undefined, warn: () => undefined, info: ()
 
 function isAsyncFunction(fn: unknown): boolean {
   return typeof fn === 'function' && Object.prototype.toString.call(fn) === '[object AsyncFunction]';
-}
-
-/** One handler's run on one event: its context, its deadline, its abort. */
-class HandlerRun implements HandlerContext, DeadlineEntry {
-  deadline = 0;
-  done = false;
-  next: DeadlineEntry | undefined = undefined;
-  settled = false;
-  prevActive: HandlerRun | undefined = undefined;
-  nextActive: HandlerRun | undefined = undefined;
-  private controller: AbortController | undefined;
-  private abortReason: unknown;
-  constructor(
-    readonly entry: DispatchedEvent,
-    readonly reg: Registration,
-    private readonly onExpire: (run: HandlerRun) => void,
-    /** performance.now() when it started. */
-    readonly started: number,
-  ) {}
-
-  get redelivered(): boolean {
-    return this.entry.redelivered;
-  }
-
-  /** Made on first use: most handlers never read it, and a controller costs more than a small handler. */
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.abortReason !== undefined && !this.controller.signal.aborted) this.controller.abort(this.abortReason);
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    this.abortReason = reason;
-    this.controller?.abort(reason);
-  }
-
-  expire(): void {
-    this.onExpire(this);
-  }
 }
 
 /**
@@ -164,8 +109,8 @@ export class EventBus<E extends EventMap = EventMap> {
   private readonly waiters: Waiter[] = [];
   private readonly roomListeners: Array<() => void> = [];
   private readonly idleListeners: Array<() => void> = [];
-  /** Handler runs not settled, doubly linked (shutdown aborts them); cheaper than a Set on every run. */
-  private activeHead: HandlerRun | undefined;
+  /** The abort state every run of this bus shares (shutdown aborts the runs with a signal). */
+  private readonly runShared = new RunShared();
   private readonly counters: EventCounters;
   private journalRef: EventJournal | undefined;
   private source: string;
@@ -178,15 +123,17 @@ export class EventBus<E extends EventMap = EventMap> {
   private failedRuns = 0;
   private phase: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private pumping = false;
+  // The clock readings below are numbers always (-1: none), never undefined: a field that switches
+  // between a number and undefined boxes a new number on every write.
   /** The start time of the runs being dispatched now (see pump). */
-  private dispatchNow: number | undefined;
+  private dispatchNow = 0;
   /** The system clock read once per tick for event timestamps (they are to the millisecond). */
-  private tickNow: number | undefined;
+  private tickNow = -1;
   /** performance.now() read once per tick for the runs dispatched in it (a burst shares one reading). */
-  private tickPerf: number | undefined;
+  private tickPerf = -1;
   private readonly endTick = (): void => {
-    this.tickNow = undefined;
-    this.tickPerf = undefined;
+    this.tickNow = -1;
+    this.tickPerf = -1;
   };
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopReport> | undefined;
@@ -309,7 +256,20 @@ export class EventBus<E extends EventMap = EventMap> {
       const key = options?.key;
       if (key === undefined || (typeof key === 'string' && key.length <= MAX_KEY_LENGTH)) {
         const entry = this.entryOf(type, data, key, this.source);
-        this.accept(entry);
+        if (key === undefined && this.queue.waiting === 0 && this.inFlight < this.concurrency && !this.pumping) {
+          // Nothing waits ahead of it and there is room: handled now, without a turn through the queue.
+          // Marked as pumping, so that a handler emitting as it starts queues its event instead of nesting a dispatch.
+          this.counters.accepted++;
+          this.inFlight++;
+          this.dispatchNow = this.perfNow();
+          this.pumping = true;
+          try {
+            this.dispatch(entry);
+          } finally {
+            this.pumping = false;
+          }
+          if (this.queue.waiting > 0) this.pump();
+        } else this.accept(entry);
         return Promise.resolve(entry.event as AgentEvent<K, Full<E>[K]>);
       }
     }
@@ -501,6 +461,7 @@ export class EventBus<E extends EventMap = EventMap> {
       timeoutMs: options.timeoutMs ?? this.handlerTimeoutMs,
       stats,
       deadlines: undefined,
+      cohort: undefined,
       // A once handler leaves the index when it fires (the emitter has dropped it already).
       listener: once
         ? (entry) => {
@@ -539,26 +500,17 @@ export class EventBus<E extends EventMap = EventMap> {
     return this.queue.waiting + this.reserved >= this.capacity;
   }
 
-  private entryOf(type: string, data: unknown, key: string | undefined, source: string, given?: AgentEvent): DispatchedEvent {
+  private entryOf(type: string, data: unknown, key: string | undefined, source: string, given?: AgentEvent): HandlerRun {
     const seq = ++this.seq;
     const event: AgentEvent = given ?? new EventEnvelope(this.idPrefix, seq, type, data, this.emittedAt(), source, key);
-    return {
-      event,
-      key,
-      committed: true,
-      cancelled: false,
-      journalKey: this.journalRef ? this.journalRef.keyOf(seq) : undefined,
-      redelivered: false,
-      next: undefined,
-      pending: 0,
-    };
+    return new HandlerRun(event, key, this.journalRef ? this.journalRef.keyOf(seq) : undefined, false, this.runShared);
   }
 
   /** performance.now(), read once per tick: runs dispatched in one burst share their start reading. */
   private perfNow(): number {
-    if (this.tickPerf === undefined) {
+    if (this.tickPerf < 0) {
       this.tickPerf = performance.now();
-      if (this.tickNow === undefined) queueMicrotask(this.endTick);
+      if (this.tickNow < 0) queueMicrotask(this.endTick);
     }
     return this.tickPerf;
   }
@@ -566,26 +518,26 @@ export class EventBus<E extends EventMap = EventMap> {
   /** Emission time: on the system clock, one reading serves every event emitted in the same tick (a burst). */
   private emittedAt(): number {
     if (this.clock !== systemClock) return this.clock.now();
-    if (this.tickNow === undefined) {
+    if (this.tickNow < 0) {
       this.tickNow = Date.now();
-      if (this.tickPerf === undefined) queueMicrotask(this.endTick);
+      if (this.tickPerf < 0) queueMicrotask(this.endTick);
     }
     return this.tickNow;
   }
 
-  private accept(entry: DispatchedEvent): void {
+  private accept(entry: HandlerRun): void {
     this.counters.accepted++;
     this.queue.add(entry);
     this.pump();
   }
 
-  private committed(entry: DispatchedEvent): void {
+  private committed(entry: HandlerRun): void {
     this.counters.accepted++;
     entry.committed = true;
     this.pump();
   }
 
-  private acceptInBackground(entry: DispatchedEvent, cursor: { name: string; position: string } | undefined): void {
+  private acceptInBackground(entry: HandlerRun, cursor: { name: string; position: string } | undefined): void {
     const journal = this.journalRef;
     if (!journal) return this.accept(entry);
     entry.committed = false;
@@ -628,7 +580,7 @@ export class EventBus<E extends EventMap = EventMap> {
     this.pumping = true;
     try {
       while (this.inFlight < this.concurrency) {
-        const entry = this.queue.take() as DispatchedEvent | undefined;
+        const entry = this.queue.take() as HandlerRun | undefined;
         if (!entry) break;
         this.inFlight++;
         this.dispatchNow = now ??= this.perfNow();
@@ -654,19 +606,20 @@ export class EventBus<E extends EventMap = EventMap> {
     }
   }
 
-  private dispatch(entry: DispatchedEvent): void {
+  private dispatch(entry: HandlerRun): void {
     const type = entry.event.type;
     // The count is held up while listeners start, so that one settling at once does not finish the event early.
     entry.pending = 1;
-    if (this.emitter.listenerCount(type) === 0) this.log.debug('no handler for event', { eventId: entry.event.id, eventType: type });
-    else this.emitter.emit(type, entry);
+    if (!this.emitter.emit(type, entry)) this.log.debug('no handler for event', { eventId: entry.event.id, eventType: type });
     if (--entry.pending === 0) this.finish(entry);
   }
 
-  private run(reg: Registration, entry: DispatchedEvent): void {
+  private run(reg: Registration, entry: HandlerRun): void {
     entry.pending++;
-    const run = new HandlerRun(entry, reg, this.onExpire, this.dispatchNow ?? performance.now());
-    this.linkActive(run);
+    // The first handler runs on the delivery itself; each further one gets a run of its own.
+    const run = entry.reg === undefined ? entry : new HandlerRun(entry.event, entry.key, undefined, entry.redelivered, this.runShared, entry);
+    run.reg = reg;
+    const started = (run.started = this.dispatchNow);
     let p: Promise<unknown>;
     try {
       p = reg.fn(entry.event, run);
@@ -675,26 +628,18 @@ export class EventBus<E extends EventMap = EventMap> {
     }
     if (reg.timeoutMs !== Infinity) {
       // On the system clock, the run's start reading gives the time: one clock read fewer per run.
-      run.deadline = (this.clock === systemClock ? TIME_ORIGIN + run.started : this.clock.now()) + reg.timeoutMs;
-      (reg.deadlines ??= this.deadlineQueue(reg.timeoutMs)).add(run);
+      const deadline = (this.clock === systemClock ? TIME_ORIGIN + started : this.clock.now()) + reg.timeoutMs;
+      let cohort = reg.cohort;
+      if (cohort === undefined || cohort.done || cohort.deadline !== deadline) {
+        cohort = reg.cohort = new DeadlineCohort(deadline, this.onExpire);
+        (reg.deadlines ??= this.deadlineQueue(reg.timeoutMs)).add(cohort);
+      }
+      cohort.link(run);
     }
     p.then(
       () => this.settle(run, undefined, false),
       (e: unknown) => this.settle(run, e === undefined ? new Error('rejected with undefined') : e, false),
     );
-  }
-
-  private linkActive(run: HandlerRun): void {
-    run.nextActive = this.activeHead;
-    if (this.activeHead) this.activeHead.prevActive = run;
-    this.activeHead = run;
-  }
-
-  private unlinkActive(run: HandlerRun): void {
-    if (run.prevActive) run.prevActive.nextActive = run.nextActive;
-    else if (this.activeHead === run) this.activeHead = run.nextActive;
-    if (run.nextActive) run.nextActive.prevActive = run.prevActive;
-    run.prevActive = run.nextActive = undefined;
   }
 
   private deadlineQueue(ms: number): DeadlineQueue {
@@ -706,11 +651,12 @@ export class EventBus<E extends EventMap = EventMap> {
     return q;
   }
 
-  /** Called by a run's deadline. */
+  /** Called by a cohort's deadline for each of its runs not settled. */
   private readonly onExpire = (run: HandlerRun): void => this.timedOut(run);
 
   private timedOut(run: HandlerRun): void {
-    const error = new TimeoutError(`Handler "${run.reg.name}" for event "${run.entry.event.type}"`, run.reg.timeoutMs);
+    const reg = run.reg!;
+    const error = new TimeoutError(`Handler "${reg.name}" for event "${run.event.type}"`, reg.timeoutMs);
     run.abort(error);
     this.settle(run, error, true);
   }
@@ -718,9 +664,11 @@ export class EventBus<E extends EventMap = EventMap> {
   private settle(run: HandlerRun, error: unknown, timedOut: boolean): void {
     if (run.settled) return;
     run.settled = true;
-    this.unlinkActive(run);
-    if (!timedOut && run.deadline !== 0) run.reg.deadlines!.finish(run);
-    const stats = run.reg.stats;
+    run.release();
+    const reg = run.reg!;
+    // The cohort's last run takes it out of the deadline queue.
+    if (run.cohort?.unlink(run) === true) reg.deadlines!.finish(run.cohort);
+    const stats = reg.stats;
     const end = performance.now();
     stats.observe((end - run.started) / 1000);
     if (error === undefined) stats.ok++;
@@ -730,14 +678,15 @@ export class EventBus<E extends EventMap = EventMap> {
       else stats.failed++;
       this.handlerFailed(run, error, timedOut);
     }
-    const entry = run.entry;
+    const entry = run.delivery;
     if (--entry.pending === 0) this.finish(entry, end);
   }
 
   private handlerFailed(run: HandlerRun, error: unknown, timedOut: boolean): void {
     const err = toSovError(error);
-    const event = run.entry.event;
-    const meta = { eventId: event.id, eventType: event.type, handler: run.reg.name, code: err.code, error: err.message };
+    const event = run.event;
+    const name = run.reg!.name;
+    const meta = { eventId: event.id, eventType: event.type, handler: name, code: err.code, error: err.message };
     if (event.type === 'error') {
       // An error handler's own failure is logged, never re-emitted: no loop.
       this.log.error('error handler failed', meta);
@@ -745,17 +694,18 @@ export class EventBus<E extends EventMap = EventMap> {
     }
     this.log.error(timedOut ? 'event handler timed out' : 'event handler failed', meta);
     if (this.emitter.listenerCount('error') === 0) return;
-    const data: HandlerErrorData = { eventId: event.id, eventType: event.type, handler: run.reg.name, error: { code: err.code, message: err.message }, timedOut };
+    const data: HandlerErrorData = { eventId: event.id, eventType: event.type, handler: name, error: { code: err.code, message: err.message }, timedOut };
     this.post('error', data as Full<E>[TypeOf<E>]);
   }
 
-  private finish(entry: DispatchedEvent, now?: number): void {
+  private finish(entry: HandlerRun, now?: number): void {
     if (this.phase === 'stopped') return;
     this.inFlight--;
     this.counters.handled++;
     this.queue.release(entry);
     if (entry.journalKey) this.forget(entry.journalKey);
-    this.pump(now);
+    if (this.queue.waiting > 0) this.pump(now);
+    else this.wake();
   }
 
   /** Removes a journal record, with the next write or soon after; stop() flushes the removals. */
@@ -771,16 +721,7 @@ export class EventBus<E extends EventMap = EventMap> {
         const left = await journal.pending();
         for (const { seq, event } of left) {
           this.seq = Math.max(this.seq, seq);
-          const entry: DispatchedEvent = {
-            event: Object.freeze({ ...event }),
-            key: event.key,
-            committed: true,
-            cancelled: false,
-            journalKey: journal.keyOf(seq),
-            redelivered: true,
-            next: undefined,
-            pending: 0,
-          };
+          const entry = new HandlerRun(Object.freeze({ ...event }), event.key, journal.keyOf(seq), true, this.runShared);
           this.counters.accepted++;
           // Accepted before the crash: queued whatever the capacity, never dropped.
           this.queue.add(entry);
@@ -814,7 +755,9 @@ export class EventBus<E extends EventMap = EventMap> {
       this.clock.clearTimeout(timer);
       if (!drained) {
         const reason = new SovError('SHUTTING_DOWN', 'The event bus is shutting down: handler aborted');
-        for (let run = this.activeHead; run; run = run.nextActive) run.abort(reason);
+        // Runs that made no signal yet see the reason when they make one.
+        this.runShared.abortReason = reason;
+        for (const run of this.runShared.withSignal) run.abort(reason);
       }
     }
     const remaining = this.queue.waiting + this.inFlight;
