@@ -128,6 +128,27 @@ export function report(line: {
   return ok;
 }
 
+/**
+ * Prints a compareThroughput result on three lines: the rates with the
+ * paired ratio (and the target, if given), then each side's p50 and p99,
+ * named by `latency`. Returns whether the target holds.
+ *
+ * @example
+ * reportComparison(r, { name: 'our SendMessage', unit: 'msgs/s', baselineName: 'SDK' }, (p) => ({ name: `our SendMessage ${p}`, baselineName: `SDK ${p}` }));
+ */
+export function reportComparison(
+  result: { subject: Measurement; baseline: Measurement; ratio: number },
+  line: { name: string; unit: string; baselineName: string; target?: Target },
+  latency: (percentile: 'p50' | 'p99') => { name: string; baselineName: string },
+): boolean {
+  const ok = report({ ...line, value: result.subject.opsPerSec, baseline: result.baseline.opsPerSec, ratio: result.ratio });
+  for (const p of ['p50', 'p99'] as const) {
+    const key = p === 'p50' ? 'p50Ms' : 'p99Ms';
+    report({ ...latency(p), unit: 'ms', value: result.subject[key], baseline: result.baseline[key] });
+  }
+  return ok;
+}
+
 /** Prints a figure that has no baseline (for example a one-off duration). */
 export function reportPlain(name: string, value: number, unit: string): void {
   console.log(`${name}: ${fmt(value)} ${unit}`);

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { compareThroughput, report } from '@sov/tooling/bench';
+import { compareThroughput, reportComparison } from '@sov/tooling/bench';
 
 const CONCURRENCY = 16;
 
@@ -49,17 +49,16 @@ async function main(): Promise<void> {
   try {
     console.log(`@sov/a2a: SendMessage over loopback, each server in its own process (${CONCURRENCY} concurrent, keep-alive)`);
     const r = await compareThroughput(oursClient.send, sdkClient.send, { concurrency: CONCURRENCY, rounds: 4, roundMs: 1500 });
-    report({
-      name: 'our A2A SendMessage (a2a() + service router, schemas checked)',
-      unit: 'msgs/s',
-      value: r.subject.opsPerSec,
-      baselineName: '@a2a-js/sdk server (express + DefaultRequestHandler)',
-      baseline: r.baseline.opsPerSec,
-      ratio: r.ratio,
-      target: { better: 'higher', ratio: 2 },
-    });
-    report({ name: 'our SendMessage p50', unit: 'ms', value: r.subject.p50Ms, baselineName: 'SDK p50', baseline: r.baseline.p50Ms });
-    report({ name: 'our SendMessage p99', unit: 'ms', value: r.subject.p99Ms, baselineName: 'SDK p99', baseline: r.baseline.p99Ms });
+    reportComparison(
+      r,
+      {
+        name: 'our A2A SendMessage (a2a() + service router, schemas checked)',
+        unit: 'msgs/s',
+        baselineName: '@a2a-js/sdk server (express + DefaultRequestHandler)',
+        target: { better: 'higher', ratio: 2 },
+      },
+      (p) => ({ name: `our SendMessage ${p}`, baselineName: `SDK ${p}` }),
+    );
   } finally {
     await oursClient.close();
     await sdkClient.close();

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { HttpRegistryClient } from '@sov/core';
 import { Identity } from '@sov/crypto';
-import { compareThroughput, report } from '@sov/tooling/bench';
+import { compareThroughput, report, reportComparison } from '@sov/tooling/bench';
 import { AGENTS, CAPABILITIES, DATABASE_URL } from './benchConfig';
 
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 64 });
@@ -78,15 +78,16 @@ async function searchBench(): Promise<void> {
     );
     let p = 0;
     let e = 0;
-    const { subject, baseline, ratio } = await compareThroughput(
+    const result = await compareThroughput(
       () => get(postgres.port, paths[p++ % CAPABILITIES]!),
       () => get(embedded.port, paths[e++ % CAPABILITIES]!),
       { concurrency: 16, rounds: 5, roundMs: 1500 },
     );
     const tag = searchCacheMs ? 'cache 1 s' : 'cache off';
-    report({ name: `search, PostgreSQL (${tag})`, unit: 'req/s', value: subject.opsPerSec, baselineName: 'embedded store', baseline: baseline.opsPerSec, ratio });
-    report({ name: `search p50, PostgreSQL (${tag})`, unit: 'ms', value: subject.p50Ms, baselineName: 'embedded p50', baseline: baseline.p50Ms });
-    report({ name: `search p99, PostgreSQL (${tag})`, unit: 'ms', value: subject.p99Ms, baselineName: 'embedded p99', baseline: baseline.p99Ms });
+    reportComparison(result, { name: `search, PostgreSQL (${tag})`, unit: 'req/s', baselineName: 'embedded store' }, (pct) => ({
+      name: `search ${pct}, PostgreSQL (${tag})`,
+      baselineName: `embedded ${pct}`,
+    }));
     postgres.stop();
     embedded.stop();
   }

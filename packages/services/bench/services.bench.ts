@@ -28,7 +28,7 @@ import { z } from 'zod';
 import { Pool } from 'undici';
 import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
-import { compareThroughput, report, reportPlain } from '@sov/tooling/bench';
+import { compareThroughput, report, reportComparison, reportPlain } from '@sov/tooling/bench';
 import { ServiceRouter, callCache, type ServiceDefinition } from '@sov/services';
 import { echoService, processDataService } from './echoService';
 
@@ -80,17 +80,11 @@ async function overHttp(): Promise<boolean> {
 
   console.log(`@sov/services: signed service calls between two processes on loopback (${CONCURRENCY} concurrent, keep-alive)`);
   const signed = await compareThroughput(agentCall, signedCall, { concurrency: CONCURRENCY, rounds: 4, roundMs: 1200 });
-  const ok = report({
-    name: 'agent.call -> serviceRouter',
-    unit: 'calls/s',
-    value: signed.subject.opsPerSec,
-    baselineName: 'bare fastify+undici, inline Ed25519',
-    baseline: signed.baseline.opsPerSec,
-    ratio: signed.ratio,
-    target: { better: 'higher', ratio: 0.8 },
-  });
-  report({ name: 'agent.call p50', unit: 'ms', value: signed.subject.p50Ms, baselineName: 'bare signed p50', baseline: signed.baseline.p50Ms });
-  report({ name: 'agent.call p99', unit: 'ms', value: signed.subject.p99Ms, baselineName: 'bare signed p99', baseline: signed.baseline.p99Ms });
+  const ok = reportComparison(
+    signed,
+    { name: 'agent.call -> serviceRouter', unit: 'calls/s', baselineName: 'bare fastify+undici, inline Ed25519', target: { better: 'higher', ratio: 0.8 } },
+    (p) => ({ name: `agent.call ${p}`, baselineName: `bare signed ${p}` }),
+  );
   const unsigned = await compareThroughput(agentCall, bareCall, { concurrency: CONCURRENCY, rounds: 3, roundMs: 800 });
   report({
     name: 'agent.call -> serviceRouter',
