@@ -1,5 +1,5 @@
 import { echoAgent, waitFor } from './muxEcho';
-import { CANCEL, GOAWAY, RESPONSE, RawMux, cancelFrame, requestFrame, statusFrame } from './rawMux';
+import { CANCEL, GOAWAY, RESPONSE, RawMux, cancelFrame, rawRequestFrame, requestFrame, statusFrame } from './rawMux';
 
 /**
  * The receiver's side of sov-mux/1 against frames written by hand (rawMux.ts
@@ -52,17 +52,17 @@ describe('sov-mux receiver: what a broken or hostile caller gets', () => {
   it('refuses a bad request on its own stream and goes on serving the others', async () => {
     const raw = await RawMux.open(peer.url);
     raw.send(requestFrame(1, {}, '{"a":'));
-    raw.send(requestFrame(2, { n: 1 }, '{}'));
-    // Headers that are not JSON: the first byte of the block turned into a '['.
-    const badHeaders = requestFrame(3, {}, '{}');
-    badHeaders[11] = 0x5b;
-    raw.send(badHeaders);
+    // Header blocks that are not "name: value" CRLF lines: no colon, no final CRLF, a name that is no token.
+    raw.send(rawRequestFrame(2, 'x-sov-receiver did:key:z\r\n', '{}'));
+    raw.send(rawRequestFrame(3, 'x-sov-receiver: did:key:z', '{}'));
+    raw.send(rawRequestFrame(10, 'X Sov: a\r\n', '{}'));
     raw.send(requestFrame(4, {}, Buffer.alloc(5000, 0x20)));
     raw.request(5, [1, 2]);
     raw.request(6, { service: 'x', params: { tag: 'fine' } });
     expect(await raw.on(1)).toMatchObject({ status: 400, body: { error: { code: 'INVALID_JSON' } } });
-    expect(await raw.on(2)).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_REQUEST', message: 'Request headers must be a JSON object of strings' } } });
-    expect(await raw.on(3)).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_REQUEST' } } });
+    for (const stream of [2, 3, 10]) {
+      expect(await raw.on(stream)).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_REQUEST', message: expect.stringContaining('"name: value" lines') as unknown } } });
+    }
     expect(await raw.on(4)).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than 4096 bytes' } } });
     expect(await raw.on(5)).toMatchObject({ status: 400, body: { error: { code: 'INVALID_INPUT', message: 'Request body must be a JSON object' } } });
     expect(await raw.on(6)).toMatchObject({ status: 200, body: { result: { echo: 'fine' } } });

@@ -85,6 +85,14 @@ describe('sov-mux transport: calls multiplexed on one connection', () => {
     await expect(client.call(url, { service: 'x' })).rejects.toMatchObject({ code: 'NETWORK_ERROR', message: expect.stringContaining(`POST ${url}/rpc`) as unknown });
   });
 
+  it('refuses a header value with a line break before sending anything (it would end its line in the frame)', async () => {
+    await expect(client.call(peer.url, { service: 'x' }, { receiver: 'did:key:z\r\nx-sov-receipt: 1' })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('x-sov-receiver holds a line break') as unknown,
+    });
+    expect((await client.call(peer.url, { service: 'x', params: { tag: 'fine' } })).result).toEqual({ echo: 'fine' });
+  });
+
   it('refuses a transport it does not know', () => {
     expect(() => new PeerClient({ transport: 'h3' as never })).toThrow(/transport must be 'mux' or 'http', got "h3"/);
   });

@@ -20,12 +20,17 @@ function frame(type: number, stream: number, payload: Buffer): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-/** A request frame: u16 header bytes, the headers as JSON, the body. */
-export function requestFrame(stream: number, headers: Record<string, unknown>, body: Buffer | string): Buffer {
-  const json = Buffer.from(JSON.stringify(headers));
+/** A request frame: u16 header bytes, the headers as HTTP/1.1 lines (`name: value` CRLF), the body. */
+export function requestFrame(stream: number, headers: Record<string, string>, body: Buffer | string): Buffer {
+  return rawRequestFrame(stream, Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join(''), body);
+}
+
+/** A request frame with a header block exactly as given (well-formed or not). */
+export function rawRequestFrame(stream: number, block: string, body: Buffer | string): Buffer {
+  const lines = Buffer.from(block);
   const size = Buffer.alloc(2);
-  size.writeUInt16BE(json.length, 0);
-  return frame(REQUEST, stream, Buffer.concat([size, json, Buffer.from(body)]));
+  size.writeUInt16BE(lines.length, 0);
+  return frame(REQUEST, stream, Buffer.concat([size, lines, Buffer.from(body)]));
 }
 
 /** A frame with a status and a text (response, goaway): what a receiver sends, never a caller. */

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { headersOf } from './muxServer';
 import { FRAME_CANCEL, FRAME_HEAD, FRAME_REQUEST, FRAME_RESPONSE, FrameReader, FrameWriter, cancelFrame, replyFrame, requestFrame, type FrameSink } from './muxFrames';
 
 interface Seen {
@@ -48,18 +49,20 @@ function frames(): Buffer[] {
 }
 
 describe('sov-mux frames', () => {
-  it('encodes a request with lowercased header names, the header length and the body', () => {
-    const frame = requestFrame(7, { 'Content-Digest': 'sha-256=:x:' }, Buffer.from('{}'));
+  it('encodes a request with its headers as HTTP/1.1 lines (names lowercased, no content-type), the header length and the body', () => {
+    const frame = requestFrame(7, { 'Content-Digest': 'sha-256=:x:', 'content-type': 'application/json', 'x-sov-receiver': 'did:key:z6' }, Buffer.from('{}'));
     expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
     expect(frame[4]).toBe(FRAME_REQUEST);
     expect(frame.readUInt32BE(5)).toBe(7);
     const headerBytes = frame.readUInt16BE(FRAME_HEAD);
-    expect(JSON.parse(frame.toString('utf8', 11, 11 + headerBytes))).toEqual({ 'content-digest': 'sha-256=:x:' });
+    expect(frame.toString('utf8', 11, 11 + headerBytes)).toBe('content-digest: sha-256=:x:\r\nx-sov-receiver: did:key:z6\r\n');
     expect(frame.toString('utf8', 11 + headerBytes)).toBe('{}');
   });
 
-  it('refuses to encode a header block over 65535 bytes', () => {
+  it('refuses to encode a header block over 65535 bytes, and a value holding a line break', () => {
     expect(() => requestFrame(1, { 'x-sov-big': 'a'.repeat(70_000) }, Buffer.alloc(0))).toThrow(/over 65535/);
+    expect(() => requestFrame(1, { 'x-sov-receiver': 'a\r\nx-sov-receipt: 1' }, Buffer.alloc(0))).toThrow(/x-sov-receiver holds a line break/);
+    expect(() => requestFrame(1, { 'x-sov-receiver': 'a\nb' }, Buffer.alloc(0))).toThrow(/line break/);
   });
 
   it('reads the same frames however the bytes are split, one byte at a time included', () => {
@@ -158,5 +161,29 @@ describe('sov-mux writer', () => {
     (socket as unknown as { destroyed: boolean }).destroyed = true;
     new FrameWriter(socket).write(cancelFrame(1));
     expect(flushes).toEqual([]);
+  });
+});
+
+describe('sov-mux header blocks', () => {
+  it('reads name: value lines, trims values, joins a repeated name as HTTP does, on an object without a prototype', () => {
+    const headers = headersOf('x-sov-receiver:  did:key:z \r\nsignature: sig1=:a:\r\nx-sov-receiver: again\r\n__proto__: x\r\n')!;
+    expect(Object.keys(headers)).toEqual(['x-sov-receiver', 'signature', '__proto__']);
+    expect(headers['x-sov-receiver']).toBe('did:key:z, again');
+    expect(headers.signature).toBe('sig1=:a:');
+    // Only a data field, never the object's prototype.
+    expect(headers['__proto__']).toBe('x');
+    expect(Object.getPrototypeOf(headers)).toBeNull();
+    expect(headersOf('')).toEqual({});
+  });
+
+  it.each([
+    ['a line without a colon', 'signature sig1\r\n'],
+    ['a last line without its CRLF', 'signature: sig1'],
+    ['an empty name', ': x\r\n'],
+    ['a name that is no lowercase token', 'Signature: x\r\n'],
+    ['a name with a space', 'x sov: x\r\n'],
+    ['a bare LF', 'signature: x\nx-sov-receipt: 1\r\n'],
+  ])('refuses %s', (_name, block) => {
+    expect(headersOf(block)).toBeUndefined();
   });
 });

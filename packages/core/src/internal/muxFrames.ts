@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
  *
  * ```
  * u32 length of what follows | u8 type | u32 stream id | payload
- * REQUEST  (1): u16 header bytes, the headers (a JSON object of strings), the body
+ * REQUEST  (1): u16 header bytes, the headers (`name: value` lines, each ended by CRLF, as HTTP/1.1's), the body (JSON)
  * RESPONSE (2): u16 HTTP status, the body (the wire reply, JSON)
  * CANCEL   (3): nothing: the caller gave up on the stream
  * GOAWAY   (4): u16 HTTP status, a wire failure (JSON): the connection closes after it
@@ -42,22 +42,30 @@ const MAX_BATCH = 16;
 /** Largest stream id: ids count up from 1 and wrap back to 1. */
 export const MAX_STREAM_ID = 0xffffffff;
 
-/** Encodes a request frame; header names are sent lowercased. */
+/**
+ * Encodes a request frame: the headers as HTTP/1.1 writes them (`name: value`
+ * CRLF, names lowercased), then the body. `content-type` is left out: a
+ * request frame's body is JSON. Throws a RangeError for a value holding a
+ * line break (it would end its line early) and for a header block over
+ * 65535 bytes.
+ */
 export function requestFrame(stream: number, headers: Readonly<Record<string, string>>, body: Uint8Array): Buffer {
-  let json = '{';
+  let block = '';
   for (const name of Object.keys(headers)) {
-    if (json.length > 1) json += ',';
-    json += `${JSON.stringify(name.toLowerCase())}:${JSON.stringify(headers[name])}`;
+    const lower = name.toLowerCase();
+    if (lower === 'content-type') continue;
+    const value = headers[name]!;
+    if (value.includes('\n') || value.includes('\r')) throw new RangeError(`sov-mux request header ${lower} holds a line break`);
+    block += `${lower}: ${value}\r\n`;
   }
-  json += '}';
-  const headerBytes = Buffer.byteLength(json);
+  const headerBytes = Buffer.byteLength(block);
   if (headerBytes > 0xffff) throw new RangeError(`sov-mux request headers are ${headerBytes} bytes, over 65535`);
   const frame = Buffer.allocUnsafe(FRAME_HEAD + 2 + headerBytes + body.length);
   frame.writeUInt32BE(frame.length - 4, 0);
   frame[4] = FRAME_REQUEST;
   frame.writeUInt32BE(stream, 5);
   frame.writeUInt16BE(headerBytes, 9);
-  frame.write(json, 11, 'utf8');
+  frame.write(block, 11, 'utf8');
   frame.set(body, 11 + headerBytes);
   return frame;
 }

@@ -25,18 +25,33 @@ export interface MuxService {
   readonly idleMs: number;
 }
 
-/** Parses a request's header block: a JSON object of strings, or undefined. */
-function headersOf(text: string): Record<string, string> | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
+/** A header name: an HTTP token, lowercased (as callers send them). */
+const HEADER_NAME = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
+
+/**
+ * Parses a request's header block (`name: value` lines, each ended by CRLF),
+ * or undefined when it is not one. A name sent twice is joined with ", " as
+ * HTTP joins repeated fields. The object has no prototype, as node's own
+ * request headers.
+ */
+export function headersOf(text: string): Record<string, string> | undefined {
+  const headers = Object.create(null) as Record<string, string>;
+  let start = 0;
+  while (start < text.length) {
+    const end = text.indexOf('\r\n', start);
+    if (end < 0) return undefined;
+    const colon = text.indexOf(':', start);
+    if (colon <= start || colon > end) return undefined;
+    const name = text.slice(start, colon);
+    if (!HEADER_NAME.test(name)) return undefined;
+    const value = text.slice(colon + 1, end).trim();
+    // A lone CR or LF inside a line: what HTTP/1.1 refuses too.
+    if (value.includes('\n') || value.includes('\r')) return undefined;
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+    start = end + 2;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const headers = parsed as Record<string, unknown>;
-  for (const name in headers) if (typeof headers[name] !== 'string') return undefined;
-  return headers as Record<string, string>;
+  return headers;
 }
 
 /**
@@ -117,7 +132,7 @@ export class MuxServerConnection implements FrameSink {
     }
     const headers = headersOf(payload.toString('utf8', 2, 2 + headerBytes));
     if (!headers) {
-      this.answer(stream, this.service.refusal(new SovError('MALFORMED_REQUEST', 'Request headers must be a JSON object of strings')));
+      this.answer(stream, this.service.refusal(new SovError('MALFORMED_REQUEST', 'Request headers must be "name: value" lines, each ended by CRLF, names lowercase')));
       return;
     }
     const flight = new InFlight();
