@@ -21,6 +21,8 @@ export { searchQueryString } from './registryClient';
 export { ManualClock } from './internal/manualClock';
 export { waitFor } from './internal/waitFor';
 export { MAX_PROBLEMS, ajvProblems, capProblems, createAjv, pointerSegment } from './internal/ajvSetup';
+// The guide's service score: @sov/federation exports it, the registry ranks its federated search with it.
+export { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice } from './internal/serviceScore';
 
 export type { MetricSample } from './collectedMetric';
 export type { RequestMetricsOptions } from './requestMetrics';
@@ -28,3 +30,4 @@ export type { DeadlineEntry } from './deadlineQueue';
 export type { JsonLimitProblem } from './jsonLimits';
 export type { ManualClockOptions } from './internal/manualClock';
 export type { WaitForOptions } from './internal/waitFor';
+export type { ScoreWeights } from './internal/serviceScore';
