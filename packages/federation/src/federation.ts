@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  MAX_AMOUNT,
   SovError,
   isSovErrorCode,
   toSovError,
@@ -16,8 +17,8 @@ import {
 import { signFederatedRequest, verifyRouteReceipt, type FederatedOperation, type RouteReceipt } from '@sov/crypto';
 import { RegistryLink, type RegistryLinkStatus } from './internal/registryLink';
 import { fetchRegistryJson } from './internal/fetchRegistryJson';
-import type { MirroredPage } from './internal/searchClient';
-import { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice, type ScoreWeights } from './serviceScore';
+import type { MirroredPage, PageRanking } from './internal/searchClient';
+import { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice, type ScoreWeights } from '@sov/core/internal';
 
 /** Options of the federation capability. */
 export interface FederationOptions {
@@ -63,7 +64,12 @@ export interface ServiceRequirements {
   maxPrice?: number;
   /** The listing whose price counts. @default the capability */
   service?: string;
-  /** Most results asked of each registry. @default 50 */
+  /**
+   * Most results: the size of the page. The primary's federated search
+   * answers the best `limit` across it and its mirrors; a registry asked
+   * directly answers its first `limit`; the merged page keeps the best `limit`.
+   * @default 50 for searchAll, 5 for findService
+   */
   limit?: number;
 }
 
@@ -83,7 +89,7 @@ export interface FederatedMatch {
 export interface RegistrySearchOutcome {
   url: string;
   ok: boolean;
-  /** Agents it returned. */
+  /** Its agents on the page (for `mirror`: on the primary's page, before this agent merged in the registries it asked directly). */
   count: number;
   /** Its answer time in ms (for `mirror`, that of the one request to the primary). */
   ms: number;
@@ -131,7 +137,7 @@ export interface TransactionOptions {
 export interface FederationApi {
   /** The best match across every registry (the guide's find_service), or undefined. */
   findService(capability: string, requirements?: ServiceRequirements): Promise<FederatedMatch | undefined>;
-  /** Every match across every registry, deduplicated and ranked, with each registry's outcome. */
+  /** The best `limit` matches across every registry, deduplicated and ranked, with each registry's outcome. */
   searchAll(capability: string, requirements?: ServiceRequirements): Promise<FederatedSearchPage>;
   /** The shortest path of registries from the primary to `targetRegistry` (id or URL); NO_FEDERATION_PATH when none. */
   path(targetRegistry: string): Promise<RegistryHop[]>;
@@ -164,6 +170,10 @@ interface RegistryAnswer {
   outcome: RegistrySearchOutcome;
 }
 
+/** The page findService asks for when the requirements name no limit: the best result, and a few to compare it with. */
+const FIND_LIMIT = 5;
+/** Highest weight of the score (the registry's federated search refuses more). */
+const MAX_WEIGHT = 1000;
 /** How long a primary without a federated search route is not asked for one again, in ms. */
 const MIRROR_RETRY_MS = 60_000;
 /** Most registries known only from the primary's answers whose peer_left events are followed. */
@@ -175,8 +185,8 @@ interface CacheEntry {
   agents: Set<string>;
 }
 
-function cacheKey(capability: string, r: ServiceRequirements): string {
-  return JSON.stringify([capability, [...(r.capabilities ?? [])].sort(), r.minReputation ?? null, r.maxPrice ?? null, r.service ?? null, r.limit ?? null]);
+function cacheKey(capability: string, r: ServiceRequirements, limit: number): string {
+  return JSON.stringify([capability, [...(r.capabilities ?? [])].sort(), r.minReputation ?? null, r.maxPrice ?? null, r.service ?? null, limit]);
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -202,6 +212,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   const cacheTtlMs = positive('cacheTtlMs', options.cacheTtlMs, 300_000);
   const maxCacheEntries = positive('maxCacheEntries', options.maxCacheEntries, 1000);
   const defaultMaxPrice = positive('defaultMaxPrice', options.defaultMaxPrice, 1000);
+  if (defaultMaxPrice > MAX_AMOUNT) throw new SovError('INVALID_CONFIG', `federation defaultMaxPrice must be at most ${MAX_AMOUNT} (got ${defaultMaxPrice})`);
   const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 2000);
   const transactionTimeoutMs = positive('transactionTimeoutMs', options.transactionTimeoutMs, 15_000);
   const pathTtlMs = options.pathTtlMs === 0 ? 0 : positive('pathTtlMs', options.pathTtlMs, 30_000);
@@ -209,7 +220,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   if (mode !== 'mirror' && mode !== 'fanout') throw new SovError('INVALID_CONFIG', `federation mode must be 'mirror' or 'fanout' (got ${JSON.stringify(mode)})`);
   const weights: ScoreWeights = { ...DEFAULT_SCORE_WEIGHTS, ...options.weights };
   for (const [k, v] of Object.entries(weights)) {
-    if (!(Number.isFinite(v) && v >= 0)) throw new SovError('INVALID_CONFIG', `federation weights.${k} must be a number >= 0 (got ${v})`);
+    if (!(Number.isFinite(v) && v >= 0 && v <= MAX_WEIGHT)) throw new SovError('INVALID_CONFIG', `federation weights.${k} must be a number from 0 to ${MAX_WEIGHT} (got ${v})`);
   }
   for (const url of [options.primary, ...(options.registries ?? [])]) {
     if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url)) throw new SovError('INVALID_CONFIG', `federation registry is not an http(s) URL: ${JSON.stringify(url)}`);
@@ -262,12 +273,12 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   }
 
   /** The primary's federated search split into one answer per registry; undefined when the primary gave none (fan out instead). */
-  async function viaMirror(query: SearchQuery): Promise<{ answers: RegistryAnswer[]; covered: Set<string>; peers: Set<string> } | undefined> {
+  async function viaMirror(query: SearchQuery, ranking: PageRanking): Promise<{ answers: RegistryAnswer[]; covered: Set<string>; peers: Set<string> } | undefined> {
     const link = primary!;
     const t0 = clock!.now();
     let page: MirroredPage;
     try {
-      page = await link.searches.federatedSearch(query);
+      page = await link.searches.federatedSearch(query, ranking);
       link.markUp();
     } catch (e) {
       const err = toSovError(e);
@@ -301,20 +312,21 @@ export function federation(options: FederationOptions = {}): Capability<Federati
       };
       byId.set(r.id, { url, primary: r.self, agents: [], outcome });
     }
-    // Records keep their `registry` tag (the id of the registry that lists them): copying 40 records to drop it costs more than it is worth.
-    for (const tagged of page.agents) byId.get(tagged.registry)?.agents.push(tagged);
+    // The page is deduplicated: a record is in the answer of every registry that lists it (the primary's record when it does),
+    // so the merge below credits it as the primary did. Records keep their tags (registry, registries, score): copying them to drop those costs more than it is worth.
+    for (const tagged of page.agents) for (const id of tagged.registries) byId.get(id)?.agents.push(tagged);
     return { answers: [...byId.values()], covered, peers };
   }
 
   /** Every registry's answer: through the primary's mirror when it offers one, else each asked directly. */
-  async function gather(query: SearchQuery): Promise<RegistryAnswer[]> {
+  async function gather(query: SearchQuery, ranking: PageRanking): Promise<RegistryAnswer[]> {
     const link = primary!;
     const reachable = link.up || link.status().error === undefined;
     if (mode === 'fanout' || clock!.now() < mirrorRetryAt || !reachable) return fanOut(links, query);
     const others = links.filter((l) => !l.primary);
     const known = mirroredUrls;
     const early = known ? others.filter((l) => !known.has(l.url)) : [];
-    const [mirrored, earlyAnswers] = await Promise.all([viaMirror(query), fanOut(early, query)]);
+    const [mirrored, earlyAnswers] = await Promise.all([viaMirror(query, ranking), fanOut(early, query)]);
     if (!mirrored) return [...earlyAnswers, ...(await fanOut(links.filter((l) => !early.includes(l)), query))];
     mirroredUrls = mirrored.peers;
     watch(mirrored.peers);
@@ -325,22 +337,24 @@ export function federation(options: FederationOptions = {}): Capability<Federati
     return [...mirrored.answers.filter((a) => !direct.has(a.url)), ...earlyAnswers, ...lateAnswers];
   }
 
-  async function searchAll(capability: string, requirements: ServiceRequirements = {}): Promise<FederatedSearchPage> {
+  async function searchAll(capability: string, requirements: ServiceRequirements = {}, defaultLimit = 50): Promise<FederatedSearchPage> {
     if (!ctx) throw new SovError('LIFECYCLE', 'federation searches after the agent initialized');
     if (typeof capability !== 'string' || capability.length === 0) throw new SovError('INVALID_INPUT', 'findService needs a capability name');
-    const key = cacheKey(capability, requirements);
+    const limit = requirements.limit ?? defaultLimit;
+    if (!(Number.isInteger(limit) && limit >= 1 && limit <= 500)) throw new SovError('INVALID_INPUT', `federated search limit must be an integer from 1 to 500 (got ${limit})`);
+    const key = cacheKey(capability, requirements, limit);
     const now = clock!.now();
     const hit = cache.get(key);
     if (hit && hit.until > now) return { ...hit.page, cached: true };
     if (hit) cache.delete(key);
 
-    const query: SearchQuery = { capabilities: [capability, ...(requirements.capabilities ?? [])], limit: requirements.limit ?? 50 };
+    const query: SearchQuery = { capabilities: [capability, ...(requirements.capabilities ?? [])], limit };
     if (requirements.minReputation !== undefined) query.minReputation = requirements.minReputation;
     if (requirements.maxPrice !== undefined) query.maxPrice = requirements.maxPrice;
-    const answers = await gather(query);
-
     const maxPrice = requirements.maxPrice ?? defaultMaxPrice;
     const service = requirements.service ?? capability;
+    const answers = await gather(query, { service, maxPrice, weights });
+
     const merged = new Map<string, FederatedMatch>();
     for (const answer of answers) {
       for (const agent of answer.agents) {
@@ -361,6 +375,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
       m.score = serviceScore({ reputation: m.agent.reputation, availability: m.agent.availability, price: m.price, maxPrice, fromPrimary }, weights);
     }
     results.sort((a, b) => b.score - a.score || (a.agent.id < b.agent.id ? -1 : 1));
+    if (results.length > limit) results.length = limit;
     const page: FederatedSearchPage = { results, registries: answers.map((a) => a.outcome), cached: false };
     if (answers.some((a) => a.outcome.ok)) {
       if (cache.size >= maxCacheEntries) cache.delete(cache.keys().next().value!);
@@ -432,7 +447,7 @@ export function federation(options: FederationOptions = {}): Capability<Federati
   }
 
   const api: FederationApi = {
-    findService: async (capability, requirements) => (await searchAll(capability, requirements)).results[0],
+    findService: async (capability, requirements) => (await searchAll(capability, requirements, FIND_LIMIT)).results[0],
     searchAll,
     path,
     executeCrossRegistryTransaction,
@@ -452,6 +467,8 @@ export function federation(options: FederationOptions = {}): Capability<Federati
       ...(query.minReputation !== undefined ? { minReputation: query.minReputation } : {}),
       ...(query.maxPrice !== undefined ? { maxPrice: query.maxPrice } : {}),
       service,
+      // The failover's candidates, and one more in case this agent is among them.
+      limit: Math.min(500, limit + 1),
     });
     return page.results
       .filter((m) => m.agent.id !== ctx?.agentId)

@@ -1,5 +1,6 @@
 export { federation } from './federation';
-export { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice } from './serviceScore';
+// The guide's score lives in @sov/core/internal, so that the registry ranks its federated search with the same one.
+export { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice } from '@sov/core/internal';
 export { verifyRouteReceipt } from '@sov/crypto';
 
 export type {
@@ -13,6 +14,6 @@ export type {
   ServiceRequirements,
   TransactionOptions,
 } from './federation';
-export type { ScoreWeights } from './serviceScore';
+export type { ScoreWeights } from '@sov/core/internal';
 export type { RegistryLinkStatus } from './internal/registryLink';
 export type { FederatedAnswer, FederatedOperation, FederatedOutcome, FederatedRequest, RouteHop, RouteReceipt, RouteVerdict } from '@sov/crypto';

@@ -1,5 +1,5 @@
 import type { AgentRecord } from '@sov/core';
-import { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice } from './serviceScore';
+import { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice } from './index';
 
 const record = (services: AgentRecord['services']): AgentRecord => ({
   id: 'did:key:z6Mkx',

@@ -153,8 +153,12 @@ describe('federated search across a triangle of registries', () => {
   it('refuses bad options and an empty capability with messages that name them', async () => {
     expect(() => federation({ searchTimeoutMs: 0 })).toThrow(/searchTimeoutMs must be a positive number/);
     expect(() => federation({ registries: ['ftp://x'] })).toThrow(/not an http\(s\) URL: "ftp:\/\/x"/);
-    expect(() => federation({ weights: { price: -1 } })).toThrow(/weights.price must be a number >= 0/);
+    expect(() => federation({ weights: { price: -1 } })).toThrow(/weights.price must be a number from 0 to 1000 \(got -1\)/);
+    expect(() => federation({ weights: { primary: 1001 } })).toThrow(/weights.primary must be a number from 0 to 1000 \(got 1001\)/);
+    expect(() => federation({ defaultMaxPrice: 2 ** 60 })).toThrow(/defaultMaxPrice must be at most/);
     await expect(fed.searchAll('')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(fed.searchAll('quote', { limit: 0 })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('limit must be an integer from 1 to 500 (got 0)') });
+    await expect(fed.findService('quote', { limit: 501 })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('(got 501)') });
     const lone = new Agent({ name: 'lone', logger: quiet });
     lone.use(federation());
     await expect(lone.start()).rejects.toMatchObject({ message: expect.stringContaining('primary registry') });

@@ -1,4 +1,4 @@
-import { Agent, createLogger, type Logger } from '@sov/core';
+import { Agent, HttpRegistryClient, createLogger, type Logger } from '@sov/core';
 import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
 import { RegistryServer, type FederationMirrorOptions, type FederationPeer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
@@ -99,4 +99,11 @@ export async function serviceAgent(
   });
   await agent.start();
   return agent;
+}
+
+/** Registers a listing (no live agent behind it) at a registry, as `who` (a new identity by default); returns its id and client, signed as it. */
+export async function listing(url: string, name: string, capability: string, price = 5, who: Identity = Identity.generate()) {
+  const client = new HttpRegistryClient({ baseUrl: url, signer: who.signer });
+  await client.register({ id: who.id, name, endpoint: `http://127.0.0.1:9/${name}`, capabilities: [capability], services: [{ name: capability, price }], ttl: 600 });
+  return { id: who.id, client };
 }

@@ -11,12 +11,19 @@ import {
   type SearchPage,
   type SearchQuery,
 } from '@sov/core';
-import { searchQueryString } from '@sov/core/internal';
+import { searchQueryString, type ScoreWeights } from '@sov/core/internal';
 
 const MAX_BYTES = 8 * 1024 * 1024;
 
-/** A record of a federated search answer: an agent record tagged with the id of the registry that lists it. */
-export type MirroredRecord = AgentRecord & { registry: string };
+/** A record of a federated search answer: an agent record tagged with the registry it is credited to and every registry (ids) that lists it. */
+export type MirroredRecord = AgentRecord & { registry: string; registries: string[]; score: number };
+
+/** How the primary ranks its federated search page: the guide's score, as this agent computes it. */
+export interface PageRanking {
+  service: string;
+  maxPrice: number;
+  weights: Readonly<ScoreWeights>;
+}
 
 /** How one registry counted in the primary's federated search (the registry's FederatedSearchOutcome). */
 export interface MirroredOutcome {
@@ -69,16 +76,26 @@ export class SearchClient {
     return { agents: page.agents, total: page.total ?? page.agents.length, nextCursor: page.nextCursor ?? null };
   }
 
-  /** The registry's federated search: its own listings and its peers' mirrored ones, each tagged with its registry. */
-  async federatedSearch(query: SearchQuery): Promise<MirroredPage> {
-    const { body, url, status } = await this.get(`/v1/federation/search?${searchQueryString(query)}`);
+  /**
+   * The registry's federated search: the best `query.limit` of its own
+   * listings and its peers' mirrored ones, ranked by `ranking`, each tagged
+   * with its registries.
+   */
+  async federatedSearch(query: SearchQuery, ranking: PageRanking): Promise<MirroredPage> {
+    const w = ranking.weights;
+    const score =
+      `service=${encodeURIComponent(ranking.service)}&scoreMaxPrice=${ranking.maxPrice}&weightReputation=${w.reputation}` +
+      `&weightPrice=${w.price}&weightAvailability=${w.availability}&weightPrimary=${w.primary}`;
+    const qs = searchQueryString(query);
+    const { body, url, status } = await this.get(`/v1/federation/search?${qs ? `${qs}&` : ''}${score}`);
     const page = body as { success?: unknown; agents?: unknown; registries?: unknown };
     const registries = page.registries as MirroredOutcome[] | undefined;
     if (
       page.success !== true ||
       !Array.isArray(page.agents) ||
       !Array.isArray(registries) ||
-      !registries.every((r) => typeof r?.id === 'string' && typeof r.url === 'string' && typeof r.ok === 'boolean')
+      !registries.every((r) => typeof r?.id === 'string' && typeof r.url === 'string' && typeof r.ok === 'boolean') ||
+      !(page.agents as Array<Partial<MirroredRecord>>).every((a) => typeof a?.id === 'string' && Array.isArray(a.registries))
     ) {
       throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a federated search page', status, method: 'GET', url });
     }

@@ -1,6 +1,7 @@
 /** JSON Schemas of the federation routes' inputs, compiled once per registry. */
 
-import { registrationSchema } from '../internal/schemas';
+import { MAX_AMOUNT } from '@sov/core';
+import { registrationSchema, searchSchema } from '../internal/schemas';
 
 const did = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const signature = { type: 'string', minLength: 86, maxLength: 86, pattern: '^[A-Za-z0-9_-]+$' } as const;
@@ -128,5 +129,29 @@ export const mirroredRecordSchema = {
     expiresAt: isoTime,
     reputation: share,
     availability: share,
+  },
+} as const;
+
+/** The largest weight of the score a federated search takes (GET /v1/federation/search?weightReputation=...). */
+export const MAX_SCORE_WEIGHT = 1000;
+const weight = { type: 'number', minimum: 0, maximum: MAX_SCORE_WEIGHT } as const;
+
+/** The score fields of a federated search's query, all numbers but `service`. */
+export const SCORE_FIELDS = ['weightReputation', 'weightPrice', 'weightAvailability', 'weightPrimary', 'scoreMaxPrice'] as const;
+
+/** GET /v1/federation/search: a search, plus how its page is ranked (the guide's score). */
+export const federatedSearchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...searchSchema.properties,
+    /** The listing whose price counts. @default the first capability */
+    service: { type: 'string', minLength: 1, maxLength: 128 },
+    /** The score's maxPrice. @default maxPrice, else 1000 */
+    scoreMaxPrice: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AMOUNT },
+    weightReputation: weight,
+    weightPrice: weight,
+    weightAvailability: weight,
+    weightPrimary: weight,
   },
 } as const;

@@ -13,7 +13,7 @@ import {
   type Logger,
   type ReceiverBinding,
 } from '@sov/core';
-import { ajvProblems, createAjv } from '@sov/core/internal';
+import { DEFAULT_SCORE_WEIGHTS, ajvProblems, createAjv, serviceScore, servicePrice, type ScoreWeights } from '@sov/core/internal';
 import {
   NonceCache,
   RequestVerifier,
@@ -32,10 +32,9 @@ import {
   type SignedPeerList,
 } from '@sov/crypto';
 import type { RegistryStore } from '../registryStore';
-import { searchSchema } from '../internal/schemas';
 import { storeSearchOf } from '../internal/searchQuery';
 import { toRecord } from '../storedAgent';
-import { federationRpcSchema, mirroredRecordSchema, peerParamsSchema, routeParamsSchema, routeReplySchema } from './federationSchemas';
+import { SCORE_FIELDS, federatedSearchSchema, federationRpcSchema, mirroredRecordSchema, peerParamsSchema, routeParamsSchema, routeReplySchema } from './federationSchemas';
 import { PeerMirror, type PeerMirrorOptions, type PeerMirrorStatus } from './peerMirror';
 import { shortestPath } from './shortestPath';
 
@@ -67,6 +66,16 @@ export interface FederationMirrorOptions {
   maxReconnectDelayMs?: number;
 }
 
+/** One result of a federated search (GET /v1/federation/search). */
+export type FederatedSearchRecord = AgentRecord & {
+  /** The registry it is credited to: this registry when it lists the agent, else the first peer (in configured order) that does. */
+  registry: string;
+  /** Every registry that lists it (ids), the credited one first. */
+  registries: string[];
+  /** Its score, the guide's (see @sov/federation's serviceScore), by which the page is ranked. */
+  score: number;
+};
+
 /** How one registry counted in a federated search (GET /v1/federation/search). */
 export interface FederatedSearchOutcome {
   id: string;
@@ -79,11 +88,15 @@ export interface FederatedSearchOutcome {
   connected: boolean;
   /** When its last event or keep-alive arrived (mirrors only). */
   lastEventAt?: string;
-  /** Its records in the answer. */
+  /** Its agents on the page (an agent several registries list counts for each). */
   count: number;
   /** Its records matching the search in all (of those mirrored). */
   total: number;
-  /** Set when the peer lists more than maxRecordsPerPeer (or maxBytesPerPeer) allows: some of its records are not mirrored. */
+  /**
+   * Set when the peer lists more than maxRecordsPerPeer (or maxBytesPerPeer)
+   * allows: some of its records are not mirrored; for this registry itself,
+   * when more of its own match than maxRecordsPerPeer (only that many are ranked).
+   */
   truncated?: boolean;
   /** Why its records are left out: UNAVAILABLE (no snapshot yet, stream down past staleAfterMs, not peered). */
   error?: { code: string; message: string };
@@ -151,6 +164,12 @@ interface PeerState extends FederationPeerStatus {
 }
 
 const MAX_LIST_BYTES = 256 * 1024;
+/** The score's maxPrice when the query names none (the guide's, and @sov/federation's defaultMaxPrice). */
+const DEFAULT_SCORE_MAX_PRICE = 1000;
+/** Own matches read at once by a federated search. */
+const OWN_PAGE = 500;
+/** The query fields of a federated search that are numbers. */
+const FEDERATED_NUMBERS: readonly string[] = ['minReputation', 'maxPrice', 'limit', ...SCORE_FIELDS];
 
 function wireError(e: unknown): { code: string; message: string } {
   const err = toSovError(e);
@@ -214,7 +233,7 @@ export class RegistryFederation {
       peer: ajv.compile(peerParamsSchema),
       route: ajv.compile(routeParamsSchema),
       reply: ajv.compile(routeReplySchema),
-      search: ajv.compile(searchSchema),
+      search: ajv.compile(federatedSearchSchema),
     };
     if (options.mirror !== false) {
       const m = options.mirror ?? {};
@@ -247,33 +266,69 @@ export class RegistryFederation {
   }
 
   /**
-   * A federated search: this registry's own matches and those of every
-   * fresh peer mirror, each registry's first `limit`, each record tagged
-   * with the registry that lists it, best reputation first; with every
-   * configured peer's outcome.
+   * A federated search: one page, the best `limit` matches across this
+   * registry's own listings and every fresh peer mirror, ranked by the
+   * guide's score (the one @sov/federation ranks with; weights, maxPrice and
+   * service from the query). An agent listed by several registries is one
+   * result: this registry's record when it lists it (with the primary
+   * bonus), else the first peer's in configured order, with every registry
+   * that lists it. With every configured peer's outcome: `count` of its
+   * agents on the page, `total` of its matches.
    */
   async federatedSearch(query: Record<string, string | string[] | undefined>): Promise<{
-    agents: Array<AgentRecord & { registry: string }>;
+    agents: FederatedSearchRecord[];
     total: number;
     registries: FederatedSearchOutcome[];
     /** Until when the answer holds while nothing changes (the first own lease to end, a mirror turning stale). */
     validUntil: number;
   }> {
-    const search = storeSearchOf(query, (q) => {
-      if (!this.validate.search(q)) throw new ValidationError('federated search', ajvProblems(this.validate.search.errors));
-    });
+    let fields: Record<string, unknown> = {};
+    const search = storeSearchOf(
+      query,
+      (q) => {
+        if (!this.validate.search(q)) throw new ValidationError('federated search', ajvProblems(this.validate.search.errors));
+        fields = q;
+      },
+      FEDERATED_NUMBERS,
+    );
     if (search.cursor !== undefined) {
-      throw new ValidationError('federated search', [{ path: '/cursor', message: 'is not supported: each registry gives its first `limit` matches' }]);
+      throw new ValidationError('federated search', [{ path: '/cursor', message: 'is not supported: a federated search answers the best page only' }]);
     }
+    const weights: ScoreWeights = {
+      reputation: (fields.weightReputation as number | undefined) ?? DEFAULT_SCORE_WEIGHTS.reputation,
+      price: (fields.weightPrice as number | undefined) ?? DEFAULT_SCORE_WEIGHTS.price,
+      availability: (fields.weightAvailability as number | undefined) ?? DEFAULT_SCORE_WEIGHTS.availability,
+      primary: (fields.weightPrimary as number | undefined) ?? DEFAULT_SCORE_WEIGHTS.primary,
+    };
+    const maxPrice = (fields.scoreMaxPrice as number | undefined) ?? search.maxPrice ?? DEFAULT_SCORE_MAX_PRICE;
+    const service = (fields.service as string | undefined) ?? search.capabilities?.[0] ?? '';
     const now = this.deps.clock.now();
-    const own = await this.deps.store.search(search, now);
+    const cap = this.mirrorOptions!.maxRecords;
+    const merged = new Map<string, FederatedSearchRecord>();
+    const add = (record: AgentRecord, registry: string) => {
+      const seen = merged.get(record.id);
+      if (seen) seen.registries.push(registry);
+      else merged.set(record.id, { ...record, registry, registries: [registry], score: 0 });
+    };
+
+    // Every own match (up to the mirrors' maxRecordsPerPeer), page by page: the best page may hold any of them.
     let validUntil = Infinity;
-    for (const a of own.agents) if (a.expiresAtMs < validUntil) validUntil = a.expiresAtMs;
-    const agents: Array<AgentRecord & { registry: string }> = own.agents.map((a) => ({ ...toRecord(a, now), registry: this.id }));
+    let ownCount = 0;
+    let ownTotal = 0;
+    for (let cursor: string | undefined, more = true; more && ownCount < cap; ) {
+      const page = await this.deps.store.search({ ...search, limit: Math.min(OWN_PAGE, cap - ownCount), ...(cursor ? { cursor } : {}) }, now);
+      ownTotal = page.total;
+      for (const a of page.agents) {
+        if (a.expiresAtMs < validUntil) validUntil = a.expiresAtMs;
+        add(toRecord(a, now), this.id);
+      }
+      ownCount += page.agents.length;
+      more = page.nextCursor !== null && page.agents.length > 0;
+      cursor = page.nextCursor ?? undefined;
+    }
     const registries: FederatedSearchOutcome[] = [
-      { id: this.id, url: this.deps.url() ?? '', self: true, ok: true, connected: true, count: own.agents.length, total: own.total },
+      { id: this.id, url: this.deps.url() ?? '', self: true, ok: true, connected: true, count: 0, total: ownTotal, ...(ownTotal > ownCount ? { truncated: true } : {}) },
     ];
-    let total = own.total;
     for (const peer of this.peers.values()) {
       const mirror = this.mirrors.get(peer.id);
       if (!mirror) {
@@ -281,28 +336,36 @@ export class RegistryFederation {
         registries.push({ id: peer.id, url: peer.url, self: false, ok: false, connected: false, count: 0, total: 0, error: { code: 'UNAVAILABLE', message: `${peer.url} is not mirrored: ${why}` } });
         continue;
       }
-      const answer = await mirror.search(search, now);
+      const answer = await mirror.search({ ...search, limit: cap }, now);
       validUntil = Math.min(validUntil, mirror.freshUntil(now));
       const st = mirror.status();
-      const outcome: FederatedSearchOutcome = {
+      registries.push({
         id: peer.id,
         url: peer.url,
         self: false,
         ok: answer.ok,
         connected: st.connected,
         ...(st.lastEventAt ? { lastEventAt: st.lastEventAt } : {}),
-        count: answer.ok ? answer.agents.length : 0,
+        count: 0,
         total: answer.ok ? answer.total : 0,
         ...(st.dropped > 0 ? { truncated: true } : {}),
         ...(answer.ok ? {} : { error: answer.error }),
-      };
-      registries.push(outcome);
-      if (!answer.ok) continue;
-      total += answer.total;
-      for (const r of answer.agents) agents.push({ ...r, registry: peer.id });
+      });
+      if (answer.ok) for (const r of answer.agents) add(r, peer.id);
     }
-    agents.sort((a, b) => b.reputation - a.reputation || (a.id < b.id ? -1 : a.id > b.id ? 1 : a.registry < b.registry ? -1 : 1));
-    return { agents, total, registries, validUntil };
+
+    const ranked = [...merged.values()];
+    for (const m of ranked) {
+      // The own store is read first: an agent it lists has its record and the primary bonus.
+      const fromPrimary = m.registry === this.id;
+      m.score = serviceScore({ reputation: m.reputation, availability: m.availability, price: servicePrice(m, service), maxPrice, fromPrimary }, weights);
+    }
+    ranked.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+    const agents = ranked.slice(0, search.limit);
+    const counts = new Map<string, number>();
+    for (const a of agents) for (const r of a.registries) counts.set(r, (counts.get(r) ?? 0) + 1);
+    for (const o of registries) o.count = counts.get(o.id) ?? 0;
+    return { agents, total: merged.size, registries, validUntil };
   }
 
   /** What a cached federated answer must match: the own store's generation and every mirror's changes; undefined: no caching. */
