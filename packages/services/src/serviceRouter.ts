@@ -345,7 +345,8 @@ export class ServiceRouter {
         if (cacheKey !== undefined) stats.cache!.misses++;
         const call = new ServiceCall(service.name, service.timeoutMs, context, this.logger);
         try {
-          result = service.timeoutMs === Infinity ? await service.handler(input, call) : await this.bounded(service, input, call);
+          const answered = service.timeoutMs === Infinity ? service.handler(input, call) : this.bounded(service, input, call);
+          result = isThenable(answered) ? await answered : answered;
         } catch (e) {
           error = this.handlerError(service, e);
         } finally {
@@ -513,21 +514,23 @@ export class ServiceRouter {
     });
   }
 
-  /** Runs the handler against the service's deadline: the outcome settles at the handler's answer or the deadline, whichever is first. */
-  private bounded(service: CompiledService, params: unknown, call: ServiceCall): Promise<unknown> {
+  /**
+   * Runs the handler against the service's deadline: the outcome settles at
+   * the handler's answer or the deadline, whichever is first. A handler that
+   * answers synchronously is done before any timer could fire: it gets no
+   * promise and no place in the deadline queue.
+   */
+  private bounded(service: CompiledService, params: unknown, call: ServiceCall): unknown {
+    const deadline = this.clock.now() + service.timeoutMs;
+    const pending = service.handler(params, call);
+    if (!isThenable(pending)) return pending;
     const outcome = new Promise<unknown>((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;
     });
-    call.deadline = this.clock.now() + service.timeoutMs;
+    call.deadline = deadline;
     service.deadlines.add(call);
-    try {
-      const pending = service.handler(params, call);
-      if (isThenable(pending)) pending.then(call.resolve, call.reject);
-      else call.resolve(pending);
-    } catch (e) {
-      call.reject(e);
-    }
+    pending.then(call.resolve, call.reject);
     return outcome;
   }
 
