@@ -3,7 +3,8 @@
  * B with E):
  * - mirrored federated search over 4 registries (searchAll in mode
  *   'mirror': one request to A, which answers from its own listings and its
- *   mirrors of B, C and D; merge, dedupe, score; the answer cache off) vs
+ *   mirrors of B, C and D, ranked there: the best page of 10 of the 40
+ *   listings; merge, dedupe, score; the answer cache off) vs
  *   one registry's search (the same searchAll over A alone, so the same
  *   client and code). Target: p50 <= 1.5x. Beside it the old fan-out
  *   (mode 'fanout': 4 parallel searches) and its floor (4 bare parallel
@@ -29,6 +30,8 @@ import { Pool } from 'undici';
 
 const quiet = createLogger({ silent: true });
 const AGENTS_PER_REGISTRY = 10;
+/** The page every search asks for: one registry's listings, so a federated answer (the best 10 of 40) is the size of one registry's. */
+const PAGE = 10;
 
 /** Starts registries in a child process; resolves when all listen. */
 function startRegistries(configs: object[]): Promise<{ stop: () => void }> {
@@ -94,8 +97,8 @@ async function main(): Promise<void> {
     );
     // A's mirrors of B, C and D hold every listing before the search is measured.
     await waitFor('the mirrors', async () => {
-      const page = (await (await fetch(`${urls[0]}/v1/federation/search?capability=quote`)).json()) as { agents: unknown[] };
-      return page.agents.length === 4 * AGENTS_PER_REGISTRY;
+      const page = (await (await fetch(`${urls[0]}/v1/federation/search?capability=quote`)).json()) as { total: number };
+      return page.total === 4 * AGENTS_PER_REGISTRY;
     });
     // The transaction's target, registered at E; the origin at A.
     const target = new Agent({ name: 'echo', registryUrl: urls[4]!, identity: Identity.generate(), logger: quiet });
@@ -121,23 +124,23 @@ async function main(): Promise<void> {
     const one = new HttpRegistryClient({ baseUrl: urls[0]!, timeoutMs: 2000 });
     const search = async () => {
       fed.clearCache();
-      const page = await fed.searchAll('quote', { maxPrice: 100 });
-      if (page.results.length !== 4 * AGENTS_PER_REGISTRY) throw new Error(`federated search found ${page.results.length}`);
+      const page = await fed.searchAll('quote', { maxPrice: 100, limit: PAGE });
+      if (page.results.length !== PAGE) throw new Error(`federated search found ${page.results.length}`);
       if (page.registries.some((r) => r.via !== 'mirror')) throw new Error('the mirrored search asked a registry directly');
     };
     const fanSearch = async () => {
       fedFan.clearCache();
-      const page = await fedFan.searchAll('quote', { maxPrice: 100 });
-      if (page.results.length !== 4 * AGENTS_PER_REGISTRY) throw new Error(`fan-out search found ${page.results.length}`);
+      const page = await fedFan.searchAll('quote', { maxPrice: 100, limit: PAGE });
+      if (page.results.length !== PAGE) throw new Error(`fan-out search found ${page.results.length}`);
     };
     const single = async () => {
       fedOne.clearCache();
-      const page = await fedOne.searchAll('quote', { maxPrice: 100 });
-      if (page.results.length !== AGENTS_PER_REGISTRY) throw new Error(`search found ${page.results.length}`);
+      const page = await fedOne.searchAll('quote', { maxPrice: 100, limit: PAGE });
+      if (page.results.length !== PAGE) throw new Error(`search found ${page.results.length}`);
     };
     const kySingle = async () => {
-      const page = await one.search({ capabilities: ['quote'], maxPrice: 100, limit: 50 });
-      if (page.agents.length !== AGENTS_PER_REGISTRY) throw new Error(`search found ${page.agents.length}`);
+      const page = await one.search({ capabilities: ['quote'], maxPrice: 100, limit: PAGE });
+      if (page.agents.length !== PAGE) throw new Error(`search found ${page.agents.length}`);
     };
     console.log(
       `@sov/federation: 4 registries searched on loopback (${perProcess ? 'a process each' : `one process for the four: ${availableParallelism()} cores`}), ${AGENTS_PER_REGISTRY} listings each, one call at a time`,
@@ -152,16 +155,16 @@ async function main(): Promise<void> {
       target: { better: 'lower', ratio: 1.5 },
     });
     console.log(`  (p99 ${s.subject.p99Ms.toFixed(2)} ms vs ${s.baseline.p99Ms.toFixed(2)} ms; throughput ratio ${s.ratio.toFixed(3)}x, paired rounds)`);
-    // The mirrored search's floor: the one GET and the JSON.parse of its answer (4x the records) vs those of one registry's.
+    // The mirrored search's floor: the one GET and the JSON.parse of its answer (one page, the best of 4x the records) vs those of one registry's.
     const floorPool = new Pool(urls[0]!, { connections: 4 });
     const getParsed = (path: string) => floorPool.request({ method: 'GET', path }).then(async (r) => JSON.parse(await r.body.text()) as unknown);
     const m = await compareThroughput(
-      () => getParsed('/v1/federation/search?capability=quote&maxPrice=100&limit=50'),
-      () => getParsed('/v1/agents?capability=quote&maxPrice=100&limit=50'),
+      () => getParsed(`/v1/federation/search?capability=quote&maxPrice=100&limit=${PAGE}&service=quote&scoreMaxPrice=100`),
+      () => getParsed(`/v1/agents?capability=quote&maxPrice=100&limit=${PAGE}`),
       { rounds: 4, roundMs: 1000 },
     );
     report({
-      name: "  floor: 1 bare GET + JSON.parse of A's federated answer (40 records), p50",
+      name: "  floor: 1 bare GET + JSON.parse of A's federated answer (the best 10 of 40 records), p50",
       unit: 'ms',
       value: m.subject.p50Ms,
       baselineName: "of one registry's answer (10 records), p50",
@@ -178,7 +181,7 @@ async function main(): Promise<void> {
     });
     // The fan-out's floor on this machine: the same four GETs with bare undici and nothing else (no parse, merge or score).
     const pools = searched.map((u) => new Pool(u, { connections: 4 }));
-    const bare = (pool: Pool) => pool.request({ method: 'GET', path: '/v1/agents?capability=quote&maxPrice=100&limit=50' }).then((r) => r.body.text());
+    const bare = (pool: Pool) => pool.request({ method: 'GET', path: `/v1/agents?capability=quote&maxPrice=100&limit=${PAGE}` }).then((r) => r.body.text());
     const b = await compareThroughput(() => Promise.all(pools.map(bare)), () => bare(pools[0]!), { rounds: 4, roundMs: 1000 });
     report({
       name: '  floor: 4 bare undici GETs in parallel, p50',
