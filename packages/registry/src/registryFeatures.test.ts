@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type CallReceipt, type Clock } from '@sov/core';
+import { createLogger, type CallReceipt } from '@sov/core';
+import { ManualClock, waitFor } from '@sov/core/internal';
 import { EmbeddedRegistryStore } from './embeddedRegistryStore';
 import { MemoryRegistryStore } from './memoryRegistryStore';
 import { RegistryServer } from './registryServer';
@@ -20,16 +21,6 @@ async function call(method: string, url: string, body?: unknown, headers: Record
 }
 
 const reg = (id: string, extra: Json = {}) => ({ id, name: id, endpoint: `http://127.0.0.1:1/${id}`, capabilities: ['c'], ...extra });
-
-function movableClock(): Clock & { t: number } {
-  const c = {
-    t: Date.parse('2026-03-01T00:00:00Z'),
-    now: () => c.t,
-    setTimeout: () => 0,
-    clearTimeout: () => undefined,
-  };
-  return c;
-}
 
 describe('registry stakes', () => {
   let registry: RegistryServer;
@@ -128,7 +119,7 @@ describe('registry stakes', () => {
 
 describe('registry feedback and reputation', () => {
   let registry: RegistryServer;
-  const clock = movableClock();
+  const clock = new ManualClock({ start: Date.parse('2026-03-01T00:00:00Z') });
   // A stand-in for the Ed25519 check (@sov/crypto's verifyReceipt is tested with real keys elsewhere).
   const receiptVerifier = (r: CallReceipt) => r.signature === `signed-by:${r.callee}`;
   beforeAll(async () => {
@@ -142,7 +133,7 @@ describe('registry feedback and reputation', () => {
     caller: 'rater',
     callee: 'served',
     service: 'echo',
-    at: new Date(clock.t).toISOString(),
+    at: new Date(clock.now()).toISOString(),
     signature: 'signed-by:served',
     ...extra,
   });
@@ -190,12 +181,12 @@ describe('registry feedback and reputation', () => {
   });
 
   it('refuses a receipt dated in the future past the allowed skew', async () => {
-    const future = receipt('fut', { at: new Date(clock.t + 31_000).toISOString() });
+    const future = receipt('fut', { at: new Date(clock.now() + 31_000).toISOString() });
     const res = await call('POST', `${registry.url}/v1/feedback`, { receipt: future, rating: 1 });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('SIGNATURE_EXPIRED');
     expect(res.body.error.message).toContain('later than');
-    const near = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('near', { at: new Date(clock.t + 5_000).toISOString() }), rating: 1 });
+    const near = await call('POST', `${registry.url}/v1/feedback`, { receipt: receipt('near', { at: new Date(clock.now() + 5_000).toISOString() }), rating: 1 });
     expect(near.status).toBe(200);
   });
 
@@ -262,24 +253,28 @@ describe('registry lease expiry against a heartbeat in progress', () => {
     /** A memory store whose writes wait while `hold` is set, to stretch a heartbeat between its read and its write. */
     class SlowStore extends MemoryRegistryStore {
       hold: Promise<void> | undefined;
+      held = 0;
       override async put(agent: Parameters<MemoryRegistryStore['put']>[0]): Promise<void> {
-        if (this.hold) await this.hold;
+        if (this.hold) {
+          this.held++;
+          await this.hold;
+        }
         return super.put(agent);
       }
     }
-    const clock = movableClock();
+    const clock = new ManualClock({ start: Date.parse('2026-03-01T00:00:00Z') });
     const store = new SlowStore();
     const registry = await RegistryServer.start({ insecure: true, logger: silent, clock, store });
     try {
       await call('POST', `${registry.url}/v1/agents`, reg('edge', { ttl: 10 }));
       const left: string[] = [];
       registry.onEvent((e) => e.type === 'peer_left' && left.push(String(e.data.peer_id)));
-      clock.t += 9_999; // one millisecond of lease left
+      clock.advance(9_999); // one millisecond of lease left
       let release!: () => void;
       store.hold = new Promise((r) => (release = r));
       const beat = call('POST', `${registry.url}/v1/agents/edge/heartbeat`, {});
-      await new Promise((r) => setTimeout(r, 50)); // the heartbeat has read the live record and waits to write
-      clock.t += 2; // the lease has now ended
+      await waitFor('the heartbeat to read the live record and wait to write', () => store.held === 1);
+      clock.advance(2); // the lease has now ended
       const swept = registry.sweep();
       release();
       store.hold = undefined;
@@ -295,8 +290,9 @@ describe('registry lease expiry against a heartbeat in progress', () => {
 
 describe('registry metadata, availability, limits and metrics', () => {
   it('updates metadata, refuses oversized metadata, and computes availability from heartbeats', async () => {
-    const clock = movableClock();
-    const registry = await RegistryServer.start({ insecure: true, logger: silent, clock, maxMetadataBytes: 100 });
+    const clock = new ManualClock({ start: Date.parse('2026-03-01T00:00:00Z') });
+    // No sweep within the test: the lapsed record is still there when it registers again.
+    const registry = await RegistryServer.start({ insecure: true, logger: silent, clock, maxMetadataBytes: 100, sweepIntervalMs: 3_600_000 });
     await call('POST', `${registry.url}/v1/agents`, reg('m', { ttl: 10 }));
     const updated = await call('PUT', `${registry.url}/v1/agents/m/metadata`, { metadata: { x25519: 'abc' } });
     expect(updated.body.agent.metadata).toEqual({ x25519: 'abc' });
@@ -305,10 +301,10 @@ describe('registry metadata, availability, limits and metrics', () => {
     expect(big.body.error.message).toMatch(/\/metadata is \d+ bytes; the limit is 100/);
     expect((await call('GET', `${registry.url}/v1/agents/m`)).body.agent.metadata).toEqual({ x25519: 'abc' });
     // 10 s covered, then a 10 s lapse, then re-register: availability 10/20 = 0.5
-    clock.t += 20_000;
+    clock.advance(20_000);
     await call('POST', `${registry.url}/v1/agents`, reg('m', { ttl: 10 }));
     expect((await call('GET', `${registry.url}/v1/agents/m`)).body.agent.availability).toBeCloseTo(0.5);
-    clock.t += 5_000;
+    clock.advance(5_000);
     await call('POST', `${registry.url}/v1/agents/m/heartbeat`, {});
     expect((await call('GET', `${registry.url}/v1/agents/m`)).body.agent.availability).toBeCloseTo(15 / 25);
     await registry.close();
@@ -348,7 +344,7 @@ describe('registry metadata, availability, limits and metrics', () => {
 
 describe('registry search answers', () => {
   it('reflect every change at once and heartbeat times within a second', async () => {
-    const clock = movableClock();
+    const clock = new ManualClock({ start: Date.parse('2026-03-01T00:00:00Z') });
     const registry = await RegistryServer.start({ insecure: true, logger: silent, clock, receiptVerifier: (r) => r.signature === 'ok' });
     const search = async () => (await call('GET', `${registry.url}/v1/agents?capability=c`)).body;
     await call('POST', `${registry.url}/v1/agents`, reg('s1', { ttl: 60 }));
@@ -358,13 +354,13 @@ describe('registry search answers', () => {
     expect((await search()).total).toBe(2);
     await call('DELETE', `${registry.url}/v1/agents/s2`);
     expect((await search()).total).toBe(1);
-    const receipt = { id: 'r', caller: 'x', callee: 's1', service: 's', at: new Date(clock.t).toISOString(), signature: 'ok' };
+    const receipt = { id: 'r', caller: 'x', callee: 's1', service: 's', at: new Date(clock.now()).toISOString(), signature: 'ok' };
     await call('POST', `${registry.url}/v1/feedback`, { receipt, rating: 1 });
     expect((await search()).agents[0].reputation).toBe(0.6);
-    clock.t += 5000;
+    clock.advance(5000);
     await call('POST', `${registry.url}/v1/agents/s1/heartbeat`, {});
     const beat = (await search()).agents[0].lastHeartbeat;
-    expect(beat).toBe(new Date(clock.t).toISOString());
+    expect(beat).toBe(new Date(clock.now()).toISOString());
     await registry.close();
   });
 });
@@ -475,7 +471,7 @@ describe('registry event streams for a new subscriber', () => {
       await call('POST', `${registry.url}/v1/agents`, reg('old-1'));
       await call('POST', `${registry.url}/v1/agents`, reg('old-2'));
       const live = firstEvents(`${registry.url}/v1/events`, {}, 2);
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor('the stream to be subscribed', async () => /^sov_registry_event_subscribers 1$/m.test(await (await fetch(`${registry.url}/metrics`)).text()));
       await call('POST', `${registry.url}/v1/agents`, reg('new-1'));
       expect(await live).toEqual(['stream_position#2', 'peer_joined#3']);
       expect(await firstEvents(`${registry.url}/v1/events`, { 'last-event-id': '0' }, 3)).toEqual(['peer_joined#1', 'peer_joined#2', 'peer_joined#3']);

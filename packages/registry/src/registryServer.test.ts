@@ -1,34 +1,6 @@
-import { createLogger, type Clock } from '@sov/core';
+import { createLogger } from '@sov/core';
+import { ManualClock } from '@sov/core/internal';
 import { RegistryServer } from './registryServer';
-
-/** A clock that moves only when told to; timers fire when their time comes. */
-function manualClock(start = Date.parse('2026-01-01T00:00:00Z')) {
-  let now = start;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let next = 1;
-  const clock: Clock & { advance(ms: number): Promise<void> } = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      const id = next++;
-      timers.set(id, { at: now + ms, fn });
-      return id;
-    },
-    clearTimeout: (id) => void timers.delete(id as number),
-    async advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        const due = [...timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-        if (!due) break;
-        timers.delete(due[0]);
-        now = due[1].at;
-        due[1].fn();
-        await new Promise((r) => setImmediate(r));
-      }
-      now = end;
-    },
-  };
-  return clock;
-}
 
 const silent = createLogger({ silent: true });
 const registration = (id: string, capabilities: string[], extra: Record<string, unknown> = {}) => ({
@@ -54,10 +26,10 @@ async function post(url: string, body: unknown, raw = false) {
 
 describe('RegistryServer', () => {
   let registry: RegistryServer;
-  let clock: ReturnType<typeof manualClock>;
+  let clock: ManualClock;
 
   beforeEach(async () => {
-    clock = manualClock();
+    clock = new ManualClock({ start: Date.parse('2026-01-01T00:00:00Z') });
     registry = await RegistryServer.start({ clock, logger: silent, sweepIntervalMs: 1000, defaultTtlSec: 10, insecure: true });
   });
   afterEach(() => registry.close());
@@ -94,9 +66,9 @@ describe('RegistryServer', () => {
     registry.onEvent((e) => e.type === 'peer_left' && left.push(e.data.peer_id));
     await post(`${registry.url}/v1/agents`, registration('kept', ['c'], { ttl: 10 }));
     await post(`${registry.url}/v1/agents`, registration('dropped', ['c'], { ttl: 10 }));
-    await clock.advance(6000);
+    await clock.advanceAsync(6000);
     expect((await post(`${registry.url}/v1/agents/kept/heartbeat`, {})).status).toBe(200);
-    await clock.advance(5000); // dropped: 11 s without a heartbeat > ttl 10 s
+    await clock.advanceAsync(5000); // dropped: 11 s without a heartbeat > ttl 10 s
     expect(left).toEqual(['dropped']);
     const page = await getJson(`${registry.url}/v1/agents?capability=c`);
     expect(page.agents.map((a: { id: string }) => a.id)).toEqual(['kept']);
@@ -109,7 +81,7 @@ describe('RegistryServer', () => {
     await registry.close();
     registry = await RegistryServer.start({ clock, logger: silent, sweepIntervalMs: 60_000, insecure: true });
     await post(`${registry.url}/v1/agents`, registration('late', ['c'], { ttl: 2 }));
-    await clock.advance(3000);
+    await clock.advanceAsync(3000);
     const beat = await post(`${registry.url}/v1/agents/late/heartbeat`, {});
     expect(beat.status).toBe(404);
     expect(beat.body.error.code).toBe('LEASE_EXPIRED');

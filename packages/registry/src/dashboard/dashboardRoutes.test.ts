@@ -1,14 +1,9 @@
-import { createLogger, type Clock } from '@sov/core';
+import { createLogger } from '@sov/core';
+import { ManualClock } from '@sov/core/internal';
 import { RegistryServer } from '../registryServer';
 import { ActivityCounter } from './activityCounter';
 
 const silent = createLogger({ silent: true });
-
-/** A clock that moves only when told to (the sweep timer never fires here). */
-function fixedClock(start: number): Clock & { set(ms: number): void } {
-  let now = start;
-  return { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, set: (ms) => (now = ms) };
-}
 
 const register = (url: string, id: string) =>
   fetch(`${url}/v1/agents`, {
@@ -62,7 +57,7 @@ describe('the dashboard routes', () => {
   });
 
   it('counts registrations, departures and searches per 10 s bucket in GET /v1/stats, leaving out the page refreshes', async () => {
-    const clock = fixedClock(Date.parse('2026-01-01T00:00:00Z'));
+    const clock = new ManualClock({ start: Date.parse('2026-01-01T00:00:00Z') });
     registry = await RegistryServer.start({ insecure: true, logger: silent, clock, searchCacheMs: 0 });
     await register(registry.url, 'a');
     await register(registry.url, 'b');
