@@ -304,11 +304,12 @@ export class RegistryFederation {
     const service = (fields.service as string | undefined) ?? search.capabilities?.[0] ?? '';
     const now = this.deps.clock.now();
     const cap = this.mirrorOptions!.maxRecords;
-    const merged = new Map<string, FederatedSearchRecord>();
+    // Every match gets a small entry; only the page's records are copied with their tags.
+    const merged = new Map<string, { record: AgentRecord; registries: string[]; score: number }>();
     const add = (record: AgentRecord, registry: string) => {
       const seen = merged.get(record.id);
       if (seen) seen.registries.push(registry);
-      else merged.set(record.id, { ...record, registry, registries: [registry], score: 0 });
+      else merged.set(record.id, { record, registries: [registry], score: 0 });
     };
 
     // Every own match (up to the mirrors' maxRecordsPerPeer), page by page: the best page may hold any of them.
@@ -357,11 +358,11 @@ export class RegistryFederation {
     const ranked = [...merged.values()];
     for (const m of ranked) {
       // The own store is read first: an agent it lists has its record and the primary bonus.
-      const fromPrimary = m.registry === this.id;
-      m.score = serviceScore({ reputation: m.reputation, availability: m.availability, price: servicePrice(m, service), maxPrice, fromPrimary }, weights);
+      const r = m.record;
+      m.score = serviceScore({ reputation: r.reputation, availability: r.availability, price: servicePrice(r, service), maxPrice, fromPrimary: m.registries[0] === this.id }, weights);
     }
-    ranked.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
-    const agents = ranked.slice(0, search.limit);
+    ranked.sort((a, b) => b.score - a.score || (a.record.id < b.record.id ? -1 : 1));
+    const agents: FederatedSearchRecord[] = ranked.slice(0, search.limit).map((m) => ({ ...m.record, registry: m.registries[0]!, registries: m.registries, score: m.score }));
     const counts = new Map<string, number>();
     for (const a of agents) for (const r of a.registries) counts.set(r, (counts.get(r) ?? 0) + 1);
     for (const o of registries) o.count = counts.get(o.id) ?? 0;
