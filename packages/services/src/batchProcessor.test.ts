@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { SovError, type Clock } from '@sov/core';
+import { SovError } from '@sov/core';
+import { ManualClock } from '@sov/testing';
 import { BatchProcessor } from './batchProcessor';
 
 const double = (items: number[]) => items.map((n) => n * 2);
@@ -216,13 +217,14 @@ describe('BatchProcessor', () => {
 
   it('takes time from an injected clock', async () => {
     jest.useRealTimers();
-    const timers: Array<{ fn: () => void; ms: number }> = [];
-    const clock: Clock = { now: () => 0, setTimeout: (fn, ms) => timers.push({ fn, ms }), clearTimeout: () => undefined };
+    const clock = new ManualClock({ start: 0 });
     const process = jest.fn(double);
     const batcher = new BatchProcessor({ batchSize: 5, batchTimeoutMs: 250, process, clock });
     const a = batcher.add(21);
-    expect(timers).toEqual([{ fn: expect.any(Function), ms: 250 }]);
-    timers[0]!.fn();
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(249);
+    expect(process).not.toHaveBeenCalled();
+    clock.advance(1);
     await expect(a).resolves.toBe(42);
   });
 

@@ -1,13 +1,13 @@
-import { Agent, createLogger, isConfigError, systemClock, type Clock } from '@sov/core';
+import { Agent, createLogger, isConfigError } from '@sov/core';
 import { Identity } from '@sov/crypto';
+import { ManualClock, waitFor } from '@sov/testing';
 import { callCache, type CallCache } from './callCache';
 import { serviceRouter, type ServiceRouter } from './serviceRouter';
 
 const quiet = createLogger({ silent: true });
 
-/** The callers' cache clock: real timers, a time that only the test moves. */
-const skew = { ms: 0 };
-const clock: Clock = { ...systemClock, now: () => 1_000_000 + skew.ms };
+/** The callers' cache clock: a time that only the test moves. */
+const clock = new ManualClock({ start: 1_000_000 });
 
 describe('callCache on real agents (port 0, signed calls)', () => {
   let server: Agent;
@@ -90,7 +90,7 @@ describe('callCache on real agents (port 0, signed calls)', () => {
     await agent.call(url, 'quote', { symbol: 'OTHER' });
     expect(served('quote')).toBe(before + 1);
 
-    skew.ms += 10_000;
+    clock.advance(10_000);
     router.clearCache();
     const later = await agent.call<{ run: number }>(url, 'quote', { symbol: 'ACME', pad: 2 });
     expect(later.run).toBeGreaterThan(first.run);
@@ -101,10 +101,10 @@ describe('callCache on real agents (port 0, signed calls)', () => {
     const { agent } = await caller({ cache: callCache({ clock, maxTtlMs: 1000 }) });
     await agent.call(url, 'quote', { symbol: 'CAP' });
     const before = served('quote');
-    skew.ms += 999;
+    clock.advance(999);
     await agent.call(url, 'quote', { symbol: 'CAP' });
     expect(served('quote')).toBe(before);
-    skew.ms += 1;
+    clock.advance(1);
     await agent.call(url, 'quote', { symbol: 'CAP' });
     expect(served('quote')).toBe(before + 1);
   });
@@ -228,11 +228,11 @@ describe('callCache on real agents (port 0, signed calls)', () => {
     const { agent, cache } = await caller();
     releaseSlow = [];
     const learn = agent.call(url, 'slow', { n: 0 });
-    await until(() => releaseSlow.length === 1);
+    await waitFor('the slow call to reach its handler', () => releaseSlow.length === 1);
     releaseSlow.shift()!();
     await learn;
     const calls = Array.from({ length: 10 }, () => agent.call<{ run: number }>(url, 'slow', { n: 1 }));
-    await until(() => releaseSlow.length === 1);
+    await waitFor('the slow call to reach its handler', () => releaseSlow.length === 1);
     releaseSlow.shift()!();
     const replies = await Promise.all(calls);
     expect(new Set(replies.map((r) => r.run)).size).toBe(1);
@@ -240,7 +240,7 @@ describe('callCache on real agents (port 0, signed calls)', () => {
     expect(cache.stats()).toMatchObject({ joined: 9, misses: 2 });
     // A waiting call's own abort ends it with CANCELLED; the leader goes on.
     const leader = agent.call(url, 'slow', { n: 2 });
-    await until(() => releaseSlow.length === 1);
+    await waitFor('the slow call to reach its handler', () => releaseSlow.length === 1);
     const controller = new AbortController();
     const follower = agent.call(url, 'slow', { n: 2 }, { signal: controller.signal });
     controller.abort();
@@ -296,8 +296,3 @@ describe('callCache on real agents (port 0, signed calls)', () => {
   });
 });
 
-/** Resolves once `condition` holds, checking on every turn of the event loop (up to 5 s). */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 5000 && !condition(); i++) await new Promise((r) => setTimeout(r, 1));
-  if (!condition()) throw new Error('condition never held');
-}

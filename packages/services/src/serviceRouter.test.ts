@@ -1,4 +1,5 @@
-import { SovError, hasErrorCode, isValidationError, type Clock, type WireFailure } from '@sov/core';
+import { SovError, hasErrorCode, isValidationError, type WireFailure } from '@sov/core';
+import { ManualClock } from '@sov/testing';
 import { ServiceRouter } from './serviceRouter';
 import type { ServiceResponse } from './serviceRouter';
 import type { ServiceContext } from './serviceDefinition';
@@ -26,19 +27,6 @@ const processData = {
 function failure(reply: ServiceResponse): WireFailure['error'] {
   if (reply.success) throw new Error(`expected a failure, got ${JSON.stringify(reply)}`);
   return reply.error;
-}
-
-/** A clock the test moves by hand; timers are real but never needed by these tests. */
-function manualClock(start = 1_000_000): Clock & { advance(ms: number): void } {
-  let t = start;
-  return {
-    now: () => t,
-    setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-    advance: (ms) => {
-      t += ms;
-    },
-  };
 }
 
 const caller = (id: string) => ({ caller: { id, keyId: id } });
@@ -331,7 +319,7 @@ describe('ServiceRouter: stake', () => {
   });
 
   it('reads a stake once per caller for a burst (concurrent calls share the lookup) and again after the TTL', async () => {
-    const clock = manualClock();
+    const clock = new ManualClock({ start: 1_000_000 });
     const stakes: Record<string, number> = { 'did:key:alice': 150, 'did:key:bob': 10 };
     const getStake = jest.fn(async (id: string) => stakes[id] ?? 0);
     const router = new ServiceRouter({ getStake, clock, stakeCacheTtlMs: 5000 }).register(gated);
@@ -432,7 +420,7 @@ describe('ServiceRouter: cached answers', () => {
   /** A cacheable service that counts its handler runs and answers with the run number. */
   function counted(cache: Record<string, unknown>, extra: Record<string, unknown> = {}) {
     const runs = { n: 0 };
-    const clock = manualClock();
+    const clock = new ManualClock({ start: 1_000_000 });
     const router = new ServiceRouter({ clock, getStake: async () => 50 }).register({
       name: 'quote',
       inputSchema: { type: 'object', properties: { symbol: { type: 'string' }, pad: { type: 'integer' } }, required: ['symbol'] },
@@ -520,7 +508,7 @@ describe('ServiceRouter: cached answers', () => {
   it('never caches a failure: a throwing handler, a SovError, an output that breaks its schema, bad input', async () => {
     let mode: 'throw' | 'sov' | 'bad-output' | 'ok' = 'throw';
     let runs = 0;
-    const router = new ServiceRouter({ clock: manualClock() }).register({
+    const router = new ServiceRouter({ clock: new ManualClock({ start: 1_000_000 }) }).register({
       name: 'flaky',
       inputSchema: { type: 'object', properties: { n: { type: 'integer' } } },
       outputSchema: { type: 'object', required: ['ok'] },
@@ -571,7 +559,7 @@ describe('ServiceRouter: cached answers', () => {
   it('checks the stake before answering from the cache', async () => {
     const stakes: Record<string, number> = { 'did:key:rich': 500, 'did:key:poor': 0 };
     let runs = 0;
-    const router = new ServiceRouter({ clock: manualClock(), getStake: async (id) => stakes[id] ?? 0, stakeCacheTtlMs: 0 }).register({
+    const router = new ServiceRouter({ clock: new ManualClock({ start: 1_000_000 }), getStake: async (id) => stakes[id] ?? 0, stakeCacheTtlMs: 0 }).register({
       name: 'premium',
       minStake: 100,
       cache: { ttlMs: 60_000 },

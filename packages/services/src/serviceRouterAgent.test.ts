@@ -1,6 +1,7 @@
-import { Agent, HttpRegistryClient, createLogger, isRemoteError, systemClock, type Clock, type SovError } from '@sov/core';
+import { Agent, HttpRegistryClient, createLogger, isRemoteError, type SovError } from '@sov/core';
 import { Identity, RequestVerifier } from '@sov/crypto';
 import { RegistryServer } from '@sov/registry';
+import { ManualClock, waitFor } from '@sov/testing';
 import { serviceRouter, type ServiceRouter } from './serviceRouter';
 
 const quiet = createLogger({ silent: true });
@@ -14,8 +15,7 @@ const echoSchema = {
 } as const;
 
 /** The router's clock: real timers, a time the test moves (for the stake cache). */
-const skew = { ms: 0 };
-const clock: Clock = { ...systemClock, now: () => systemClock.now() + skew.ms };
+const clock = new ManualClock({ overRealTime: true });
 
 async function expectRemote(call: Promise<unknown>, code: string): Promise<SovError> {
   const error = await call.then(
@@ -163,7 +163,7 @@ describe('serviceRouter on real agents through a real registry', () => {
     await operator.creditStake(client.id, 150);
     // Still cached for the TTL (5 s) ...
     await expectRemote(client.call(server.id, 'premium', {}), 'INSUFFICIENT_STAKE');
-    skew.ms += 5000;
+    clock.advance(5000);
     // ... then read again.
     await expect(client.call(server.id, 'premium', {})).resolves.toEqual({ servedTo: client.id });
   });
@@ -198,11 +198,10 @@ describe('serviceRouter on real agents through a real registry', () => {
     expect(before.agents).toEqual([]);
     router.register({ name: 'translate', description: 'Added at run time', price: 3, handler: async () => ({ ok: true }) });
     // The router sends the record on its own; poll the registry as a searching peer would.
-    let found: string[] = [];
-    for (let i = 0; i < 100 && found.length === 0; i++) {
-      found = (await operator.search({ capabilities: ['translate'], maxPrice: 5 })).agents.map((a) => a.id);
-      if (found.length === 0) await new Promise((r) => setTimeout(r, 20));
-    }
+    const found = await waitFor('the registry to list the translate service', async () => {
+      const ids = (await operator.search({ capabilities: ['translate'], maxPrice: 5 })).agents.map((a) => a.id);
+      return ids.length > 0 && ids;
+    });
     expect(found).toEqual([server.id]);
     const record = await operator.get(server.id);
     expect(record.services).toContainEqual({ name: 'translate', description: 'Added at run time', price: 3, requiresStake: false, minStake: 0 });
