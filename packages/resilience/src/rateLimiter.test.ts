@@ -1,14 +1,10 @@
+import { ManualClock } from '@sov/testing';
 import { isRateLimitedError } from './errors/rateLimitedError';
 import { RateLimiter } from './rateLimiter';
 
-function fakeClock(start = 0) {
-  let now = start;
-  return { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined, advance: (ms: number) => (now += ms) };
-}
-
 describe('RateLimiter', () => {
   it('allows a burst of capacity, then refills at refillPerSecond', () => {
-    const clock = fakeClock();
+    const clock = new ManualClock({ start: 0 });
     const limiter = new RateLimiter({ capacity: 3, refillPerSecond: 2, clock });
     expect([1, 2, 3].map(() => limiter.tryTake('a').allowed)).toEqual([true, true, true]);
     expect(limiter.tryTake('a')).toEqual({ allowed: false, retryAfterMs: 500 });
@@ -22,7 +18,7 @@ describe('RateLimiter', () => {
   });
 
   it('take throws RATE_LIMITED with retryAfterMs', () => {
-    const limiter = new RateLimiter({ capacity: 1, refillPerSecond: 0.5, clock: fakeClock() });
+    const limiter = new RateLimiter({ capacity: 1, refillPerSecond: 0.5, clock: new ManualClock({ start: 0 }) });
     limiter.take('caller');
     const error = (() => {
       try {
@@ -36,7 +32,7 @@ describe('RateLimiter', () => {
   });
 
   it('keeps at most maxKeys buckets, forgetting the least recently used', () => {
-    const clock = fakeClock();
+    const clock = new ManualClock({ start: 0 });
     const limiter = new RateLimiter({ capacity: 1, refillPerSecond: 1, maxKeys: 2, clock });
     limiter.tryTake('a');
     limiter.tryTake('b');

@@ -1,5 +1,5 @@
 import { isCancelledError, isTimeoutError, type Agent, type AgentRecord } from '@sov/core';
-import { FaultProxy, FaultyPeer } from '@sov/testing';
+import { FaultProxy, FaultyPeer, waitFor } from '@sov/testing';
 import { isCircuitOpenError } from '../errors/circuitOpenError';
 import { ErrorSeverity } from '../errorHandler';
 import { resilience, type ResilienceOptions } from '../resilience';
@@ -26,14 +26,6 @@ function agentWith(options: ResilienceOptions, agentOptions: Parameters<typeof q
   return { agent, api };
 }
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const fastRegistryRetry = { maxAttempts: 30, initialDelay: 20, maxDelay: 100, jitter: 0 };
 
 describe('resilience capability: the registry', () => {
@@ -41,7 +33,7 @@ describe('resilience capability: the registry', () => {
     const proxy = track(await FaultProxy.start()); // no target yet: connections are dropped
     const { agent } = agentWith({ registryRetry: fastRegistryRetry }, { registryUrl: proxy.url });
     const starting = agent.start();
-    await until(() => proxy.requests >= 3);
+    await waitFor('the proxy to see 3 registration attempts', () => proxy.requests >= 3);
     expect(agent.state).toBe('starting');
     const registry = track(await FakeRegistry.start());
     proxy.setTarget(registry.url);
@@ -67,8 +59,8 @@ describe('resilience capability: the registry', () => {
     await agent.start();
     expect(registry.registrations).toBe(1);
     registry.forget(agent.id);
-    await until(() => registry.registrations === 2);
-    await until(() => agent.isRegistered && registry.agents.has(agent.id));
+    await waitFor('the second registration', () => registry.registrations === 2);
+    await waitFor('the agent to be registered', () => agent.isRegistered && registry.agents.has(agent.id));
     expect(leases).toHaveLength(2);
   });
 
@@ -80,8 +72,8 @@ describe('resilience capability: the registry', () => {
     // The lease is lost while the registry answers 503 three times: heartbeats and the re-registration meet them.
     proxy.inject({ type: 'error', status: 503 }, { times: 3 });
     registry.forget(agent.id);
-    await until(() => registry.registrations === 2);
-    await until(() => agent.isRegistered);
+    await waitFor('the second registration', () => registry.registrations === 2);
+    await waitFor('the agent to be registered', () => agent.isRegistered);
     expect(registry.agents.has(agent.id)).toBe(true);
   });
 });
@@ -184,7 +176,7 @@ describe('resilience capability: peer calls', () => {
     await agent.start();
     const controller = new AbortController();
     const call = api.callPeer(peer.url, { service: 'echo' }, { signal: controller.signal }).catch((e: unknown) => e);
-    await until(() => peer.requests === 1);
+    await waitFor('the peer to get the request', () => peer.requests === 1);
     controller.abort(new Error('user cancelled'));
     const error = await call;
     expect(error).toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('user cancelled') as unknown });
@@ -209,7 +201,7 @@ describe('resilience capability: peer calls', () => {
     registry.agents.set('second', listed('second', second.url));
     const controller = new AbortController();
     const call = agent.call({ capability: 'echo' }, 'echo', 'x', { signal: controller.signal }).catch((e: unknown) => e);
-    await until(() => slow.requests === 1);
+    await waitFor('the slow peer to get the request', () => slow.requests === 1);
     controller.abort();
     expect(await call).toMatchObject({ code: 'CANCELLED' });
     expect(slow.requests).toBe(1);
@@ -274,7 +266,7 @@ describe('resilience capability: shutting down', () => {
     await agent.start();
     const url = agent.url!;
     const inFlight = postJson(`${url}/rpc`, { service: 'slow' });
-    await until(() => started === 1);
+    await waitFor('the handler to start', () => started === 1);
     const stopping = agent.shutdown('test');
     const late = await postJson(`${url}/rpc`, { service: 'slow' });
     expect(late.status).toBe(503);
@@ -290,9 +282,11 @@ describe('resilience capability: shutting down', () => {
   it('a request still running at the shutdown deadline is aborted', async () => {
     const { agent } = agentWith({}, { shutdownTimeoutMs: 200 });
     let aborted = false;
+    let entered = false;
     agent.handle(
       (_req, ctx) =>
         new Promise((_, reject) => {
+          entered = true;
           ctx.signal.addEventListener('abort', () => {
             aborted = true;
             reject(ctx.signal.reason as Error);
@@ -301,7 +295,7 @@ describe('resilience capability: shutting down', () => {
     );
     await agent.start();
     const call = postJson(`${agent.url}/rpc`, {}).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the request to reach its handler', () => entered);
     const t0 = Date.now();
     await agent.shutdown();
     expect(Date.now() - t0).toBeLessThan(1000);
@@ -313,7 +307,7 @@ describe('resilience capability: shutting down', () => {
     const { agent } = agentWith({ handleSignals: { signals: ['SIGUSR2'], exit: false } });
     await agent.start();
     process.emit('SIGUSR2', 'SIGUSR2');
-    await until(() => agent.state === 'stopped');
+    await waitFor('the agent to stop', () => agent.state === 'stopped');
   });
 
   it('a CRITICAL error alerts and starts a graceful shutdown', async () => {
@@ -328,7 +322,7 @@ describe('resilience capability: shutting down', () => {
     await agent.start();
     const reply = await postJson(`${agent.url}/rpc`, {});
     expect(reply.body).toMatchObject({ result: 'shutdown' });
-    await until(() => agent.state === 'stopped');
+    await waitFor('the agent to stop', () => agent.state === 'stopped');
     expect(alerts).toEqual(['cannot write the journal']);
   });
 });
