@@ -7,16 +7,8 @@ import { a2a, type A2aApi, type A2aClientEvent } from '@sov/a2a';
 import { Identity } from '@sov/crypto';
 import { resilience } from '@sov/resilience';
 import { serviceRouter } from '@sov/services';
+import { waitFor } from '@sov/testing';
 import { startSdkAgent, type SdkAgent } from './a2aSdkAgent';
-
-/** Resolves once `check` holds, polling every 10 ms for at most 10 s of real time. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('our agent calls an A2A agent built with the official SDK, by its card URL', () => {
   let sdk: SdkAgent;
@@ -88,7 +80,7 @@ describe('our agent calls an A2A agent built with the official SDK, by its card 
   it('the call deadline covers waiting for the task: TIMEOUT, and the remote task is canceled', async () => {
     const failure = (await agent.call(sleeper.cardUrl, 'hang', {}, { timeoutMs: 300 }).catch((e: unknown) => e)) as SovError;
     expect(failure.code).toBe('TIMEOUT');
-    await until(() => sleeper.canceled.length > 0, 'the SDK agent is asked to cancel the task');
+    await waitFor('the SDK agent is asked to cancel the task', () => sleeper.canceled.length > 0, { timeoutMs: 10_000 });
   });
 
   it('the caller\'s abort ends the call with CANCELLED', async () => {
@@ -97,10 +89,10 @@ describe('our agent calls an A2A agent built with the official SDK, by its card 
     const requestsBefore = napper.requests;
     const pending = agent.call(napper.cardUrl, 'hang', {}, { signal: controller.signal }).catch((e: unknown) => e);
     // SendMessage, GetTask, then SubscribeToTask: the call is following its task.
-    await until(() => napper.requests >= requestsBefore + 3, 'the call follows its task');
+    await waitFor('the call follows its task', () => napper.requests >= requestsBefore + 3, { timeoutMs: 10_000 });
     controller.abort();
     expect(((await pending) as SovError).code).toBe('CANCELLED');
-    await until(() => napper.canceled.length > canceledBefore, 'the SDK agent is asked to cancel the task');
+    await waitFor('the SDK agent is asked to cancel the task', () => napper.canceled.length > canceledBefore, { timeoutMs: 10_000 });
   });
 
   it('an unreachable card URL fails with NETWORK_ERROR, and the breaker then opens for it', async () => {

@@ -11,6 +11,7 @@ import { Agent, createLogger, type RemoteError } from '@sov/core';
 import { A2aClient, SOV_EXTENSION_URI, a2a, sovExtensionOf, type A2aApi, type A2aAgentCard } from '@sov/a2a';
 import { Identity, publicKeyFromDidKey } from '@sov/crypto';
 import { serviceRouter, type ServiceContext } from '@sov/services';
+import { waitFor } from '@sov/testing';
 
 function dataPart(value: unknown): Part {
   return { content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' };
@@ -48,15 +49,6 @@ function gate(): { open: () => void; wait: Promise<void> } {
   let open!: () => void;
   const wait = new Promise<void>((resolve) => (open = resolve));
   return { open, wait };
-}
-
-/** Resolves once `check` holds, polling every 10 ms for at most 10 s of real time. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('the official A2A SDK client calls our agent', () => {
@@ -183,7 +175,7 @@ describe('the official A2A SDK client calls our agent', () => {
       }
     })();
     // Progress arrives while the handler still runs: it waits for this gate.
-    await until(() => seen.some((s) => s.includes('"percent":100')), 'the last progress report is streamed');
+    await waitFor('the last progress report is streamed', () => seen.some((s) => s.includes('"percent":100')), { timeoutMs: 10_000 });
     expect(seen.some((s) => s.startsWith('status:TASK_STATE_COMPLETED'))).toBe(false);
     release.open();
     await consumed;
@@ -202,13 +194,13 @@ describe('the official A2A SDK client calls our agent', () => {
     const before = started;
     const reply = (await client.sendMessage(sendParams('count_slowly', { steps: 1 }, true))) as Task;
     expect(reply.id).toEqual(expect.any(String));
-    await until(() => started === before + 1, 'the handler runs');
+    await waitFor('the handler runs', () => started === before + 1, { timeoutMs: 10_000 });
     const running = await client.getTask({ tenant: '', id: reply.id });
     expect(running.status!.state).toBe(TaskState.TASK_STATE_WORKING);
 
     const canceled = await client.cancelTask({ tenant: '', id: reply.id, metadata: undefined });
     expect(canceled.status!.state).toBe(TaskState.TASK_STATE_CANCELED);
-    await until(() => aborted !== undefined, 'the handler sees its signal abort');
+    await waitFor('the handler sees its signal abort', () => aborted !== undefined, { timeoutMs: 10_000 });
     expect((aborted as { code: string }).code).toBe('CANCELLED');
     expect((await client.getTask({ tenant: '', id: reply.id })).status!.state).toBe(TaskState.TASK_STATE_CANCELED);
 
@@ -221,7 +213,7 @@ describe('the official A2A SDK client calls our agent', () => {
   it('a blocking SendMessage to a task service waits for the completed task and its artifact', async () => {
     const before = started;
     const pending = client.sendMessage(sendParams('count_slowly', { steps: 2 }));
-    await until(() => started === before + 1, 'the handler runs');
+    await waitFor('the handler runs', () => started === before + 1, { timeoutMs: 10_000 });
     release.open();
     const task = (await pending) as Task;
     expect(task.status!.state).toBe(TaskState.TASK_STATE_COMPLETED);

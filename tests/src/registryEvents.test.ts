@@ -2,6 +2,7 @@ import { Socket, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { HttpRegistryClient, createLogger, type RegistryEvent } from '@sov/core';
 import { RegistryServer } from '@sov/registry';
+import { waitFor } from '@sov/testing';
 
 /** A TCP proxy whose connections can be cut mid-stream. */
 async function cuttableProxy(targetPort: number) {
@@ -27,14 +28,6 @@ async function cuttableProxy(targetPort: number) {
   };
 }
 
-const waitFor = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
 describe('RegistryClient.subscribe', () => {
   it('loses no event when its connection is dropped mid-stream', async () => {
     const registry = await RegistryServer.start({ insecure: true, logger: createLogger({ silent: true }) });
@@ -46,17 +39,17 @@ describe('RegistryClient.subscribe', () => {
     const sub = viaProxy.subscribe({ types: ['peer_joined'], reconnectDelayMs: 50 });
     (sub as unknown as { onConnect(l: () => void): void }).onConnect(() => connects++);
     sub.onEvent((e) => seen.push(e));
-    await waitFor(() => connects === 1);
+    await waitFor('the first connection', () => connects === 1);
 
     const reg = (id: string) => direct.register({ id, name: id, endpoint: 'http://127.0.0.1:1', capabilities: ['c'] });
     for (let i = 0; i < 5; i++) await reg(`before-${i}`);
-    await waitFor(() => seen.length === 5);
+    await waitFor('5 events', () => seen.length === 5);
     proxy.cut();
     // Registered while the subscriber is disconnected: must arrive after it resumes.
     for (let i = 0; i < 5; i++) await reg(`during-${i}`);
-    await waitFor(() => connects >= 2);
+    await waitFor('the reconnection', () => connects >= 2);
     for (let i = 0; i < 5; i++) await reg(`after-${i}`);
-    await waitFor(() => seen.length >= 15);
+    await waitFor('15 events', () => seen.length >= 15);
 
     expect(seen.map((e) => e.data.peer_id)).toEqual([
       ...Array.from({ length: 5 }, (_, i) => `before-${i}`),
@@ -79,7 +72,7 @@ describe('RegistryClient.subscribe', () => {
     const seen: RegistryEvent[] = [];
     const sub = client.subscribe({ lastEventId: '1' });
     sub.onEvent((e) => seen.push(e));
-    await waitFor(() => seen.length === 1);
+    await waitFor('the event', () => seen.length === 1);
     expect(seen[0]).toMatchObject({ id: '2', type: 'peer_left', data: { peer_id: 'a', reason: 'deregistered' } });
     await sub.close();
     await registry.close();

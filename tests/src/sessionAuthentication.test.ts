@@ -1,27 +1,17 @@
-import { Agent, SESSION_PATH, type Clock } from '@sov/core';
+import { Agent, SESSION_PATH } from '@sov/core';
 import { Identity, RequestVerifier } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
-import { TestRegistry } from '@sov/testing';
+import { ManualClock, TestRegistry } from '@sov/testing';
 import { RawCaller } from './rawCaller';
 import { rawPost } from './rawPost';
-
-/** A clock the test moves by hand (for the receiver's session expiry). */
-function handClock(): Clock & { advance(ms: number): void } {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-    advance: (ms) => void (offset += ms),
-  };
-}
 
 const rpcBody = (text: string) => Buffer.from(JSON.stringify({ service: 'whoami', params: { text } }));
 
 describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)', () => {
   let registry: TestRegistry;
   const agents: Agent[] = [];
-  const bobClock = handClock();
+  // Real timers, a time the test moves (for the receiver's session expiry).
+  const bobClock = new ManualClock({ overRealTime: true });
   const bobIdentity = Identity.generate({ sessions: { clock: bobClock, ttlSec: 600 } });
   let bob: Agent;
   let carol: Agent;
