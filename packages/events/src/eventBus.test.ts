@@ -2,21 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSovError, type Logger } from '@sov/core';
+import { waitFor } from '@sov/testing';
 import { FileStateStore, MemoryStateStore } from '@sov/state';
 import { EventBus } from './eventBus';
 import { isQueueFullError } from './errors/queueFullError';
 import type { AgentEvent, HandlerErrorData } from './types';
 
 type TestEvents = { job: { n: number }; other: { n: number } };
-
-/** Resolves once `cond()` holds; fails after `ms` of real time. */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }> } {
   const lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
@@ -131,7 +123,7 @@ describe('EventBus', () => {
     bus.on('error', async (e) => void errors.push(e.data));
     await bus.start();
     for (let n = 0; n < 3; n++) await bus.emit('job', { n });
-    await until(() => errors.length === 6);
+    await waitFor('6 errors', () => errors.length === 6);
     await bus.idle();
     expect(ran).toEqual(['ok 0', 'ok 1', 'ok 2']);
     expect(errors.map((e) => e.handler).sort()).toEqual(['rejectsLater', 'rejectsLater', 'rejectsLater', 'throwsAtOnce', 'throwsAtOnce', 'throwsAtOnce']);
@@ -156,7 +148,7 @@ describe('EventBus', () => {
     });
     await bus.start();
     await bus.emit('job', { n: 1 });
-    await until(() => logger.lines.some((l) => l.message === 'error handler failed'));
+    await waitFor('the log of the failed error handler', () => logger.lines.some((l) => l.message === 'error handler failed'));
     await bus.idle();
     expect(errorRuns).toBe(1);
     expect(bus.stats()).toMatchObject({ handled: 2, failed: 2 });
@@ -175,10 +167,10 @@ describe('EventBus', () => {
     bus.on('error', async (e) => void errors.push(e.data));
     await bus.start();
     await bus.emit('job', { n: 1 });
-    await until(() => errors.length === 1);
+    await waitFor('the error', () => errors.length === 1);
     expect(errors[0]).toMatchObject({ handler: 'hangs', timedOut: true, error: { code: 'TIMEOUT' } });
     expect(errors[0]!.error.message).toMatch(/Handler "hangs" for event "job".*40 ms/);
-    await until(() => aborted !== undefined);
+    await waitFor('the handler to see its abort', () => aborted !== undefined);
     expect(aborted).toMatchObject({ code: 'TIMEOUT' });
     await bus.idle();
     expect(bus.stats()).toMatchObject({ handled: 2, failed: 1 });
@@ -364,10 +356,10 @@ describe('EventBus', () => {
       // One burst, one tick: one clock reading, one deadline for all five.
       for (let n = 0; n < 5; n++) events.push(bus.emit('job', { n }));
       const ids = (await Promise.all(events)).map((e) => e.id);
-      await until(() => errors.length === 2);
+      await waitFor('2 errors', () => errors.length === 2);
       expect(errors.map((e) => e.eventId).sort()).toEqual([ids[1], ids[3]].sort());
       expect(errors.every((e) => e.timedOut && e.error.code === 'TIMEOUT')).toBe(true);
-      await until(() => reasons.size === 2);
+      await waitFor('2 abort reasons', () => reasons.size === 2);
       expect(reasons.get(1)).toMatchObject({ code: 'TIMEOUT' });
       await bus.idle();
       expect(bus.stats()).toMatchObject({ handled: 7, failed: 2 });
@@ -395,7 +387,7 @@ describe('EventBus', () => {
       bus.on('error', async (e) => void errors.push(e.data));
       await bus.start();
       await bus.emit('job', { n: 1 });
-      await until(() => errors.length === 1);
+      await waitFor('the error', () => errors.length === 1);
       expect(errors[0]).toMatchObject({ handler: 'slow', timedOut: true });
       expect(contexts).toHaveLength(2);
       expect(contexts[0]).not.toBe(contexts[1]);
@@ -459,7 +451,7 @@ describe('EventBus', () => {
       });
       await bus.start();
       await bus.emit('job', { n: 0 });
-      await until(() => started.length === 20_001);
+      await waitFor('20,001 handlers to start', () => started.length === 20_001);
       await bus.idle();
       expect(started.every((n, i) => n === i)).toBe(true);
       expect(bus.stats()).toMatchObject({ accepted: 20_001, handled: 20_001, failed: 0 });
@@ -479,7 +471,7 @@ describe('EventBus', () => {
       const report = await bus.stop(20);
       expect(report).toMatchObject({ remaining: 1 });
       g.open();
-      await until(() => late !== undefined);
+      await waitFor('the late event', () => late !== undefined);
       expect(late!.aborted).toBe(true);
       expect(late!.reason).toMatchObject({ code: 'SHUTTING_DOWN' });
     });
@@ -502,7 +494,7 @@ describe('EventBus', () => {
       expect((await store.entries('events/')).map(([, v]) => v)).toEqual([JSON.parse(JSON.stringify(event))]);
       g.open();
       await bus.idle();
-      await until(() => store.entries('events/') !== undefined);
+      await waitFor('the journal in the store', () => store.entries('events/') !== undefined);
       await bus.stop();
       expect(await store.keys('events/')).toEqual([]);
       await store.close();
@@ -566,7 +558,7 @@ describe('EventBus', () => {
       bus.on('job', async () => g.wait);
       await bus.start();
       for (let n = 0; n < 10; n++) await bus.emit('job', { n });
-      await until(() => bus.stats().dropped === 7);
+      await waitFor('7 dropped events', () => bus.stats().dropped === 7);
       await new Promise((r) => setImmediate(r));
       const kept = (await store.entries<AgentEvent<'job', { n: number }>>('events/')).map(([, e]) => e.data.n).sort((a, b) => a - b);
       expect(kept).toEqual([0, 8, 9]);

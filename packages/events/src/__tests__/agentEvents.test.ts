@@ -4,20 +4,12 @@ import { join } from 'node:path';
 import { Agent, HttpRegistryClient, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
-import { TestRegistry } from '@sov/testing';
+import { TestRegistry, waitFor } from '@sov/testing';
 import { events } from '../events';
 import { EventDrivenAgent } from '../eventDrivenAgent';
 import type { AgentEvent, RegistryEventData, RequestCompletedData, RequestFailedData, RequestReceivedData } from '../types';
 
 const quiet = createLogger({ silent: true });
-
-async function until(cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('events on real agents and a real registry', () => {
   let registry: TestRegistry;
@@ -53,11 +45,11 @@ describe('events on real agents and a real registry', () => {
 
     const peer = agent('uppercaser');
     await peer.start();
-    await until(() => seen.some((e) => e.type === 'peer_joined' && e.data.peer_id === peer.id));
+    await waitFor('peer_joined for the peer', () => seen.some((e) => e.type === 'peer_joined' && e.data.peer_id === peer.id), { timeoutMs: 8000 });
     await registry.creditStake(peer.id, 250);
-    await until(() => seen.some((e) => e.type === 'stake_changed'));
+    await waitFor('stake_changed', () => seen.some((e) => e.type === 'stake_changed'), { timeoutMs: 8000 });
     await peer.shutdown();
-    await until(() => seen.some((e) => e.type === 'peer_left'));
+    await waitFor('peer_left', () => seen.some((e) => e.type === 'peer_left'), { timeoutMs: 8000 });
 
     const joined = seen.find((e) => e.type === 'peer_joined' && e.data.peer_id === peer.id)!;
     expect(joined).toMatchObject({ source: 'registry', key: peer.id, data: { peer_id: peer.id, registryEventId: expect.any(String) } });
@@ -83,9 +75,9 @@ describe('events on real agents and a real registry', () => {
     await Promise.all([alice.start(), bob.start(), sender.start()]);
 
     const { requestId } = await sender.registry!.sendRequest(alice.id, { service: 'summarise', params: { text: 'hello' } });
-    await until(() => toAlice.length === 1);
+    await waitFor('the event for alice', () => toAlice.length === 1, { timeoutMs: 8000 });
     await sender.registry!.sendRequest(bob.id, { service: 'count' });
-    await until(() => toBob.length === 1);
+    await waitFor('the event for bob', () => toBob.length === 1, { timeoutMs: 8000 });
     expect(toAlice[0]!.data).toMatchObject({ peer_id: alice.id, request_id: requestId, from: sender.id, service: 'summarise', params: { text: 'hello' } });
     expect(toBob.map((e) => e.data.peer_id)).toEqual([bob.id]);
     expect(toAlice).toHaveLength(1);
@@ -117,7 +109,7 @@ describe('events on real agents and a real registry', () => {
 
     await expect(caller.call(server.id, 'shout', { text: 'hi' })).resolves.toEqual({ text: 'HI' });
     await expect(caller.call(server.id, 'shout', { text: 42 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
-    await until(() => completed.length === 1 && failed.length === 1);
+    await waitFor('one completed and one failed request', () => completed.length === 1 && failed.length === 1, { timeoutMs: 8000 });
     expect(received).toHaveLength(2);
     expect(received[0]).toMatchObject({ service: 'shout', params: { text: 'hi' }, caller: caller.id });
     expect(completed[0]).toMatchObject({ requestId: received[0]!.requestId, service: 'shout', result: { text: 'HI' }, caller: caller.id, durationMs: expect.any(Number) });
@@ -162,7 +154,7 @@ describe('events on real agents and a real registry', () => {
     const first = await start();
     const x = agent('x');
     await x.start();
-    await until(() => first.seen.includes(`joined ${x.id}`));
+    await waitFor('the first subscriber to see x join', () => first.seen.includes(`joined ${x.id}`), { timeoutMs: 8000 });
     await first.a.shutdown();
 
     // While the follower is down: y joins, x leaves.
@@ -171,7 +163,7 @@ describe('events on real agents and a real registry', () => {
     await x.shutdown();
 
     const second = await start();
-    await until(() => second.seen.includes(`joined ${y.id}`) && second.seen.includes(`left ${x.id}`));
+    await waitFor('the second subscriber to see y join and x leave', () => second.seen.includes(`joined ${y.id}`) && second.seen.includes(`left ${x.id}`), { timeoutMs: 8000 });
     expect(second.seen.filter((s) => s.includes(x.id) || s.includes(y.id))).toEqual([`joined ${y.id}`, `left ${x.id}`]);
   });
 
@@ -189,7 +181,7 @@ describe('events on real agents and a real registry', () => {
     const peer = agent('peer');
     await peer.start();
     await peer.registry!.sendRequest(a.id, { service: 'analyse' });
-    await until(() => seen.includes('processed true'));
+    await waitFor('the event processed', () => seen.includes('processed true'), { timeoutMs: 8000 });
     // Its own registration is a peer_joined too (the subscription opens before it registers).
     expect(seen.filter((s) => s !== `joined ${a.id}`)).toEqual([`joined ${peer.id}`, 'request analyse', 'processed true']);
   });
