@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, createLogger, type SovError } from '@sov/core';
+import { waitFor } from '@sov/core/internal';
 import { Identity } from '@sov/crypto';
 import { serviceRouter, type ServiceContext } from '@sov/services';
 import { a2a, type A2aApi } from './a2a';
@@ -8,15 +9,6 @@ import { A2aClient, partsValue } from './a2aClient';
 import type { A2aClientEvent } from './a2aClient';
 import { canonicalCard } from './canonicalCard';
 import type { A2aAgentCard } from './a2aWire';
-
-/** Resolves once `check` holds, polling every 10 ms for at most 10 s of real time. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function gate(): { open: () => void; wait: Promise<void> } {
   let open!: () => void;
@@ -97,7 +89,7 @@ describe('an agent with a2a, called with our A2aClient', () => {
     try {
       await expect(client.call(api.cardUrl!, 'echo', { a: [1, 2] })).resolves.toEqual({ a: [1, 2] });
       const done = client.call(api.cardUrl!, 'job', {});
-      await until(() => running === 1, 'the job runs');
+      await waitFor('the job runs', () => running === 1, { timeoutMs: 10_000 });
       release.open();
       await expect(done).resolves.toEqual({ finished: true });
     } finally {
@@ -143,14 +135,14 @@ describe('an agent with a2a, called with our A2aClient', () => {
     const client = new A2aClient();
     const send = () => client.send(api.cardUrl!, { message: { messageId: 'm', role: 'ROLE_USER', parts: [{ data: {} }], metadata: { skill: 'job' } }, configuration: { returnImmediately: true } });
     try {
-      await until(() => running === 0, 'earlier jobs are done');
+      await waitFor('earlier jobs are done', () => running === 0, { timeoutMs: 10_000 });
       const started = [];
       for (let i = 0; i < 3; i++) started.push(await send());
       const refused = (await send().catch((e: unknown) => e)) as SovError;
       expect(refused.code).toBe('TOO_MANY_IN_FLIGHT');
-      await until(() => running === 3, 'the three jobs run');
+      await waitFor('the three jobs run', () => running === 3, { timeoutMs: 10_000 });
       release.open();
-      await until(() => running === 0, 'the jobs finish');
+      await waitFor('the jobs finish', () => running === 0, { timeoutMs: 10_000 });
       // Finished tasks make room.
       await expect(send()).resolves.toHaveProperty('task');
       release.open();
@@ -237,7 +229,7 @@ describe('shutdown', () => {
         }
       }
     })();
-    await until(() => states.includes('TASK_STATE_WORKING'), 'the task works');
+    await waitFor('the task works', () => states.includes('TASK_STATE_WORKING'), { timeoutMs: 10_000 });
     await agent.shutdown();
     await streaming.catch(() => undefined);
     await client.close();
