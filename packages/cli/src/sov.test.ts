@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentRecord, type RegistryEvent } from '@sov/core';
 import { Identity } from '@sov/crypto';
-import { TestRegistry } from '@sov/testing';
+import { TestRegistry, waitFor } from '@sov/testing';
 
 /** The built bin, as a user runs it. */
 const BIN = join(__dirname, '..', 'dist', 'bin.js');
@@ -44,14 +44,6 @@ function start(args: string[], env: Record<string, string> = {}): Running {
 }
 
 const sov = (args: string[], env: Record<string, string> = {}) => start(args, env).exited;
-
-async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -303,10 +295,10 @@ describe('sov events', () => {
 
   it('--follow streams a registration as it happens and exits 0 on SIGINT', async () => {
     const follow = start(['events', '--follow', '--json', '--type', 'peer_joined', '--registry', registry.url]);
-    await waitFor(() => follow.stderr().includes('following'), 'the stream to connect');
+    await waitFor('the stream to connect', () => follow.stderr().includes('following'), { timeoutMs: 15_000 });
     const late = Identity.generate();
     await registry.client(late.signer).register({ id: late.id, name: 'late-joiner', endpoint: 'http://127.0.0.1:9/', capabilities: ['c'] });
-    await waitFor(() => follow.stdout().includes('late-joiner'), 'the peer_joined line');
+    await waitFor('the peer_joined line', () => follow.stdout().includes('late-joiner'), { timeoutMs: 15_000 });
     const event = JSON.parse(follow.stdout().trim().split('\n').pop()!) as RegistryEvent;
     expect(event).toMatchObject({ type: 'peer_joined', data: { peer_id: late.id, name: 'late-joiner' } });
     follow.child.kill('SIGINT');

@@ -1,6 +1,6 @@
 import { createLogger } from '@sov/core';
 import { RegistryServer } from '@sov/registry';
-import { storedAgent } from '@sov/testing';
+import { storedAgent, waitFor } from '@sov/testing';
 import { PostgresRegistryStore, type PostgresRegistryStoreOptions } from './postgresRegistryStore';
 import { searchStatements } from './internal/searchSql';
 import { EventStream } from './__tests__/eventStream';
@@ -15,15 +15,6 @@ function store(options: Partial<PostgresRegistryStoreOptions> & { schema: string
   const s = new PostgresRegistryStore({ connectionString: DATABASE_URL, logger, poolSize: 4, healthIntervalMs: 100, pollIntervalMs: 200, ...options });
   open.push(s);
   return s;
-}
-
-/** Resolves once `check` resolves true; rejects with `what` after `ms`. */
-async function eventually(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -166,7 +157,7 @@ describe('PostgresRegistryStore tables', () => {
     await small.open();
     const at = new Date().toISOString();
     for (let i = 0; i < 300; i++) await small.appendEvent({ type: 'peer_joined', at, data: { peer_id: `e${i}` } });
-    await eventually('pruning', async () => (await small.eventsAfter('0')).truncated);
+    await waitFor('pruning', async () => (await small.eventsAfter('0')).truncated);
     const replay = await small.eventsAfter('0');
     expect(replay.events.length).toBeLessThan(300);
     expect(replay.events.at(-1)?.id).toBe('300');
@@ -207,7 +198,7 @@ describe('PostgresRegistryStore availability', () => {
     try {
       expect((await call('GET', `${registry.url}/ready`)).status).toBe(200);
       proxy.cut();
-      await eventually('not ready', async () => (await call('GET', `${registry.url}/ready`)).status === 503);
+      await waitFor('not ready', async () => (await call('GET', `${registry.url}/ready`)).status === 503);
       const ready = await call('GET', `${registry.url}/ready`);
       expect(ready.body.error).toMatchObject({ code: 'NOT_READY', message: expect.stringContaining('PostgreSQL unreachable') });
       const write = await call('POST', `${registry.url}/v1/stakes/w/credit`, { amount: 5 }, { authorization: 'Bearer op' });
@@ -215,7 +206,7 @@ describe('PostgresRegistryStore availability', () => {
       expect(['STATE_WRITE_FAILED', 'UNAVAILABLE']).toContain(write.body.error?.code);
       expect((await call('GET', `${registry.url}/health`)).status).toBe(200);
       proxy.restore();
-      await eventually('ready again', async () => (await call('GET', `${registry.url}/ready`)).status === 200);
+      await waitFor('ready again', async () => (await call('GET', `${registry.url}/ready`)).status === 200);
       const after = await call('POST', `${registry.url}/v1/stakes/w/credit`, { amount: 5 }, { authorization: 'Bearer op' });
       expect(after.body.stake?.stake).toBe(5);
     } finally {
@@ -249,11 +240,11 @@ describe('PostgresRegistryStore availability', () => {
         }
       };
       const writers = Promise.all([0, 1, 2, 3].map(writer));
-      await eventually('some writes', async () => acked.length > 20);
+      await waitFor('some writes', async () => acked.length > 20);
       const killed = await schemas.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
       expect(killed.rowCount).toBeGreaterThan(1);
       const ackedAtKill = acked.length;
-      await eventually('writes after the kill', async () => acked.length > ackedAtKill + 20);
+      await waitFor('writes after the kill', async () => acked.length > ackedAtKill + 20);
       stop = true;
       await writers;
       // Every refusal was a retryable 503, never a 500 or a crash.
