@@ -2,7 +2,7 @@ import { Agent, HttpRegistryClient, createLogger, type Logger } from '@sov/core'
 import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
 import { RegistryServer, type FederationMirrorOptions, type FederationPeer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
-import { freePort } from '@sov/testing';
+import { freePort, waitFor } from '@sov/testing';
 
 export const quiet: Logger = createLogger({ silent: true });
 
@@ -13,14 +13,9 @@ export interface NetRegistry {
   server: RegistryServer;
 }
 
-/** Waits for a condition, checking every 20 ms, failing after `ms`. */
+/** Waits for a condition, checking every 20 ms, failing after `ms` (@sov/testing's waitFor). */
 export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(what, check, { timeoutMs: ms, intervalMs: 20 });
 }
 
 /**
