@@ -1,4 +1,5 @@
 import { Agent, SovError, createLogger, type RegistryEvent } from '@sov/core';
+import { ManualClock } from './index';
 import { MockRegistry } from './mockRegistry';
 
 describe('MockRegistry', () => {
@@ -21,10 +22,10 @@ describe('MockRegistry', () => {
   });
 
   it('expires leases on its clock and answers LEASE_EXPIRED, then NOT_FOUND after a sweep', async () => {
-    let now = Date.parse('2026-01-01T00:00:00Z');
-    const registry = new MockRegistry({ clock: { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined } });
+    const clock = new ManualClock({ start: Date.parse('2026-01-01T00:00:00Z') });
+    const registry = new MockRegistry({ clock });
     await registry.register({ id: 'a', name: 'a', endpoint: 'http://127.0.0.1:1', capabilities: [], ttl: 5 });
-    now += 6000;
+    clock.advance(6000);
     await expect(registry.heartbeat('a')).rejects.toMatchObject({ code: 'LEASE_EXPIRED' });
     expect(await registry.sweep()).toBe(1);
     await expect(registry.heartbeat('a')).rejects.toMatchObject({ code: 'NOT_FOUND' });
