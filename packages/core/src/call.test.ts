@@ -1,6 +1,7 @@
 import { Agent } from './agent';
 import { isCancelledError } from './errors/cancelledError';
 import { SovError } from './errors/sovError';
+import { waitFor } from './internal/waitFor';
 import { createLogger } from './logger';
 import type { RegistryClient } from './registryClient';
 import type { AgentRecord, AgentRegistration } from './wire';
@@ -108,7 +109,7 @@ describe('agent.call', () => {
       records = [record('slow', slow.url!, { reputation: 0.9 }), record('spare', spare.url!)];
       const controller = new AbortController();
       const call = caller.call({ capability: 'math' }, 'double', { n: 1 }, { signal: controller.signal }).catch((e: unknown) => e);
-      while (served.length === 0) await new Promise((r) => setImmediate(r));
+      await waitFor('the slow peer to be called', () => served.length > 0, { intervalMs: 0 });
       controller.abort();
       const error = await call;
       expect(error).toMatchObject({ code: 'CANCELLED', status: 499 });
