@@ -116,6 +116,16 @@ const NO_MUX_RETRY_MS = 5 * 60_000;
 /** A multiplexed connection with no call in flight is closed after this long. */
 const MUX_IDLE_MS = 30_000;
 
+/** A call on its way to a peer's request route, as the slow path (opening a connection first) carries it. */
+interface RpcSend {
+  target: Target;
+  body: Uint8Array;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  maxBytes: number;
+  signal: AbortSignal | undefined;
+}
+
 /** A peer's multiplexed connections, and the one being opened. */
 interface MuxPeer {
   connections: MuxConnection[];
@@ -426,7 +436,7 @@ export class PeerClient {
     if (this.mux && !this.closing) {
       const connection = this.muxConnection(target.base);
       if (connection) return connection.call(headers, body, timeoutMs, maxBytes, signal, this.deadlineQueue(timeoutMs), this.clock);
-      if (!this.withoutMux.has(target.base)) return this.sendOnNewMux(target, body, headers, timeoutMs, maxBytes, signal);
+      if (!this.withoutMux.has(target.base)) return this.sendOnNewMux({ target, body, headers, timeoutMs, maxBytes, signal });
     }
     return this.send(target.origin, target.path, target.url, body, headers, timeoutMs, maxBytes, signal);
   }
@@ -441,14 +451,8 @@ export class PeerClient {
   }
 
   /** Opens a connection to the peer (shared by the calls that wait for it), then sends; over HTTP when the peer does not switch. */
-  private async sendOnNewMux(
-    target: Target,
-    body: Uint8Array,
-    headers: Record<string, string>,
-    timeoutMs: number,
-    maxBytes: number,
-    signal: AbortSignal | undefined,
-  ): Promise<WireSuccess<RpcReply>> {
+  private async sendOnNewMux(call: RpcSend): Promise<WireSuccess<RpcReply>> {
+    const { target, body, headers, timeoutMs, maxBytes, signal } = call;
     const deadline = this.clock.now() + timeoutMs;
     const opening = this.openMuxTo(target.base, timeoutMs);
     const connection = await (signal ? untilAborted(opening, signal, `POST ${target.url}`) : opening);

@@ -27,15 +27,10 @@ function recorder(refuse: (type: number, stream: number, length: number) => bool
   return { sink, frames, refused, broken };
 }
 
-/** A deterministic generator (mulberry32), so a failing split can be replayed. */
+/** A deterministic generator (Park and Miller's minimal standard), so a failing split can be replayed. */
 function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let state = seed;
+  return () => (state = (state * 48271) % 2147483647) / 2147483647;
 }
 
 function frames(): Buffer[] {
