@@ -9,8 +9,8 @@ import { SovError, isSovError, toSovError } from './errors/sovError';
 import type { Logger } from './logger';
 import { receiverAuthorities } from './receiverAuthorities';
 import { SESSION_PATH, type ReceiverBinding, type UnsignedReceipt, type VerifiedCaller, type Verifier } from './ports';
-import { ValidationError } from './errors/validationError';
-import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from './jsonLimits';
+import { DEFAULT_MAX_JSON_DEPTH } from './jsonLimits';
+import { parseJsonBody, retryAfterHeader } from './internal/requestWire';
 import { InFlight } from './internal/inFlight';
 import { MUX_MAX_STREAMS_HEADER, MUX_PATH, MUX_PROTOCOL } from './internal/muxFrames';
 import { MuxServerConnection, type MuxReply, type MuxService } from './internal/muxServer';
@@ -253,9 +253,9 @@ function refuseUpgrade(socket: Socket, error: SovError): void {
 
 /** Answers with an error in the wire format; a Retry-After goes with it when the error carries one. */
 function sendError(res: ServerResponse, error: SovError, requestId?: string, close = false): void {
-  const retryAfterMs = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
   const headers: Record<string, string> = {};
-  if (typeof retryAfterMs === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  const retryAfter = retryAfterHeader(error);
+  if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
   if (close) headers.connection = 'close';
   send(res, error.status, JSON_UTF8, JSON.stringify(error.toWire()), headers, requestId);
 }
@@ -763,20 +763,7 @@ export class AgentEndpoint implements EndpointRegistrar {
       if (this.verifier.isSigned(verifiable)) caller = await this.verifier.verify(verifiable);
       else if (!this.allowAnonymous) throw new SovError('UNAUTHORIZED', 'This endpoint accepts signed requests only');
     }
-    let body: unknown;
-    if (raw.length > 0) {
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch (cause) {
-        throw new SovError('INVALID_JSON', `Request body is not valid JSON: ${(cause as Error).message}`);
-      }
-      // Measured before anything recursive (ajv, JSON.stringify of a reply) touches it.
-      const deep = jsonDepthProblem(body, this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
-      if (deep) {
-        const where = deep.path.length > 200 ? `${deep.path.slice(0, 200)}...` : deep.path || '/';
-        throw new ValidationError('request body', [{ path: where, message: deep.reason }]);
-      }
-    }
+    const body = raw.length > 0 ? parseJsonBody(raw, this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH) : undefined;
     if (this.guards.length > 0) {
       const routeRequest = routeRequestOf(extra, headers, body, caller, requestId);
       for (const guard of this.guards) await guard(routeRequest);

@@ -16,6 +16,8 @@ export { DeadlineQueue } from './deadlineQueue';
 export { receiptPayload } from './ports';
 export { jsonDepthProblem } from './jsonLimits';
 export { searchQueryString } from './registryClient';
+// The agent endpoint's and the registry's one body reader and Retry-After.
+export { parseJsonBody, retryAfterHeader } from './internal/requestWire';
 // Test tools, public through @sov/testing; here so that core, crypto, state and
 // registry (which @sov/testing depends on) test with the same ones.
 export { ManualClock } from './internal/manualClock';
