@@ -84,6 +84,57 @@ export interface SearchPage {
   nextCursor: string | null;
 }
 
+/** One result of a registry's federated search (`GET /v1/federation/search`). */
+export type FederatedSearchRecord = AgentRecord & {
+  /** The registry it is credited to: the registry asked when it lists the agent, else the first peer (in configured order) that does. */
+  registry: string;
+  /** Every registry that lists it (ids), the credited one first. */
+  registries: string[];
+  /** Its score, the guide's (see @sov/federation's serviceScore), by which the page is ranked. */
+  score: number;
+};
+
+/** How one registry counted in a federated search (`GET /v1/federation/search`). */
+export interface FederatedSearchOutcome {
+  id: string;
+  url: string;
+  /** The registry asked itself (its own store), not a mirror. */
+  self: boolean;
+  /** Whether its records are in the answer. */
+  ok: boolean;
+  /** Whether its event stream is connected (always true for the registry asked). */
+  connected: boolean;
+  /** When its last event or keep-alive arrived (mirrors only). */
+  lastEventAt?: string;
+  /** Its agents on the page (an agent several registries list counts for each). */
+  count: number;
+  /** Its records matching the search in all (of those mirrored). */
+  total: number;
+  /**
+   * Set when the peer lists more than the registry's maxRecordsPerPeer (or
+   * maxBytesPerPeer) allows: some of its records are not mirrored; for the
+   * registry asked, when more of its own match than maxRecordsPerPeer (only
+   * that many are ranked).
+   */
+  truncated?: boolean;
+  /** Why its records are left out: UNAVAILABLE (no snapshot yet, stream down past staleAfterMs, not peered). */
+  error?: { code: string; message: string };
+}
+
+/**
+ * What a registry's federated search (`GET /v1/federation/search`) answers
+ * with `success: true`: one page, the best `limit` matches across its own
+ * listings and its peers' mirrored ones, with how each registry counted.
+ */
+export interface FederatedSearchPage {
+  agents: FederatedSearchRecord[];
+  /** How many agents matched in all (an agent several registries list counts once). */
+  total: number;
+  registries: FederatedSearchOutcome[];
+  /** Always null: a federated search answers the best page only. */
+  nextCursor: null;
+}
+
 /** A call to an agent's request route (`POST /rpc`). */
 export interface AgentRequest {
   service?: string;

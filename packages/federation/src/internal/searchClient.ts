@@ -6,17 +6,16 @@ import {
   TimeoutError,
   isSovError,
   isWireFailure,
-  type AgentRecord,
   type Clock,
+  type FederatedSearchOutcome,
+  type FederatedSearchPage,
+  type FederatedSearchRecord,
   type SearchPage,
   type SearchQuery,
 } from '@sov/core';
 import { searchQueryString, type ScoreWeights } from '@sov/core/internal';
 
 const MAX_BYTES = 8 * 1024 * 1024;
-
-/** A record of a federated search answer: an agent record tagged with the registry it is credited to and every registry (ids) that lists it. */
-export type MirroredRecord = AgentRecord & { registry: string; registries: string[]; score: number };
 
 /** How the primary ranks its federated search page: the guide's score, as this agent computes it. */
 export interface PageRanking {
@@ -25,25 +24,8 @@ export interface PageRanking {
   weights: Readonly<ScoreWeights>;
 }
 
-/** How one registry counted in the primary's federated search (the registry's FederatedSearchOutcome). */
-export interface MirroredOutcome {
-  id: string;
-  url: string;
-  self: boolean;
-  ok: boolean;
-  connected: boolean;
-  lastEventAt?: string;
-  count: number;
-  total: number;
-  truncated?: boolean;
-  error?: { code: string; message: string };
-}
-
-/** What `GET /v1/federation/search` answers. */
-export interface MirroredPage {
-  agents: MirroredRecord[];
-  registries: MirroredOutcome[];
-}
+/** What the primary's federated search answer (`GET /v1/federation/search`) is read for. */
+export type MirroredPage = Pick<FederatedSearchPage, 'agents' | 'registries'>;
 
 /**
  * Searches one registry (`GET /v1/agents`, or its federated search
@@ -89,17 +71,17 @@ export class SearchClient {
     const qs = searchQueryString(query);
     const { body, url, status } = await this.get(`/v1/federation/search?${qs ? `${qs}&` : ''}${score}`);
     const page = body as { success?: unknown; agents?: unknown; registries?: unknown };
-    const registries = page.registries as MirroredOutcome[] | undefined;
+    const registries = page.registries as FederatedSearchOutcome[] | undefined;
     if (
       page.success !== true ||
       !Array.isArray(page.agents) ||
       !Array.isArray(registries) ||
       !registries.every((r) => typeof r?.id === 'string' && typeof r.url === 'string' && typeof r.ok === 'boolean') ||
-      !(page.agents as Array<Partial<MirroredRecord>>).every((a) => typeof a?.id === 'string' && Array.isArray(a.registries))
+      !(page.agents as Array<Partial<FederatedSearchRecord>>).every((a) => typeof a?.id === 'string' && Array.isArray(a.registries))
     ) {
       throw new RemoteError({ code: 'REMOTE_ERROR', message: 'the answer is not a federated search page', status, method: 'GET', url });
     }
-    return { agents: page.agents as MirroredRecord[], registries };
+    return { agents: page.agents as FederatedSearchRecord[], registries };
   }
 
   private async get(path: string): Promise<{ body: unknown; url: string; status: number }> {

@@ -10,8 +10,12 @@ import {
   type AgentRecord,
   type CallReceipt,
   type Clock,
+  type FederatedSearchOutcome,
+  type FederatedSearchPage,
+  type FederatedSearchRecord,
   type Logger,
   type ReceiverBinding,
+  type WireSuccess,
 } from '@sov/core';
 import { DEFAULT_SCORE_WEIGHTS, ajvProblems, createAjv, serviceScore, servicePrice, type ScoreWeights } from '@sov/core/internal';
 import {
@@ -66,41 +70,8 @@ export interface FederationMirrorOptions {
   maxReconnectDelayMs?: number;
 }
 
-/** One result of a federated search (GET /v1/federation/search). */
-export type FederatedSearchRecord = AgentRecord & {
-  /** The registry it is credited to: this registry when it lists the agent, else the first peer (in configured order) that does. */
-  registry: string;
-  /** Every registry that lists it (ids), the credited one first. */
-  registries: string[];
-  /** Its score, the guide's (see @sov/federation's serviceScore), by which the page is ranked. */
-  score: number;
-};
-
-/** How one registry counted in a federated search (GET /v1/federation/search). */
-export interface FederatedSearchOutcome {
-  id: string;
-  url: string;
-  /** This registry itself (its own store), not a mirror. */
-  self: boolean;
-  /** Whether its records are in the answer. */
-  ok: boolean;
-  /** Whether its event stream is connected (always true for the registry itself). */
-  connected: boolean;
-  /** When its last event or keep-alive arrived (mirrors only). */
-  lastEventAt?: string;
-  /** Its agents on the page (an agent several registries list counts for each). */
-  count: number;
-  /** Its records matching the search in all (of those mirrored). */
-  total: number;
-  /**
-   * Set when the peer lists more than maxRecordsPerPeer (or maxBytesPerPeer)
-   * allows: some of its records are not mirrored; for this registry itself,
-   * when more of its own match than maxRecordsPerPeer (only that many are ranked).
-   */
-  truncated?: boolean;
-  /** Why its records are left out: UNAVAILABLE (no snapshot yet, stream down past staleAfterMs, not peered). */
-  error?: { code: string; message: string };
-}
+// The federated search answer is core's wire type (a client reads it too).
+export type { FederatedSearchOutcome } from '@sov/core';
 
 /** Options of a registry's federation (RegistryServerOptions.federation). */
 export interface RegistryFederationOptions {
@@ -275,13 +246,12 @@ export class RegistryFederation {
    * that lists it. With every configured peer's outcome: `count` of its
    * agents on the page, `total` of its matches.
    */
-  async federatedSearch(query: Record<string, string | string[] | undefined>): Promise<{
-    agents: FederatedSearchRecord[];
-    total: number;
-    registries: FederatedSearchOutcome[];
-    /** Until when the answer holds while nothing changes (the first own lease to end, a mirror turning stale). */
-    validUntil: number;
-  }> {
+  async federatedSearch(query: Record<string, string | string[] | undefined>): Promise<
+    Omit<FederatedSearchPage, 'nextCursor'> & {
+      /** Until when the answer holds while nothing changes (the first own lease to end, a mirror turning stale). */
+      validUntil: number;
+    }
+  > {
     let fields: Record<string, unknown> = {};
     const search = storeSearchOf(
       query,
@@ -417,7 +387,7 @@ export class RegistryFederation {
           body = hit.body;
         } else {
           const { validUntil, ...page } = await this.federatedSearch(req.query as Record<string, string | string[] | undefined>);
-          body = JSON.stringify({ success: true, ...page, nextCursor: null });
+          body = JSON.stringify({ success: true, ...page, nextCursor: null } satisfies WireSuccess<FederatedSearchPage>);
           if (stamp !== undefined) {
             this.answers.delete(req.url);
             this.answers.set(req.url, { stamp, until: Math.min(validUntil, now + (this.deps.searchCacheMs ?? 1000)), body });
