@@ -1,4 +1,4 @@
-import { Agent, HttpRegistryClient, createLogger, type Logger } from '@sov/core';
+import { Agent, HttpRegistryClient, createLogger, type FederatedSearchPage, type Logger } from '@sov/core';
 import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
 import { RegistryServer, type FederationMirrorOptions, type FederationPeer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
@@ -101,4 +101,13 @@ export async function listing(url: string, name: string, capability: string, pri
   const client = new HttpRegistryClient({ baseUrl: url, signer: who.signer });
   await client.register({ id: who.id, name, endpoint: `http://127.0.0.1:9/${name}`, capabilities: [capability], services: [{ name: capability, price }], ttl: 600 });
   return { id: who.id, client };
+}
+
+/** What `GET /v1/federation/search` answered: its status and body (the page, or the failure's error). */
+export type FederatedSearchBody = FederatedSearchPage & { status: number; success: boolean; error?: { code: string; message: string } };
+
+/** GET /v1/federation/search on a registry, with its status. */
+export async function federatedSearch(url: string, query = ''): Promise<FederatedSearchBody> {
+  const res = await fetch(`${url}/v1/federation/search${query ? `?${query}` : ''}`);
+  return { status: res.status, ...((await res.json()) as Omit<FederatedSearchBody, 'status'>) };
 }

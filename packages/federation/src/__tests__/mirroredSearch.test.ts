@@ -1,28 +1,13 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Agent } from '@sov/core';
 import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
-import { MemoryRegistryStore, RegistryServer, type FederatedSearchOutcome, type FederationPeer, type RegistryServerOptions } from '@sov/registry';
+import { MemoryRegistryStore, RegistryServer, type FederationPeer, type RegistryServerOptions } from '@sov/registry';
 import { freePort } from '@sov/testing';
 import { federation, type FederationApi } from '../index';
-import { federationNet, listing, quiet, until, type NetRegistry } from './federationNet';
+import { federatedSearch, federationNet, listing, quiet, until, type FederatedSearchBody, type NetRegistry } from './federationNet';
 import { hostileRegistry } from './hostileRegistry';
 
-interface FederatedBody {
-  success: boolean;
-  agents: Array<{ id: string; name: string; registry: string; metadata: Record<string, unknown> }>;
-  total: number;
-  nextCursor: null;
-  registries: FederatedSearchOutcome[];
-  error?: { code: string; message: string };
-}
-
-/** GET /v1/federation/search on a registry, with its status. */
-async function federatedSearch(url: string, query = ''): Promise<FederatedBody & { status: number }> {
-  const res = await fetch(`${url}/v1/federation/search${query ? `?${query}` : ''}`);
-  return { status: res.status, ...((await res.json()) as FederatedBody) };
-}
-
-const names = (body: FederatedBody) => body.agents.map((a) => a.name).sort();
+const names = (body: FederatedSearchBody) => body.agents.map((a) => a.name).sort();
 
 /** A TCP relay in front of a registry: `cut` drops every connection and refuses new ones, `restore` listens again on the same port. */
 async function relay(target: string) {

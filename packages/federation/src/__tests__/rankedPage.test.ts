@@ -1,22 +1,7 @@
 import { Agent } from '@sov/core';
 import { Identity } from '@sov/crypto';
-import type { FederatedSearchOutcome } from '@sov/registry';
 import { federation } from '../index';
-import { federationNet, listing, quiet, until, type NetRegistry } from './federationNet';
-
-interface RankedBody {
-  success: boolean;
-  agents: Array<{ id: string; name: string; registry: string; registries: string[]; score: number }>;
-  total: number;
-  nextCursor: null;
-  registries: FederatedSearchOutcome[];
-  error?: { code: string; message: string };
-}
-
-async function federatedSearch(url: string, query: string): Promise<RankedBody & { status: number }> {
-  const res = await fetch(`${url}/v1/federation/search?${query}`);
-  return { status: res.status, ...((await res.json()) as RankedBody) };
-}
+import { federatedSearch, federationNet, listing, quiet, until, type NetRegistry } from './federationNet';
 
 const names = (body: { agents: Array<{ name: string }> }) => body.agents.map((a) => a.name);
 
@@ -116,7 +101,7 @@ describe('a federated search answers one page: the best `limit` across registrie
     const bc = page.agents.find((a) => a.id === twiceBC.id)!;
     // A's record (price 80), with the bonus, not B's cheaper one.
     expect(ab).toMatchObject({ registry: reg.A!.identity.id, registries: [reg.A!.identity.id, reg.B!.identity.id] });
-    expect((ab as unknown as { services: Array<{ price: number }> }).services[0]!.price).toBe(80);
+    expect(ab.services[0]!.price).toBe(80);
     // Neither is A's: the first peer in A's configured order (B) is credited.
     expect(bc).toMatchObject({ registry: reg.B!.identity.id, registries: [reg.B!.identity.id, reg.C!.identity.id] });
     expect(page.registries.map((r) => [r.count, r.total])).toEqual([
