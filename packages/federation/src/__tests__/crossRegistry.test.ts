@@ -1,4 +1,4 @@
-import { Agent, PeerClient } from '@sov/core';
+import { PeerClient, type Agent } from '@sov/core';
 import {
   Identity,
   RequestVerifier,
@@ -11,8 +11,8 @@ import {
   type RouteHop,
 } from '@sov/crypto';
 import { RegistryServer } from '@sov/registry';
-import { federation, type FederationApi } from '../index';
-import { federationNet, quiet, serviceAgent, until, type NetRegistry } from './federationNet';
+import type { FederationApi } from '../index';
+import { federationNet, originAgent, quiet, serviceAgent, until, type NetRegistry } from './federationNet';
 
 /** A line of four real registries A - B - C - D (at most 3 hops), and two that cannot peer with A. */
 describe('cross-registry transactions along a line of registries', () => {
@@ -32,9 +32,7 @@ describe('cross-registry transactions along a line of registries', () => {
     });
     reg = net.reg;
     target = await serviceAgent('far-away', reg.D!.url, 'quote', { price: 5, handler: (p) => ({ quoted: (p as { n: number }).n * 2 }) });
-    origin = new Agent({ name: 'origin', registryUrl: reg.A!.url, identity: originIdentity, logger: quiet });
-    fed = origin.use(federation());
-    await origin.start();
+    ({ agent: origin, fed } = await originAgent(reg.A!.url, originIdentity));
   });
   afterAll(async () => {
     await origin?.shutdown();

@@ -3,6 +3,7 @@ import { Identity, RequestVerifier, verifyReceipt } from '@sov/crypto';
 import { RegistryServer, type FederationMirrorOptions, type FederationPeer } from '@sov/registry';
 import { serviceRouter } from '@sov/services';
 import { freePort, waitFor } from '@sov/testing';
+import { federation, type FederationApi } from '../index';
 
 export const quiet: Logger = createLogger({ silent: true });
 
@@ -94,6 +95,14 @@ export async function serviceAgent(
   });
   await agent.start();
   return agent;
+}
+
+/** A started agent at `registryUrl` with `federation()`: the origin of cross-registry transactions. */
+export async function originAgent(registryUrl: string, identity: Identity = Identity.generate()): Promise<{ agent: Agent; fed: FederationApi }> {
+  const agent = new Agent({ name: 'origin', registryUrl, identity, logger: quiet });
+  const fed = agent.use(federation());
+  await agent.start();
+  return { agent, fed };
 }
 
 /** Registers a listing (no live agent behind it) at a registry, as `who` (a new identity by default); returns its id and client, signed as it. */

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Agent, PeerClient, isSovError, toSovError } from '@sov/core';
+import { PeerClient, isSovError, toSovError, type Agent } from '@sov/core';
 import { Identity, signAnswerHop, signPeerList, signRequestHop, type FederatedAnswer, type FederatedRequest, type RouteHop } from '@sov/crypto';
-import { federation, type FederationApi } from '../index';
+import type { FederationApi } from '../index';
 import { freePort } from '@sov/testing';
-import { federationNet, quiet, serviceAgent, until, type NetRegistry } from './federationNet';
+import { federationNet, originAgent, serviceAgent, until, type NetRegistry } from './federationNet';
 
 type Mode = 'honest' | 'operation' | 'answer';
 
@@ -84,9 +84,7 @@ describe('a middle registry that alters a transaction is detected', () => {
         return { quoted: (p as { n: number }).n * 2 };
       },
     });
-    origin = new Agent({ name: 'origin', registryUrl: reg.A!.url, identity: Identity.generate(), logger: quiet });
-    fed = origin.use(federation());
-    await origin.start();
+    ({ agent: origin, fed } = await originAgent(reg.A!.url));
   });
   afterAll(async () => {
     await origin?.shutdown();
