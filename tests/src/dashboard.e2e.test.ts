@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Identity } from '@sov/crypto';
 import { TestRegistry } from '@sov/testing';
+import { tcpProxy, type TcpProxy } from './tcpProxy';
 
 /**
  * The registry dashboard driven the way a person uses it, in headless
@@ -18,41 +18,6 @@ const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 jest.setTimeout(90_000);
 
-/** A TCP proxy in front of the registry whose connections can be cut, and new ones refused, while paused. */
-async function pausableProxy(targetPort: () => number) {
-  const sockets = new Set<Socket>();
-  let paused = false;
-  const server = createServer((client) => {
-    if (paused) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(targetPort(), '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pause: () => {
-      paused = true;
-      for (const s of sockets) s.destroy();
-    },
-    resume: () => {
-      paused = false;
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
 interface Watch {
   dialogs: string[];
   errors: string[];
@@ -60,7 +25,7 @@ interface Watch {
 }
 
 let registry: TestRegistry;
-let proxy: Awaited<ReturnType<typeof pausableProxy>>;
+let proxy: TcpProxy;
 let context: BrowserContext;
 let profile: string;
 const pricey = Identity.generate();
@@ -127,7 +92,7 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does this`);
   }
   registry = await TestRegistry.start({ operatorToken: 'op-secret' });
-  proxy = await pausableProxy(() => Number(new URL(registry.url).port));
+  proxy = await tcpProxy(() => Number(new URL(registry.url).port));
   await register(pricey, 'pricey-analyst', { capabilities: ['analyse', 'report'], services: [{ name: 'analyse', price: 50, requiresStake: true, minStake: 10 }] });
   await register(cheap, 'cheap-analyst', { services: [{ name: 'analyse', price: 2, description: 'quick look' }] });
   await registry.creditStake(pricey.id, 30);

@@ -1,37 +1,12 @@
-import { Socket, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { HttpRegistryClient, createLogger, type RegistryEvent } from '@sov/core';
 import { RegistryServer } from '@sov/registry';
 import { waitFor } from '@sov/testing';
-
-/** A TCP proxy whose connections can be cut mid-stream. */
-async function cuttableProxy(targetPort: number) {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = new Socket();
-    upstream.connect(targetPort, '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    cut: () => sockets.forEach((s) => s.destroy()),
-    close: () => {
-      sockets.forEach((s) => s.destroy());
-      return new Promise((r) => server.close(r));
-    },
-  };
-}
+import { tcpProxy } from './tcpProxy';
 
 describe('RegistryClient.subscribe', () => {
   it('loses no event when its connection is dropped mid-stream', async () => {
     const registry = await RegistryServer.start({ insecure: true, logger: createLogger({ silent: true }) });
-    const proxy = await cuttableProxy(Number(new URL(registry.url).port));
+    const proxy = await tcpProxy(() => Number(new URL(registry.url).port));
     const direct = new HttpRegistryClient({ baseUrl: registry.url });
     const viaProxy = new HttpRegistryClient({ baseUrl: proxy.url });
     const seen: RegistryEvent[] = [];
