@@ -144,6 +144,24 @@ describe('session-authenticated calls (Ed25519 handshake once, HMAC per request)
     expect(await rawPost(`${bobOrigin}/rpc`, next, rpcBody('changed'))).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
   });
 
+  it('refuses a session signature spelt otherwise than in canonical base64 (unused bits set), though it decodes to the same MAC', async () => {
+    const raw = new RawCaller(Identity.generate());
+    await raw.open(bobOrigin, bob.id);
+    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const body = rpcBody('bent');
+    for (const unused of [1, 2]) {
+      const headers = raw.sessionHeaders(bobOrigin, bob.id, body);
+      const mac = headers['Signature']!;
+      // 'sig1=:' + 43 characters + '=:': the 43rd carries 4 bits of the last byte and 2 unused bits.
+      const at = mac.length - 3;
+      const bent = mac.slice(0, at) + B64[B64.indexOf(mac[at]!) | unused]! + mac.slice(at + 1);
+      expect(Buffer.from(bent.slice(6, -1), 'base64')).toEqual(Buffer.from(mac.slice(6, -1), 'base64'));
+      expect(await rawPost(`${bobOrigin}/rpc`, { ...headers, Signature: bent }, body)).toMatchObject({ status: 401, body: { error: { code: 'SIGNATURE_INVALID' } } });
+    }
+    const fine = raw.sessionHeaders(bobOrigin, bob.id, body);
+    expect(await rawPost(`${bobOrigin}/rpc`, fine, body)).toMatchObject({ status: 200, body: { success: true } });
+  });
+
   it("refuses another peer's use of a session id: its own session key under alice's id does not verify", async () => {
     const alice = new RawCaller(Identity.generate());
     const mallory = new RawCaller(Identity.generate());

@@ -92,6 +92,30 @@ describe('RequestSigner + RequestVerifier', () => {
     expect(verifier.verify(original).id).toBe(identity.id);
   });
 
+  it('takes a signature only in its one canonical base64 spelling, in the simple form or as a general dictionary', () => {
+    const verifier = new RequestVerifier({ clock });
+    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const withSignature = (change: (value: string) => string) => {
+      const request = signed(identity.signer);
+      const headers = request.headers as Record<string, string>;
+      return { ...request, headers: { ...headers, signature: change(headers['signature']!) } };
+    };
+    // The character before '==' carries 2 bits of the last byte and 4 unused bits. Setting one gives another
+    // spelling that Node decodes to the same 64 bytes: it is refused all the same.
+    const bend = (value: string, unused: number) => {
+      const at = value.length - 4;
+      const bent = value.slice(0, at) + B64[B64.indexOf(value[at]!) | unused]! + value.slice(at + 1);
+      expect(Buffer.from(bent.slice(6, -1), 'base64')).toEqual(Buffer.from(value.slice(6, -1), 'base64'));
+      return bent;
+    };
+    for (const unused of [1, 2, 4, 8]) {
+      expect(codeOf(() => verifier.verify(withSignature((v) => bend(v, unused))))).toBe('SIGNATURE_INVALID');
+      expect(codeOf(() => verifier.verify(withSignature((v) => `other=:AAAA:, ${bend(v, unused)}`)))).toBe('SIGNATURE_INVALID');
+    }
+    // The canonical signature among other members, with spaces: the general parser's path takes it.
+    expect(verifier.verify(withSignature((v) => `other=:AAAA:,  ${v}`)).id).toBe(identity.id);
+  });
+
   it('refuses a replayed nonce inside the window', () => {
     const verifier = new RequestVerifier({ clock });
     const request = signed(identity.signer);

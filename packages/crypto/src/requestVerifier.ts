@@ -43,11 +43,12 @@ export interface RequestVerifierOptions {
   sessions?: SessionTable;
 }
 
-// What our session signer sends: one sig1 member holding 32 bytes of base64.
-const SIMPLE_MAC = new RegExp(`^${SIGNATURE_LABEL}=:[A-Za-z0-9+/]{43}=:$`);
+// What our session signer sends: one sig1 member holding 32 bytes of base64, in its one canonical spelling
+// (the last character carries 4 bits and 2 zero bits), so it decodes without a round trip.
+const SIMPLE_MAC = new RegExp(`^${SIGNATURE_LABEL}=:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=:$`);
 const SEQUENCE = /^[1-9][0-9]{0,15}$/;
-// What our signer sends: one sig1 member holding 64 bytes of base64 (checked strictly below).
-const SIMPLE_SIGNATURE = new RegExp(`^${SIGNATURE_LABEL}=:[A-Za-z0-9+/]{86}==:$`);
+// What our signer sends: one sig1 member holding 64 bytes of base64, canonical (the last character carries 2 bits and 4 zero bits).
+const SIMPLE_SIGNATURE = new RegExp(`^${SIGNATURE_LABEL}=:[A-Za-z0-9+/]{85}[AQgw]==:$`);
 const NONCE = /^[A-Za-z0-9_\-+/=]{16,128}$/;
 const DERIVED = new Set(['@method', '@authority', '@path', '@query']);
 const FIELD_NAME = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
@@ -80,8 +81,13 @@ export class RequestVerifier implements Verifier {
   readonly #clock: Clock;
   readonly #nonces: NonceCache;
   readonly #sessions: SessionTable | undefined;
-  // Component lists already found acceptable: callers use one or two.
+  // Component lists already found acceptable: callers use one or two. The parser shares the item arrays of
+  // lists it has seen, so most requests are found by identity, without joining their items.
   readonly #coverageAccepted = new Set<string>();
+  readonly #coverageAcceptedLists = new WeakSet<readonly string[]>();
+  // The key last verified: a caller sends many requests in a row.
+  #lastKeyId = '';
+  #lastKey: KeyObject | undefined;
 
   constructor(options: RequestVerifierOptions = {}) {
     this.#windowSec = options.windowSec ?? 60;
@@ -123,11 +129,15 @@ export class RequestVerifier implements Verifier {
     const { keyId, created, nonce, expires, alg } = this.#readParams(input);
     const session = alg === 'hmac-sha256';
     const simple = session ? SIMPLE_MAC : SIMPLE_SIGNATURE;
-    const signatureText = simple.test(signatureHeader)
-      ? signatureHeader.slice(SIGNATURE_LABEL.length + 2, -1)
-      : parseByteSequences(signatureHeader)?.get(SIGNATURE_LABEL);
     const length = session ? 32 : 64;
-    const signature = signatureText === undefined ? undefined : fromBase64(signatureText, length);
+    let signature: Buffer | undefined;
+    if (simple.test(signatureHeader)) {
+      // Canonical by the pattern: decodes to exactly `length` bytes.
+      signature = Buffer.from(signatureHeader.slice(SIGNATURE_LABEL.length + 2, -1), 'base64');
+    } else {
+      const signatureText = parseByteSequences(signatureHeader)?.get(SIGNATURE_LABEL);
+      signature = signatureText === undefined ? undefined : fromBase64(signatureText, length);
+    }
     if (!signature) throw invalid(`Signature is malformed or has no ${length}-byte "${SIGNATURE_LABEL}" member`);
 
     this.#checkCoverage(input.items);
@@ -137,12 +147,7 @@ export class RequestVerifier implements Verifier {
     if (session) return this.#verifySession(request, input, serializedParams, keyId, nonce, signature);
 
     if (!NONCE.test(nonce)) throw invalid('Signature-Input has no nonce of 16 to 128 characters');
-    let key: KeyObject;
-    try {
-      key = publicKeyFromDidKey(keyId);
-    } catch {
-      throw invalid(`keyid ${JSON.stringify(keyId.slice(0, 80))} is not an Ed25519 did:key`);
-    }
+    const key = this.#keyOf(keyId);
     this.#checkDigest(request);
     const base = this.#signatureBase(request, input, serializedParams);
     if (!verifySignature(null, Buffer.from(base), key, signature)) {
@@ -155,6 +160,19 @@ export class RequestVerifier implements Verifier {
       throw new SovError('SIGNATURE_EXPIRED', `Signature created at ${created} is too old to be checked for replay while nonce memory is full; sign again`);
     }
     return { id: keyId, keyId };
+  }
+
+  #keyOf(keyId: string): KeyObject {
+    if (keyId === this.#lastKeyId && this.#lastKey) return this.#lastKey;
+    let key: KeyObject;
+    try {
+      key = publicKeyFromDidKey(keyId);
+    } catch {
+      throw invalid(`keyid ${JSON.stringify(keyId.slice(0, 80))} is not an Ed25519 did:key`);
+    }
+    this.#lastKeyId = keyId;
+    this.#lastKey = key;
+    return key;
   }
 
   #checkDigest(request: VerifiableRequest): void {
@@ -201,8 +219,12 @@ export class RequestVerifier implements Verifier {
   }
 
   #checkCoverage(items: readonly string[]): void {
+    if (this.#coverageAcceptedLists.has(items)) return;
     const key = items.join(' ');
-    if (this.#coverageAccepted.has(key)) return;
+    if (this.#coverageAccepted.has(key)) {
+      if (Object.isFrozen(items)) this.#coverageAcceptedLists.add(items);
+      return;
+    }
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       if (items.indexOf(item) !== i) throw invalid(`Component ${item} is covered twice`);
@@ -216,6 +238,8 @@ export class RequestVerifier implements Verifier {
     if (this.#requireAuthority && !items.includes('@authority')) throw invalid('Signature must cover @authority');
     if (this.#coverageAccepted.size >= 64) this.#coverageAccepted.clear();
     this.#coverageAccepted.add(key);
+    // A frozen list is one the parser shares between requests: later ones are found by identity.
+    if (Object.isFrozen(items)) this.#coverageAcceptedLists.add(items);
   }
 
   // Whatever changes what the receiver does or signs (x-sov-receipt, x-sov-receiver, ...) must be signed.

@@ -41,7 +41,8 @@ export function requestBase(
   let components = coverAuthority ? WITH_AUTHORITY : WITHOUT_AUTHORITY;
   let sov: Map<string, string> | undefined;
   for (const name of Object.keys(request.headers)) {
-    if (name.length > 6 && name.slice(0, 6).toLowerCase() === 'x-sov-') {
+    // 120 is 'x': most names (content-type, accept) are passed over before any string is made.
+    if (name.length > 6 && (name.charCodeAt(0) | 0x20) === 120 && name.slice(0, 6).toLowerCase() === 'x-sov-') {
       const lower = name.toLowerCase();
       const value = String(request.headers[name]).trim();
       if (/[\r\n]/.test(value)) throw new TypeError(`Header ${name} holds a line break`);

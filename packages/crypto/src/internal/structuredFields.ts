@@ -229,6 +229,7 @@ const PARAMS = new RegExp(`^(?:;[a-z*][a-z0-9_\\-.*]*=(?:${PLAIN_STRING}|0|-?[1-
  * check only their label and parameters. Bounded.
  */
 const knownLists = new Map<string, readonly string[]>();
+let lastList: { text: string; items: readonly string[] } = { text: '', items: [] };
 
 function paramsOf(paramsText: string): Map<string, BareItem> {
   const params = new Map<string, BareItem>();
@@ -254,11 +255,16 @@ export function parseCanonicalSignatureInput(text: string): { label: string; lis
   const eq = text.indexOf('=');
   const close = eq > 0 ? text.indexOf(')', eq) : -1;
   if (close > 0) {
-    const known = knownLists.get(text.slice(eq + 1, close + 1));
+    // The list of the previous request, compared in place; else any list seen before.
+    const known =
+      close - eq === lastList.text.length && text.startsWith(lastList.text, eq + 1) ? lastList.items : knownLists.get(text.slice(eq + 1, close + 1));
     if (known) {
       const label = text.slice(0, eq);
       const paramsText = text.slice(close + 1);
-      if (LABEL.test(label) && PARAMS.test(paramsText)) return { label, list: { items: known, params: paramsOf(paramsText) }, serialized: text.slice(eq + 1) };
+      if (LABEL.test(label) && PARAMS.test(paramsText)) {
+        if (known !== lastList.items) lastList = { text: text.slice(eq + 1, close + 1), items: known };
+        return { label, list: { items: known, params: paramsOf(paramsText) }, serialized: text.slice(eq + 1) };
+      }
     }
   }
   const match = CANONICAL_MEMBER.exec(text);
