@@ -229,7 +229,9 @@ async function cached(): Promise<void> {
   reportPlain('  calls answered from the call cache', (100 * hits) / (hits + misses), '%');
   await versus("agent.call, answered from the callee's cache", () => plain.call(target, 'process_data_cached', readings100), 'agent.call, uncached service', uncached, true);
   server.stop();
+}
 
+async function routerCache(): Promise<void> {
   // In process the key (every reading) costs about what validating and summing the readings does: a cache pays for handlers that cost more than reading their params.
   const params = { data: readings100.data.concat(readings100.data).concat(readings100.data), algorithm: 'mean' as const };
   const router = new ServiceRouter().register(processDataService).register({ ...processDataService, name: 'process_data_cached', cache: { ttlMs: 60_000 } });
@@ -242,11 +244,15 @@ async function cached(): Promise<void> {
   );
 }
 
+/** The sections, in the order they run; name some on the command line to run only those (`pnpm bench in-process router-cache`). */
+const SECTIONS: Record<string, () => Promise<unknown>> = { http: overHttp, 'in-process': inProcess, cached, 'router-cache': routerCache };
+
 async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((name) => !(name in SECTIONS));
+  if (unknown.length > 0) throw new Error(`Unknown bench section ${unknown.join(', ')}; the sections are ${Object.keys(SECTIONS).join(', ')}`);
   // Targets are reported (met / MISSED), not enforced: a benchmark informs, a test asserts.
-  await overHttp();
-  await inProcess();
-  await cached();
+  for (const [name, run] of Object.entries(SECTIONS)) if (asked.length === 0 || asked.includes(name)) await run();
 }
 
 void main();
