@@ -2,9 +2,7 @@ import { performance } from 'node:perf_hooks';
 import {
   SovError,
   ValidationError,
-  createLogger,
   isSovError,
-  systemClock,
   toSovError,
   type AgentContext,
   type AgentRequest,
@@ -13,15 +11,16 @@ import {
   type FieldProblem,
   type Logger,
   type RegistrationContribution,
-  type ServiceListing,
-  type SovErrorCode,
   type VerifiedCaller,
   type WireFailure,
 } from '@sov/core';
 import { DeadlineQueue, ajvProblems, createAjv } from '@sov/core/internal';
 import type Ajv from 'ajv';
-import { paramsKey } from './internal/paramsKey';
-import { compileService, type CompiledService, type ServiceCache } from './internal/compiledService';
+import { AgentBinding } from './internal/agentBinding';
+import { compileService, type CompiledService } from './internal/compiledService';
+import { answer, invalidInput, refusal, type Refusal } from './internal/refusal';
+import { cacheKeyOf, cacheTerms, storeAnswer } from './internal/routerCache';
+import { checkStake } from './internal/stakeGate';
 import { checkStandard } from './internal/standardSchema';
 import { ServiceCall } from './internal/serviceCall';
 import { StakeCache } from './internal/stakeCache';
@@ -110,10 +109,6 @@ export interface ServiceCatalogEntry {
   metrics: ServiceMetricsSnapshot;
 }
 
-/** What the agent's registry record may hold: the registry's own limits. */
-const MAX_LISTED = 64;
-const MAX_DESCRIPTION = 1024;
-
 /**
  * Routes calls to named services (the guide's MultiServiceAgent): checks the
  * caller's stake, validates params and results against schemas compiled once
@@ -141,23 +136,18 @@ export class ServiceRouter {
   private readonly defaults: { timeoutMs: number; maxConcurrency: number };
   private readonly stakes: StakeCache;
   private readonly deadlineQueues: DeadlineQueue[] = [];
-  private context: AgentContext | undefined;
-  private currentLogger: Logger | undefined;
-  private currentClock: Clock;
-  /** Delegates to the current clock: the agent's once attached. */
-  private readonly clock: Clock = {
-    now: () => this.currentClock.now(),
-    setTimeout: (fn, ms) => this.currentClock.setTimeout(fn, ms),
-    clearTimeout: (handle) => this.currentClock.clearTimeout(handle),
-  };
+  /** The agent side: clock, logger, stakes from the registry, the registry record, attach's wiring. */
+  private readonly agent: AgentBinding;
+  /** The clock the router reads: the binding's, which delegates to the agent's once attached. */
+  private readonly clock: Clock;
   /** The per-service metrics (also in the agent's `/metrics` once attached). */
   readonly metrics: ServiceMetrics;
 
   constructor(options: ServiceRouterOptions = {}) {
     this.options = options;
     this.ajv = createAjv();
-    this.currentClock = options.clock ?? systemClock;
-    this.currentLogger = options.logger;
+    this.agent = new AgentBinding(options, this.byName);
+    this.clock = this.agent.clock;
     const timeoutMs = options.defaultTimeoutMs ?? 30_000;
     const maxConcurrency = options.defaultMaxConcurrency ?? Infinity;
     const problems = [];
@@ -171,7 +161,7 @@ export class ServiceRouter {
     if (!(Number.isInteger(size) && size >= 1)) problems.push({ path: '/stakeCacheSize', message: 'must be an integer >= 1' });
     if (problems.length > 0) throw new ValidationError('ServiceRouter options', problems);
     this.defaults = { timeoutMs, maxConcurrency };
-    this.stakes = new StakeCache((id) => this.readStake(id), this.clock, ttl, size);
+    this.stakes = new StakeCache((id) => this.agent.readStake(id), this.clock, ttl, size);
     this.metrics = new ServiceMetrics(options.metricsPrefix === undefined ? {} : { prefix: options.metricsPrefix });
   }
 
@@ -181,7 +171,7 @@ export class ServiceRouter {
   }
 
   private get logger(): Logger {
-    return (this.currentLogger ??= createLogger({ silent: true }));
+    return this.agent.logger;
   }
 
   /**
@@ -225,17 +215,7 @@ export class ServiceRouter {
     });
     if (service.cache) service.stats.cache ??= { hits: 0, misses: 0, evictions: 0 };
     this.byName.set(service.name, service);
-    const context = this.context;
-    if (context) {
-      context.logger.info('service registered', { service: service.name, price: service.price, minStake: service.minStake });
-      // A running agent tells the registry at once (services added in one tick share one registration).
-      context.refreshRegistration().catch((e: unknown) => {
-        this.logger.warn('could not publish the new service to the registry; the next registration will', {
-          service: service.name,
-          error: toSovError(e).message,
-        });
-      });
-    }
+    this.agent.registered(service);
     return this;
   }
 
@@ -302,7 +282,7 @@ export class ServiceRouter {
     /** Set when the answer is (or, after the handler, becomes) a cached one. */
     let terms: CacheTerms | undefined;
     try {
-      if (service.requiresStake) error = await this.checkStake(service, context?.caller);
+      if (service.requiresStake) error = await checkStake(this.stakes, service, context?.caller);
       const params = request.params === undefined ? {} : request.params;
       // After the stake check: a cached answer is only for a caller who may call. Before input
       // validation: only valid params are ever kept, and a key names params with the same JSON,
@@ -317,7 +297,7 @@ export class ServiceRouter {
           if (hit !== undefined) {
             stats.cache!.hits++;
             result = JSON.parse(hit.json);
-            terms = { ttlMs: hit.expiresAt - now, scope: cache.perCaller ? 'caller' : 'shared' };
+            terms = cacheTerms(cache, hit.expiresAt - now);
           }
         }
       }
@@ -377,7 +357,7 @@ export class ServiceRouter {
       return answer(wire, error);
     }
     stats.succeed(elapsed / 1000);
-    if (cacheKey !== undefined && terms === undefined) terms = this.store(service, cacheKey, result);
+    if (cacheKey !== undefined && terms === undefined) terms = storeAnswer(service, cacheKey, result, this.clock);
     return terms === undefined
       ? { success: true, service: name, result, execution_time: elapsed }
       : { success: true, service: name, result, execution_time: elapsed, cache: terms };
@@ -387,20 +367,6 @@ export class ServiceRouter {
   private outputInvalid(name: string, problems: FieldProblem[]): Refusal {
     this.logger.error('service output breaks its schema', { service: name, problems });
     return refusal('OUTPUT_INVALID', `Service "${name}" answered with output that breaks its schema: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
-  }
-
-  /** Keeps a checked, successful answer; its terms, or undefined when it cannot be kept (not JSON). */
-  private store(service: CompiledService, key: string, result: unknown): CacheTerms | undefined {
-    const cache = service.cache!;
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(result);
-    } catch {
-      return undefined;
-    }
-    if (json === undefined) return undefined;
-    service.stats.cache!.evictions += cache.answers.set(key, json, this.clock.now() + cache.ttlMs);
-    return { ttlMs: cache.ttlMs, scope: cache.perCaller ? 'caller' : 'shared' };
   }
 
   /**
@@ -434,15 +400,7 @@ export class ServiceRouter {
 
   /** What the router adds to the agent's registry record: its services and, unless turned off, their names as capabilities. */
   registration(): RegistrationContribution {
-    const listed = [...this.byName.values()].slice(0, MAX_LISTED);
-    const services: ServiceListing[] = listed.map((s) => ({
-      name: s.name,
-      ...(s.description ? { description: s.description.slice(0, MAX_DESCRIPTION) } : {}),
-      ...(s.price === undefined ? {} : { price: s.price }),
-      requiresStake: s.requiresStake,
-      minStake: s.minStake,
-    }));
-    return this.options.advertiseCapabilities === false ? { services } : { services, capabilities: listed.map((s) => s.name) };
+    return this.agent.registration();
   }
 
   /** Forgets cached stakes (one caller's, or all): call it when you learn a stake changed (a `stake_changed` registry event). */
@@ -456,21 +414,7 @@ export class ServiceRouter {
    * `agent.use(serviceRouter())` does at initialize.
    */
   attach(context: AgentContext): void {
-    this.context = context;
-    if (!this.options.clock) this.currentClock = context.clock;
-    if (!this.options.logger) this.currentLogger = context.logger.child({ component: 'services' });
-    this.metrics.register(context.metrics);
-    context.setRequestHandler((request, ctx) => this.execute(request, ctx));
-    context.endpoint.addRoute({
-      method: 'GET',
-      url: this.options.catalogPath ?? '/catalog',
-      signed: false,
-      handler: () => ({ body: { success: true, agentId: context.agentId, services: this.getServiceCatalog() } }),
-    });
-    context.contributeRegistration(() => this.registration());
-    if (!this.options.getStake && !context.registry && [...this.byName.values()].some((s) => s.requiresStake)) {
-      this.logger.warn('stake-gated services but no registry to read stakes from: their calls will fail with UNAVAILABLE');
-    }
+    this.agent.attach(context, this);
   }
 
   /** Stops the deadline timers. Calls still running are not waited for (the agent drains its endpoint first). */
@@ -483,35 +427,6 @@ export class ServiceRouter {
     if (names.length === 0) return 'nothing (no service is registered)';
     const shown = names.slice(0, 20).map((n) => `"${n}"`).join(', ');
     return names.length > 20 ? `${shown} and ${names.length - 20} more` : shown;
-  }
-
-  private readStake(agentId: string): Promise<number> {
-    if (this.options.getStake) return this.options.getStake(agentId);
-    const registry = this.context?.registry;
-    if (!registry) return Promise.reject(new SovError('UNAVAILABLE', 'there is no registry to read stakes from (pass getStake to a standalone router)'));
-    return registry.getStake(agentId).then((b) => b.stake);
-  }
-
-  /** Undefined when the caller may call; else the refusal. */
-  private async checkStake(service: CompiledService, caller: VerifiedCaller | undefined): Promise<SovError | Refusal | undefined> {
-    if (caller === undefined) {
-      return refusal(
-        'UNAUTHORIZED',
-        `Service "${service.name}" needs a stake of ${service.minStake}: sign the request so that the caller's stake can be checked`,
-      );
-    }
-    let stake: number;
-    try {
-      const cached = this.stakes.get(caller.id);
-      stake = typeof cached === 'number' ? cached : await cached;
-    } catch (e) {
-      return toSovError(e);
-    }
-    if (stake >= service.minStake) return undefined;
-    return refusal('INSUFFICIENT_STAKE', `Insufficient stake for service "${service.name}": required ${service.minStake}, ${caller.id} has ${stake}`, {
-      required: service.minStake,
-      current: stake,
-    });
   }
 
   /**
@@ -542,66 +457,6 @@ export class ServiceRouter {
     const expose = this.options.exposeHandlerErrors ?? true;
     return new SovError('HANDLER_FAILED', expose ? `Service "${service.name}" failed: ${message}` : `Service "${service.name}" failed`, { cause: e });
   }
-}
-
-/**
- * An expected refusal (bad input, no stake, busy), kept as plain data: it
- * becomes a wire failure without ever being an Error (capturing a stack
- * costs more than serving a small call), or a stack-less SovError for
- * `execute`, since its stack would point into the router, not at a bug.
- */
-interface Refusal {
-  readonly refusal: true;
-  readonly code: SovErrorCode;
-  readonly message: string;
-  readonly details: unknown;
-  /** For INVALID_INPUT: what was invalid and every bad field, thrown as a ValidationError. */
-  readonly validation?: { what: string; problems: FieldProblem[] };
-}
-
-function refusal(code: SovErrorCode, message: string, details?: unknown): Refusal {
-  return { refusal: true, code, message, details };
-}
-
-/** INVALID_INPUT listing every bad field, worded as core's ValidationError words it. */
-function invalidInput(service: string, problems: FieldProblem[]): Refusal {
-  let list = '';
-  for (let i = 0; i < problems.length; i++) list += `${i === 0 ? '' : '; '}${problems[i]!.path} ${problems[i]!.message}`;
-  const what = `input of service "${service}"`;
-  return { refusal: true, code: 'INVALID_INPUT', message: `Invalid ${what}: ${list}`, details: problems, validation: { what, problems } };
-}
-
-function answer(wire: boolean, error: SovError | Refusal): WireFailure | SovError {
-  if (!('refusal' in error)) return wire ? error.toWire() : error;
-  if (wire) {
-    const out: WireFailure['error'] = { code: error.code, message: error.message };
-    if (error.details !== undefined) out.details = error.details;
-    return { success: false, error: out };
-  }
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    if (error.validation) return new ValidationError(error.validation.what, error.validation.problems);
-    return new SovError(error.code, error.message, error.details === undefined ? {} : { details: error.details });
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
-/**
- * The key of a call's answer: the params' key, after the caller's id
- * for a per-caller service. Undefined (not cached) for an anonymous caller
- * of a per-caller service, and for params that have no JSON form.
- */
-function cacheKeyOf(cache: ServiceCache, params: unknown, caller: VerifiedCaller | undefined): string | undefined {
-  if (cache.perCaller && caller === undefined) return undefined;
-  let key: string;
-  try {
-    key = paramsKey(params);
-  } catch {
-    return undefined;
-  }
-  return cache.perCaller ? `${caller!.id}\n${key}` : key;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
