@@ -1,7 +1,7 @@
 /** JSON Schemas of the federation routes' inputs, compiled once per registry. */
 
 import { MAX_AMOUNT } from '@sov/core';
-import { registrationSchema, searchSchema } from '../internal/schemas';
+import { agentRequestSchema, registrationSchema, searchSchema, serviceNameSchema } from '../internal/schemas';
 
 const did = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const signature = { type: 'string', minLength: 86, maxLength: 86, pattern: '^[A-Za-z0-9_-]+$' } as const;
@@ -71,7 +71,7 @@ export const routeParamsSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['service'],
-          properties: { service: { type: 'string', minLength: 1, maxLength: 128 }, params: {} },
+          properties: agentRequestSchema.properties,
         },
         timestamp: { type: 'string', maxLength: 64 },
         signature,
@@ -146,7 +146,7 @@ export const federatedSearchSchema = {
   properties: {
     ...searchSchema.properties,
     /** The listing whose price counts. @default the first capability */
-    service: { type: 'string', minLength: 1, maxLength: 128 },
+    service: serviceNameSchema,
     /** The score's maxPrice. @default maxPrice, else 1000 */
     scoreMaxPrice: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AMOUNT },
     weightReputation: weight,

@@ -7,6 +7,9 @@ const amount = { type: 'integer', minimum: 0, maximum: MAX_AMOUNT } as const;
 
 export const MAX_CAPABILITIES = 64;
 
+/** A service's name, wherever one is given: a listing, a routed request, a federated search's `service`. */
+export const serviceNameSchema = { type: 'string', minLength: 1, maxLength: 128 } as const;
+
 export function registrationSchema(maxTtlSec: number) {
   return {
     type: 'object',
@@ -30,7 +33,7 @@ export function registrationSchema(maxTtlSec: number) {
           additionalProperties: false,
           required: ['name'],
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 128 },
+            name: serviceNameSchema,
             description: { type: 'string', maxLength: 1024 },
             price: amount,
             requiresStake: { type: 'boolean' },
@@ -92,11 +95,12 @@ export const feedbackSchema = {
   },
 } as const;
 
+/** A request routed to an agent (POST /v1/agents/:id/requests); a federated route's operation is one with its service named. */
 export const agentRequestSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    service: { type: 'string', minLength: 1, maxLength: 128 },
+    service: serviceNameSchema,
     params: {},
   },
 } as const;
