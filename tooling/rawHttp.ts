@@ -1,9 +1,12 @@
 /**
  * Raw HTTP/1.1 on a loopback socket, for the tests that check what a server
  * answers to bytes no HTTP client would send (bad framing, a bad URL, huge
- * headers): core's endpoint (packages/core/src/wireErrorServer.test.ts) and
- * the registry (tests/src/registryWireErrors.test.ts). Test-only: core cannot
- * take it from @sov/testing, which depends on core.
+ * headers), as tests/src/registryWireErrors.test.ts does for the registry.
+ * Test-only, and here rather than in @sov/testing so that core's own tests
+ * (which cannot depend on @sov/testing, a dependant of core) can share it:
+ * packages/core/src/wireErrorServer.test.ts still has its own copy while the
+ * dependency rules (tests/src/dependencyRules.test.ts) refuse a `@sov/tooling/*`
+ * subpath in a package's src/.
  */
 import { connect } from 'node:net';
 
