@@ -36,4 +36,44 @@ describe('NonceCache', () => {
     expect(cache.add('f', 14_000)).toBe('fresh');
     expect(cache.size).toBe(3);
   });
+
+  it('holds a value added again after it expired until its new expiry: its old place in line evicts nothing', () => {
+    const clock = new ManualClock({ start: 0 });
+    const cache = new NonceCache({ maxEntries: 2, clock });
+    expect(cache.add('a', 10)).toBe('fresh');
+    clock.set(20); // a has expired; the sweep waits (at most every 100 ms)
+    expect(cache.add('a', 5_000)).toBe('fresh');
+    clock.set(150); // the sweep reaches a's first place in line, which is no longer its place
+    expect(cache.add('b', 6_000)).toBe('fresh');
+    expect(cache.add('a', 5_000)).toBe('replay');
+    // Full: the oldest live value (a, added before b) is evicted, not b.
+    expect(cache.add('c', 7_000)).toBe('fresh');
+    expect(cache.has('a')).toBe(false);
+    expect(cache.add('b', 6_000)).toBe('replay');
+    expect(cache.add('a', 5_000)).toBe('evicted');
+    expect(cache.size).toBe(2);
+  });
+
+  it('under a long flood with values re-added after expiry, stays bounded and refuses every value it still holds or evicted', () => {
+    const clock = new ManualClock({ start: 0 });
+    const cache = new NonceCache({ maxEntries: 500, clock });
+    const added: Array<[string, number]> = [];
+    for (let i = 0; i < 20_000; i++) {
+      clock.set(i);
+      // Every tenth value is an old one again, long expired (its first place in line is stale).
+      const value = i % 10 === 9 && i > 5_000 ? `v${i - 5_000}` : `v${i}`;
+      const expiresAt = i + 1_000;
+      if (cache.add(value, expiresAt) === 'fresh') added.push([value, expiresAt]);
+      expect(cache.size).toBeLessThanOrEqual(500);
+    }
+    expect(added.length).toBeGreaterThan(19_000);
+    // Whatever was taken and has not expired is refused again: as a replay while held, as evicted once dropped.
+    let refused = 0;
+    for (const [value, expiresAt] of added.slice(-3_000)) {
+      if (expiresAt <= clock.now()) continue;
+      expect(cache.add(value, expiresAt)).not.toBe('fresh');
+      refused++;
+    }
+    expect(refused).toBeGreaterThan(900);
+  });
 });
