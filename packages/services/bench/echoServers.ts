@@ -12,7 +12,8 @@ import Fastify from 'fastify';
 import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
-import { echoService, processDataService } from './echoService';
+import { processDataService } from '../src/__tests__/routerFixtures';
+import { echoService } from './echoService';
 
 const mode = process.argv[2];
 

@@ -20,28 +20,3 @@ export const echoService: ServiceDefinition<{ text: string; tags?: string[] }, {
   },
   handler: async ({ text }) => ({ text }),
 };
-
-/** The guide's process_data service: a data set of numbers and an algorithm. */
-export const processDataService: ServiceDefinition<{ data: number[]; algorithm: 'mean' | 'max' }, { result: { value: number }; confidence: number }> = {
-  name: 'process_data',
-  description: 'Process and analyze data sets',
-  inputSchema: {
-    type: 'object',
-    properties: {
-      data: { type: 'array', items: { type: 'number' }, maxItems: 10000 },
-      algorithm: { type: 'string', enum: ['mean', 'max'] },
-    },
-    required: ['data', 'algorithm'],
-    additionalProperties: false,
-  },
-  outputSchema: {
-    type: 'object',
-    properties: { result: { type: 'object', properties: { value: { type: 'number' } }, required: ['value'] }, confidence: { type: 'number' } },
-    required: ['result', 'confidence'],
-  },
-  handler: async ({ data, algorithm }) => {
-    let value = algorithm === 'max' ? -Infinity : 0;
-    for (const x of data) value = algorithm === 'max' ? Math.max(value, x) : value + x;
-    return { result: { value: algorithm === 'max' ? value : value / data.length }, confidence: 0.9 };
-  },
-};

@@ -30,7 +30,8 @@ import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { compareThroughput, report, reportComparison, reportPlain } from '@sov/tooling/bench';
 import { ServiceRouter, callCache, type ServiceDefinition } from '@sov/services';
-import { echoService, processDataService } from './echoService';
+import { processDataService } from '../src/__tests__/routerFixtures';
+import { echoService } from './echoService';
 
 const CONCURRENCY = 16;
 const params = { text: 'hello, sovereign world', tags: ['a', 'b'] };
