@@ -3,6 +3,7 @@ import { ManualClock } from '@sov/testing';
 import { ServiceRouter } from './serviceRouter';
 import type { ServiceResponse } from './serviceRouter';
 import type { ServiceContext } from './serviceDefinition';
+import { paramsKey } from './internal/paramsKey';
 import { caller, failure } from './__tests__/routerFixtures';
 
 describe('ServiceRouter: cached answers', () => {
@@ -143,6 +144,23 @@ describe('ServiceRouter: cached answers', () => {
     expect([resultOf(anon1).run, resultOf(anon2).run]).toEqual([3, 4]);
     expect(anon1).not.toHaveProperty('cache');
     expect(runs.n).toBe(4);
+  });
+
+  it("never gives one caller another's answer, whatever their ids hold (an id may hold a newline)", async () => {
+    const router = new ServiceRouter({ clock: new ManualClock({ start: 1_000_000 }) }).register({
+      name: 'mine',
+      cache: { ttlMs: 60_000, perCaller: true },
+      handler: async (params: unknown, { caller: who }: ServiceContext) => ({ who: who?.id, params }),
+    });
+    // A key of the caller's id, a newline and the params' key would be alice's for these params and mallory's for null.
+    const params = '\u0A41\u6E72';
+    expect(paramsKey(params).endsWith(`\n${paramsKey(null)}`)).toBe(true);
+    const mallory = `alice\n${paramsKey(params).slice(0, -`\n${paramsKey(null)}`.length)}`;
+    expect(`alice\n${paramsKey(params)}`).toBe(`${mallory}\n${paramsKey(null)}`);
+    await router.handleRequest({ service: 'mine', params }, caller('alice'));
+    expect(await router.handleRequest({ service: 'mine', params: null }, caller(mallory))).toMatchObject({ success: true, result: { who: mallory, params: null } });
+    expect(await router.handleRequest({ service: 'mine', params }, caller('alice'))).toMatchObject({ success: true, result: { who: 'alice', params } });
+    expect(router.metrics.snapshot('mine')?.cache).toEqual({ hits: 1, misses: 2, evictions: 0 });
   });
 
   it('checks the stake before answering from the cache', async () => {

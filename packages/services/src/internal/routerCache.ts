@@ -4,10 +4,14 @@ import type { CompiledService, ServiceCache } from './compiledService';
 import { paramsKey } from './paramsKey';
 
 /**
- * The key of a call's answer in the router's cache: the params' key, after
+ * The key of a call's answer in the router's cache: the params' key, then
  * the caller's id for a per-caller service. Undefined (not cached) for an
  * anonymous caller of a per-caller service, and for params that have no
- * JSON form.
+ * JSON form. The params' key comes first because it ends where it must (a
+ * tag and a fixed-size digest, or a tag and an encoding that says where it
+ * ends), so what follows is the caller's id whatever characters it holds:
+ * two callers never share a key (the id first, a caller whose id holds a
+ * newline could name another's key).
  */
 export function cacheKeyOf(cache: ServiceCache, params: unknown, caller: VerifiedCaller | undefined): string | undefined {
   if (cache.perCaller && caller === undefined) return undefined;
@@ -17,7 +21,7 @@ export function cacheKeyOf(cache: ServiceCache, params: unknown, caller: Verifie
   } catch {
     return undefined;
   }
-  return cache.perCaller ? `${caller!.id}\n${key}` : key;
+  return cache.perCaller ? `${key}\n${caller!.id}` : key;
 }
 
 /** The terms a cached answer is sent with: how long it stays fresh, and for whom. */
