@@ -3,10 +3,8 @@
  * answers to bytes no HTTP client would send (bad framing, a bad URL, huge
  * headers), as tests/src/registryWireErrors.test.ts does for the registry.
  * Test-only, and here rather than in @sov/testing so that core's own tests
- * (which cannot depend on @sov/testing, a dependant of core) can share it:
- * packages/core/src/wireErrorServer.test.ts still has its own copy while the
- * dependency rules (tests/src/dependencyRules.test.ts) refuse a `@sov/tooling/*`
- * subpath in a package's src/.
+ * (which cannot depend on @sov/testing, a dependant of core) share it too:
+ * packages/core/src/wireErrorServer.test.ts.
  */
 import { connect } from 'node:net';
 

@@ -1,32 +1,6 @@
-import { connect } from 'node:net';
+import { parseResponse, rawExchange } from '@sov/tooling/raw-http';
 import { Agent } from './agent';
 import { createLogger } from './logger';
-
-/** Sends raw bytes to host:port and resolves with everything the server wrote before it closed. */
-function rawExchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    socket.end(bytes);
-  });
-}
-
-/** The status, headers (lower-cased) and parsed JSON body of the first response in `raw`. */
-function parseResponse(raw: string): { status: number; headers: Record<string, string>; body: unknown } {
-  const split = raw.indexOf('\r\n\r\n');
-  const [statusLine, ...lines] = raw.slice(0, split).split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const i = line.indexOf(':');
-    headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-  }
-  const length = Number(headers['content-length']);
-  const text = raw.slice(split + 4, split + 4 + length);
-  return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(text) as unknown };
-}
 
 const wireShape = (code: string) => ({ success: false, error: { code, message: expect.any(String) as unknown } });
 
