@@ -2,6 +2,7 @@ import { Agent } from './agent';
 import { isCancelledError } from './errors/cancelledError';
 import { SovError } from './errors/sovError';
 import { waitFor } from './internal/waitFor';
+import { agentRecord } from './internal/agentRecord';
 import { createLogger } from './logger';
 import type { RegistryClient } from './registryClient';
 import type { AgentRecord, AgentRegistration } from './wire';
@@ -34,21 +35,8 @@ function staticRegistry(records: () => AgentRecord[]): RegistryClient {
   };
 }
 
-const record = (id: string, endpoint: string, extra: Partial<AgentRecord> = {}): AgentRecord => ({
-  id,
-  name: id,
-  endpoint,
-  capabilities: ['math'],
-  services: [{ name: 'double', price: 2 }],
-  metadata: {},
-  ttl: 30,
-  registeredAt: '',
-  lastHeartbeat: '',
-  expiresAt: '',
-  reputation: 0.5,
-  availability: 1,
-  ...extra,
-});
+const record = (id: string, endpoint: string, extra: Partial<AgentRecord> = {}): AgentRecord =>
+  agentRecord({ id, endpoint, capabilities: ['math'], services: [{ name: 'double', price: 2 }], ...extra });
 
 describe('agent.call', () => {
   let worker: Agent;

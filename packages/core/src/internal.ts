@@ -22,6 +22,7 @@ export { parseJsonBody, retryAfterHeader } from './internal/requestWire';
 // registry (which @sov/testing depends on) test with the same ones.
 export { ManualClock } from './internal/manualClock';
 export { waitFor } from './internal/waitFor';
+export { agentRecord } from './internal/agentRecord';
 export { MAX_PROBLEMS, ajvProblems, capProblems, createAjv, pointerSegment } from './internal/ajvSetup';
 // The guide's service score: @sov/federation exports it, the registry ranks its federated search with it.
 export { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice } from './internal/serviceScore';

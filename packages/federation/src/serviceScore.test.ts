@@ -1,20 +1,9 @@
 import type { AgentRecord } from '@sov/core';
+import { agentRecord } from '@sov/testing';
 import { DEFAULT_SCORE_WEIGHTS, serviceScore, servicePrice } from './index';
 
-const record = (services: AgentRecord['services']): AgentRecord => ({
-  id: 'did:key:z6Mkx',
-  name: 'x',
-  endpoint: 'http://127.0.0.1:1',
-  capabilities: ['quote'],
-  services,
-  metadata: {},
-  ttl: 30,
-  registeredAt: '',
-  lastHeartbeat: '',
-  expiresAt: '',
-  reputation: 0.5,
-  availability: 1,
-});
+const record = (services: AgentRecord['services']): AgentRecord =>
+  agentRecord({ id: 'did:key:z6Mkx', name: 'x', capabilities: ['quote'], services });
 
 describe('the guide\'s service score', () => {
   it('is reputation x 0.4 + (1 - price / maxPrice) x 0.3 + availability x 0.2 + 0.1 from the primary', () => {

@@ -11,7 +11,7 @@ export { describeRegistryStoreConformance, storedAgent } from './registryStoreCo
 export { freePort } from './freePort';
 // One implementation, in core's fenced subpath: core, crypto, state and the
 // registry (which this package depends on) test with the same clock.
-export { ManualClock, waitFor } from '@sov/core/internal';
+export { agentRecord, ManualClock, waitFor } from '@sov/core/internal';
 
 export type { MockRegistryCall, MockRegistryOptions } from './mockRegistry';
 export type { TestRegistryOptions } from './testRegistry';

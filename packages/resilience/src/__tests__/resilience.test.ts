@@ -1,5 +1,5 @@
 import { isCancelledError, isTimeoutError, type Agent, type AgentRecord } from '@sov/core';
-import { FaultProxy, FaultyPeer, waitFor } from '@sov/testing';
+import { agentRecord, FaultProxy, FaultyPeer, waitFor } from '@sov/testing';
 import { isCircuitOpenError } from '../errors/circuitOpenError';
 import { ErrorSeverity } from '../errorHandler';
 import { resilience, type ResilienceOptions } from '../resilience';
@@ -193,10 +193,7 @@ describe('resilience capability: peer calls', () => {
     const registry = track(await FakeRegistry.start());
     const { agent, api } = agentWith({ ...peerOptions, timeoutMs: 10_000, breaker: { failureThreshold: 1 } }, { registryUrl: registry.url });
     await agent.start();
-    const listed = (id: string, endpoint: string): AgentRecord => ({
-      id, name: id, endpoint, capabilities: ['echo'], services: [], metadata: {}, ttl: 30,
-      registeredAt: '', lastHeartbeat: '', expiresAt: '', reputation: 0.5, availability: 1,
-    });
+    const listed = (id: string, endpoint: string): AgentRecord => agentRecord({ id, endpoint, capabilities: ['echo'] });
     registry.agents.set('slow', listed('slow', slow.url));
     registry.agents.set('second', listed('second', second.url));
     const controller = new AbortController();
