@@ -11,6 +11,7 @@ import express from 'express';
 import { Role, TaskState, type AgentCard, type Message, type Part, type Task } from '@a2a-js/sdk';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
+import { a2aSdkCard } from '@sov/tooling/a2a-sdk-card';
 
 export interface SdkAgent {
   /** Base URL of the agent. */
@@ -119,29 +120,13 @@ export async function startSdkAgent(name = 'sdk-brewer'): Promise<SdkAgent> {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const card: AgentCard = {
+  const card: AgentCard = a2aSdkCard({
     name,
     description: 'Brews tea, built with the official A2A SDK',
-    supportedInterfaces: [{ url: `${url}/a2a/jsonrpc`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
-    provider: undefined,
-    version: '1.0.0',
-    capabilities: { streaming: true, pushNotifications: false, extensions: [] },
-    securitySchemes: {},
-    securityRequirements: [],
-    defaultInputModes: ['application/json'],
-    defaultOutputModes: ['application/json'],
-    skills: ['shout', 'brew', 'hang', 'fail'].map((id) => ({
-      id,
-      name: id,
-      description: `The ${id} skill`,
-      tags: id === 'brew' ? ['tea', 'beverages'] : ['text'],
-      examples: [],
-      inputModes: [],
-      outputModes: [],
-      securityRequirements: [],
-    })),
-    signatures: [],
-  };
+    url: `${url}/a2a/jsonrpc`,
+    skills: ['shout', 'brew', 'hang', 'fail'].map((id) => ({ id, description: `The ${id} skill`, tags: id === 'brew' ? ['tea', 'beverages'] : ['text'] })),
+  });
+
   const state = { requests: 0, drop: 0 };
   const canceled: string[] = [];
   const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), new BrewerExecutor(canceled));

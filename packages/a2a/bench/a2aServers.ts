@@ -7,11 +7,13 @@
  * - `sdk`: the official @a2a-js/sdk server: express, `jsonRpcHandler`,
  *   `DefaultRequestHandler`, `InMemoryTaskStore` and an executor that echoes.
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Role, type AgentCard, type Message } from '@a2a-js/sdk';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
+import { a2aSdkCard } from '@sov/tooling/a2a-sdk-card';
 import { Agent, createLogger } from '@sov/core';
 import { Identity } from '@sov/crypto';
 import { serviceRouter } from '@sov/services';
@@ -35,24 +37,12 @@ async function ours(): Promise<number> {
 
 async function sdk(): Promise<number> {
   const app = express();
-  const server = await new Promise<import('node:http').Server>((resolve) => {
+  const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const card: AgentCard = {
-    name: 'bench-sdk',
-    description: 'echo',
-    supportedInterfaces: [{ url: `${url}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
-    provider: undefined,
-    version: '1.0.0',
-    capabilities: { streaming: true, pushNotifications: false, extensions: [] },
-    securitySchemes: {},
-    securityRequirements: [],
-    defaultInputModes: ['application/json'],
-    defaultOutputModes: ['application/json'],
-    skills: [{ id: 'echo', name: 'echo', description: 'echo', tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] }],
-    signatures: [],
-  };
+  const card: AgentCard = a2aSdkCard({ name: 'bench-sdk', description: 'echo', url: `${url}/a2a`, skills: [{ id: 'echo', description: 'echo' }] });
+
   const executor: AgentExecutor = {
     execute: (ctx, bus) => {
       const message: Message = {
