@@ -26,8 +26,29 @@ describe('parseCanonicalSignatureInput', () => {
       `sig1=${LIST};keyid="a\\"b"`,
       `sig1=${LIST} ;created=1`,
       `sig1=${LIST};created=1, sig2=()`,
+      `sig1=${LIST};created=-0`,
+      `sig1=${LIST};created=-`,
+      `sig1=${LIST};created=1234567890123456`,
+      `sig1=${LIST};created=1x`,
+      `sig1=${LIST};created=`,
+      `sig1=${LIST};created`,
+      `sig1=${LIST};=1`,
+      `sig1=${LIST};Created=1`,
+      `sig1=${LIST};keyid="a;b"`,
+      `sig1=${LIST};keyid="a`,
+      `sig1=${LIST};keyid="\u00e9"`,
+      `sig1=${LIST};alg=?1`,
+      `=${LIST};created=1`,
     ]) {
       expect(parseCanonicalSignatureInput(text)).toBeUndefined();
+    }
+  });
+
+  it('reads integers and strings of the canonical parameters as the general parser does', () => {
+    expect(parseCanonicalSignatureInput(signed('8'))).toBeDefined();
+    for (const params of [';created=0', ';n=-5;m=123456789012345', ';keyid="";a.b-c_d*="x y"', '']) {
+      const text = `sig1=${LIST}${params}`;
+      expect([...parseCanonicalSignatureInput(text)!.list.params]).toEqual([...parseSignatureInput(text)!.get('sig1')!.params]);
     }
   });
 

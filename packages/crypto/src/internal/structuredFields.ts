@@ -221,8 +221,6 @@ const CANONICAL_MEMBER = new RegExp(
   `^([a-z*][a-z0-9_\\-.*]*)=(\\((?:${PLAIN_STRING}(?: ${PLAIN_STRING})*)?\\)((?:;[a-z*][a-z0-9_\\-.*]*=(?:${PLAIN_STRING}|0|-?[1-9][0-9]{0,14}))*))$`,
 );
 
-const LABEL = /^[a-z*][a-z0-9_\-.*]*$/;
-const PARAMS = new RegExp(`^(?:;[a-z*][a-z0-9_\\-.*]*=(?:${PLAIN_STRING}|0|-?[1-9][0-9]{0,14}))*$`);
 /**
  * Component lists already matched by CANONICAL_MEMBER, by their text: a
  * caller sends the same one or two on every request, so the next requests
@@ -231,14 +229,60 @@ const PARAMS = new RegExp(`^(?:;[a-z*][a-z0-9_\\-.*]*=(?:${PLAIN_STRING}|0|-?[1-
 const knownLists = new Map<string, readonly string[]>();
 let lastList: { text: string; items: readonly string[] } = { text: '', items: [] };
 
-function paramsOf(paramsText: string): Map<string, BareItem> {
+// The characters of a plain string's content: printable ASCII but '"', ';' and '\\' (no escapes, and a ';' would
+// end the parameter: see CANONICAL_MEMBER).
+const PLAIN_CHAR = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0x20; c <= 0x7e; c++) t[c] = 1;
+  t[0x22] = 0;
+  t[0x3b] = 0;
+  t[0x5c] = 0;
+  return t;
+})();
+
+/** Whether `text` is a key (RFC 8941 §3.1.2): `[a-z*][a-z0-9_\-.*]*`. */
+function isKey(text: string): boolean {
+  if (text.length === 0 || !is(KEY_START, text.charCodeAt(0))) return false;
+  for (let i = 1; i < text.length; i++) if (!is(KEY_CHAR, text.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Reads the parameters of a canonical member from `at` to the end of `text`:
+ * `;key=value` repeated, each value a plain string, 0 or an integer of at most
+ * 15 digits without a leading zero (what CANONICAL_MEMBER's parameters match), in one pass.
+ * Undefined for anything else.
+ */
+function canonicalParams(text: string, at: number): Map<string, BareItem> | undefined {
   const params = new Map<string, BareItem>();
-  if (paramsText.length > 0) {
-    // A plain string holds no ';', so the parameters split on it.
-    for (const param of paramsText.slice(1).split(';')) {
-      const eq = param.indexOf('=');
-      const value = param.slice(eq + 1);
-      params.set(param.slice(0, eq), value.startsWith('"') ? value.slice(1, -1) : Number(value));
+  const end = text.length;
+  let i = at;
+  while (i < end) {
+    if (text.charCodeAt(i) !== 0x3b /* ; */) return undefined;
+    const keyStart = ++i;
+    if (i >= end || !is(KEY_START, text.charCodeAt(i))) return undefined;
+    i++;
+    while (i < end && is(KEY_CHAR, text.charCodeAt(i))) i++;
+    const key = text.slice(keyStart, i);
+    if (text.charCodeAt(i) !== 0x3d /* = */) return undefined;
+    i++;
+    const first = text.charCodeAt(i);
+    if (first === 0x22 /* " */) {
+      const valueStart = ++i;
+      while (i < end && is(PLAIN_CHAR, text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) !== 0x22) return undefined;
+      params.set(key, text.slice(valueStart, i));
+      i++;
+    } else {
+      const valueStart = i;
+      if (first === 0x2d /* - */) i++;
+      const digitsStart = i;
+      while (i < end && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+      const digits = i - digitsStart;
+      // 0 alone, or 1 to 15 digits without a leading zero (and no "-0").
+      const leadingZero = text.charCodeAt(digitsStart) === 0x30;
+      if (digits === 0 || digits > 15 || (leadingZero && (digits > 1 || first === 0x2d))) return undefined;
+      params.set(key, Number(text.slice(valueStart, i)));
     }
   }
   return params;
@@ -260,10 +304,10 @@ export function parseCanonicalSignatureInput(text: string): { label: string; lis
       close - eq === lastList.text.length && text.startsWith(lastList.text, eq + 1) ? lastList.items : knownLists.get(text.slice(eq + 1, close + 1));
     if (known) {
       const label = text.slice(0, eq);
-      const paramsText = text.slice(close + 1);
-      if (LABEL.test(label) && PARAMS.test(paramsText)) {
+      const params = isKey(label) ? canonicalParams(text, close + 1) : undefined;
+      if (params) {
         if (known !== lastList.items) lastList = { text: text.slice(eq + 1, close + 1), items: known };
-        return { label, list: { items: known, params: paramsOf(paramsText) }, serialized: text.slice(eq + 1) };
+        return { label, list: { items: known, params }, serialized: text.slice(eq + 1) };
       }
     }
   }
@@ -276,5 +320,5 @@ export function parseCanonicalSignatureInput(text: string): { label: string; lis
   const items = Object.freeze(itemsText.length === 0 ? [] : itemsText.slice(1, -1).split('" "'));
   if (knownLists.size >= 64) knownLists.clear();
   knownLists.set(listText, items);
-  return { label: match[1]!, list: { items, params: paramsOf(paramsText) }, serialized };
+  return { label: match[1]!, list: { items, params: canonicalParams(paramsText, 0)! }, serialized };
 }
