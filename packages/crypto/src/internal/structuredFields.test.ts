@@ -39,6 +39,10 @@ describe('parseCanonicalSignatureInput', () => {
       `sig1=${LIST};keyid="\u00e9"`,
       `sig1=${LIST};alg=?1`,
       `=${LIST};created=1`,
+      `sig1=${LIST};created=01;keyid="k";nonce="n";alg="ed25519"`,
+      `sig1=${LIST};created=1;keyid="k\\";nonce="n";alg="ed25519"`,
+      `sig1=${LIST};created=1;keyid="k";nonce="n;";alg="ed25519"`,
+      `sig1=${LIST};created=1;keyid="k";nonce="n";alg="ed25519";`,
     ]) {
       expect(parseCanonicalSignatureInput(text)).toBeUndefined();
     }
@@ -46,7 +50,16 @@ describe('parseCanonicalSignatureInput', () => {
 
   it('reads integers and strings of the canonical parameters as the general parser does', () => {
     expect(parseCanonicalSignatureInput(signed('8'))).toBeDefined();
-    for (const params of [';created=0', ';n=-5;m=123456789012345', ';keyid="";a.b-c_d*="x y"', '']) {
+    for (const params of [
+      ';created=0',
+      ';n=-5;m=123456789012345',
+      ';keyid="";a.b-c_d*="x y"',
+      '',
+      // Our signers' layout, then the same with one more parameter, and in another order.
+      ';created=1;keyid="did:key:z6Mk";nonce="abc";alg="ed25519"',
+      ';created=1;keyid="did:key:z6Mk";nonce="abc";alg="ed25519";expires=2',
+      ';keyid="did:key:z6Mk";created=1;nonce="abc";alg="ed25519"',
+    ]) {
       const text = `sig1=${LIST}${params}`;
       expect([...parseCanonicalSignatureInput(text)!.list.params]).toEqual([...parseSignatureInput(text)!.get('sig1')!.params]);
     }

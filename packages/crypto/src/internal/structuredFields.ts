@@ -216,7 +216,8 @@ export function serializeInnerList(list: InnerList): string {
 
 // A member already in canonical form, with no escapes, tokens, booleans or
 // byte sequences: its text is its serialisation, so it needs no round trip.
-const PLAIN_STRING = '"[\\x20\\x21\\x23-\\x3a\\x3c-\\x5b\\x5d-\\x7e]*"';
+const PLAIN_CONTENT = '[\\x20\\x21\\x23-\\x3a\\x3c-\\x5b\\x5d-\\x7e]*';
+const PLAIN_STRING = `"${PLAIN_CONTENT}"`;
 const CANONICAL_MEMBER = new RegExp(
   `^([a-z*][a-z0-9_\\-.*]*)=(\\((?:${PLAIN_STRING}(?: ${PLAIN_STRING})*)?\\)((?:;[a-z*][a-z0-9_\\-.*]*=(?:${PLAIN_STRING}|0|-?[1-9][0-9]{0,14}))*))$`,
 );
@@ -245,6 +246,22 @@ function isKey(text: string): boolean {
   if (text.length === 0 || !is(KEY_START, text.charCodeAt(0))) return false;
   for (let i = 1; i < text.length; i++) if (!is(KEY_CHAR, text.charCodeAt(i))) return false;
   return true;
+}
+
+// What our signers send after the list, in this order: one sticky regex reads it (about twice as fast as the loop).
+const OUR_PARAMS = new RegExp(`;created=(0|[1-9][0-9]{0,14});keyid="(${PLAIN_CONTENT})";nonce="(${PLAIN_CONTENT})";alg="(${PLAIN_CONTENT})"$`, 'y');
+
+/** The parameters of a canonical member in our signers' layout from `at` to the end, or undefined for any other. */
+function ourParams(text: string, at: number): Map<string, BareItem> | undefined {
+  OUR_PARAMS.lastIndex = at;
+  const m = OUR_PARAMS.exec(text);
+  if (!m) return undefined;
+  const params = new Map<string, BareItem>();
+  params.set('created', Number(m[1]));
+  params.set('keyid', m[2]!);
+  params.set('nonce', m[3]!);
+  params.set('alg', m[4]!);
+  return params;
 }
 
 /**
@@ -299,14 +316,15 @@ export function parseCanonicalSignatureInput(text: string): { label: string; lis
   const eq = text.indexOf('=');
   const close = eq > 0 ? text.indexOf(')', eq) : -1;
   if (close > 0) {
-    // The list of the previous request, compared in place; else any list seen before.
-    const known =
-      close - eq === lastList.text.length && text.startsWith(lastList.text, eq + 1) ? lastList.items : knownLists.get(text.slice(eq + 1, close + 1));
+    // The list of the previous request (=== on the slice: startsWith(list, at) goes character by character in V8);
+    // else any list seen before.
+    const listText = text.slice(eq + 1, close + 1);
+    const known = listText === lastList.text ? lastList.items : knownLists.get(listText);
     if (known) {
       const label = text.slice(0, eq);
-      const params = isKey(label) ? canonicalParams(text, close + 1) : undefined;
+      const params = isKey(label) ? (ourParams(text, close + 1) ?? canonicalParams(text, close + 1)) : undefined;
       if (params) {
-        if (known !== lastList.items) lastList = { text: text.slice(eq + 1, close + 1), items: known };
+        if (known !== lastList.items) lastList = { text: listText, items: known };
         return { label, list: { items: known, params }, serialized: text.slice(eq + 1) };
       }
     }
