@@ -3,7 +3,7 @@
  * - a request signed and verified (RFC 9421, with digest, nonce and replay
  *   check) vs raw node:crypto Ed25519 sign + verify of the same bytes with
  *   cached KeyObjects (target >= 0.9x);
- * - the same while the nonce memory is full vs with room (target >= 0.95x);
+ * - NonceCache adds while full (each evicts one) vs with room (target >= 0.7x: O(1) eviction);
  * - a sealed message round trip (seal + open) vs the guide's SecureAgent
  *   scheme: RSA-2048 OAEP + AES + RSA-PSS per message (target >= 10x).
  */
@@ -20,7 +20,7 @@ import {
 } from 'node:crypto';
 import { compareThroughput, report } from '@sov/tooling/bench';
 import { ManualClock } from '@sov/core/internal';
-import { Identity, SecureMessenger, staticKeyResolver } from '@sov/crypto';
+import { Identity, NonceCache, SecureMessenger, staticKeyResolver } from '@sov/crypto';
 
 async function signedRequests(): Promise<boolean> {
   const identity = Identity.generate();
@@ -68,41 +68,32 @@ async function signedRequests(): Promise<boolean> {
 }
 
 /**
- * Verification while the nonce memory is full (every request evicts the oldest nonce) against verification with
- * room to spare: eviction must cost O(1). The clock moves a second per request so that eviction raises the floor
- * below the next request's created time.
+ * The nonce memory when full (every add evicts the oldest of 100,000) against the same with room to spare: eviction
+ * must cost O(1). (Taking a Map's first entry instead scans the slots deleted since the Map last compacted: tens of
+ * µs an add at this size.) Measured on NonceCache itself: filling a verifier with 100,000 signed requests would take
+ * 15 s a side.
  */
 async function fullNonceMemory(): Promise<void> {
-  const url = 'http://127.0.0.1:8080/rpc';
-  const body = Buffer.from(JSON.stringify({ service: 'process_data', params: { items: [1, 2, 3], mode: 'fast' } }));
-  const side = (maxNonces: number) => {
+  const side = (maxEntries: number) => {
     const clock = new ManualClock({ start: Date.UTC(2026, 0, 1) });
-    const identity = Identity.generate({ clock });
-    const verifier = identity.createVerifier({ clock, windowSec: 1e9, maxNonces });
-    const call = () => {
-      clock.advance(1000);
-      const h = identity.signer.sign({ method: 'POST', url, body, headers: {} });
-      verifier.verify({
-        method: 'POST',
-        path: '/rpc',
-        authority: '127.0.0.1:8080',
-        headers: { 'content-digest': h['Content-Digest'], 'signature-input': h['Signature-Input'], signature: h['Signature'] },
-        body,
-      });
+    const cache = new NonceCache({ maxEntries, clock });
+    let n = 0;
+    const add = () => {
+      clock.advance(1);
+      if (cache.add(`did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK n${n++}`, clock.now() + 1e9) !== 'fresh') throw new Error('refused');
     };
-    // Both sides start holding 10,000 nonces: one is full, the other has room for a thousand times more.
-    for (let i = 0; i < 10_000; i++) call();
-    return call;
+    for (let i = 0; i < 100_000; i++) add();
+    return add;
   };
-  const r = await compareThroughput(side(10_000), side(10_000_000), { rounds: 3 });
+  const r = await compareThroughput(side(100_000), side(100_000_000), { rounds: 7, warmupMs: 500 });
   report({
-    name: 'signed request, nonce memory full (10,000 nonces, each request evicts one)',
-    unit: 'req/s',
+    name: 'nonce memory full (100,000 held, each add evicts the oldest)',
+    unit: 'adds/s',
     value: r.subject.opsPerSec,
     baselineName: 'the same with room to spare',
     baseline: r.baseline.opsPerSec,
     ratio: r.ratio,
-    target: { better: 'higher', ratio: 0.95 },
+    target: { better: 'higher', ratio: 0.7 },
   });
 }
 
